@@ -1,0 +1,584 @@
+// pantry: the admin CLI, built on the client SDK.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "client/cli/bench.h"
+#include "client/cli/json_values.h"
+#include "nlohmann/json.hpp"
+#include "pantry/client.h"
+#include "server/common/time.h"
+#include "server/service/convert.h"
+
+namespace pantry::cli {
+namespace {
+
+using nlohmann::json;
+
+struct Globals {
+  std::string server;
+  std::string output = "table";
+  int timeout_ms = 10000;
+};
+
+// Exit codes: 0 success, 1 the operation failed, 2 bad usage or input.
+constexpr int kFailed = 1;
+constexpr int kBadInput = 2;
+
+int Fail(const absl::Status& status, absl::string_view what) {
+  std::cerr << "pantry: " << what << ": " << absl::StatusCodeToString(status.code()) << ": "
+            << status.message() << "\n";
+  return status.code() == absl::StatusCode::kInvalidArgument ? kBadInput : kFailed;
+}
+
+int BadInput(absl::string_view message) {
+  std::cerr << "pantry: " << message << "\n";
+  return kBadInput;
+}
+
+std::unique_ptr<Client> Connect(const Globals& g) {
+  ClientOptions options;
+  options.address = g.server;
+  options.timeout = std::chrono::milliseconds(g.timeout_ms);
+  return Client::Create(options);
+}
+
+std::string TypeName(v1::ValueType t) {
+  auto type = FromProto(t);
+  return type ? std::string(ValueTypeName(*type)) : "UNSPECIFIED";
+}
+
+// Prints rows as an aligned text table.
+void PrintTable(const std::vector<std::string>& header,
+                const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size() && c < width.size(); ++c) {
+      width[c] = std::max(width[c], row[c].size());
+    }
+  }
+  auto print = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  };
+  print(header);
+  for (const auto& row : rows) print(row);
+}
+
+std::string Tags(const google::protobuf::Map<std::string, std::string>& tags) {
+  std::map<std::string, std::string> sorted(tags.begin(), tags.end());
+  return absl::StrJoin(sorted, ",", absl::PairFormatter("="));
+}
+
+// ---- apply ----------------------------------------------------------------
+
+int Apply(const Globals& g, const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return BadInput(absl::StrCat("cannot read '", file, "'"));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string base_dir =
+      std::filesystem::absolute(file).parent_path().lexically_normal().string();
+  auto client = Connect(g);
+  auto applied = client->Apply(buf.str(), base_dir, file);
+  if (!applied.ok()) {
+    const std::string message(applied.status().message());
+    if (message.find('\n') != std::string::npos) {
+      std::cerr << "pantry: apply rejected, nothing changed ("
+                << absl::StatusCodeToString(applied.status().code()) << "):\n";
+      for (absl::string_view line : absl::StrSplit(message, '\n')) std::cerr << "  " << line << "\n";
+      return kBadInput;
+    }
+    return Fail(applied.status(), "apply rejected, nothing changed");
+  }
+  if (g.output == "json") {
+    std::cout << json{{"project", applied->project()},
+                      {"entities", applied->entities()},
+                      {"sources", applied->sources()},
+                      {"feature_views", applied->feature_views()},
+                      {"feature_services", applied->feature_services()}}
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << "applied " << file << ": project " << applied->project() << ", "
+              << applied->entities() << " entities, " << applied->sources() << " sources, "
+              << applied->feature_views() << " feature views, " << applied->feature_services()
+              << " feature services\n";
+  }
+  return 0;
+}
+
+// ---- list / describe --------------------------------------------------------
+
+json ViewJson(const v1::FeatureViewSpec& v) {
+  json features = json::array();
+  for (const auto& f : v.features()) {
+    features.push_back({{"name", f.name()},
+                        {"dtype", TypeName(f.dtype())},
+                        {"description", f.description()},
+                        {"tags", json(std::map<std::string, std::string>(f.tags().begin(), f.tags().end()))}});
+  }
+  json keys = json::array();
+  for (const auto& k : v.join_keys()) keys.push_back({{"name", k.name()}, {"value_type", TypeName(k.value_type())}});
+  return {{"name", v.name()},
+          {"entities", std::vector<std::string>(v.entities().begin(), v.entities().end())},
+          {"join_keys", keys},
+          {"ttl", FormatDuration(v.ttl_seconds() * kMicrosPerSecond)},
+          {"source", v.source()},
+          {"online", v.online()},
+          {"owner", v.owner()},
+          {"description", v.description()},
+          {"tags", json(std::map<std::string, std::string>(v.tags().begin(), v.tags().end()))},
+          {"features", features}};
+}
+
+int List(const Globals& g, const std::string& what) {
+  auto client = Connect(g);
+  const bool all = what.empty() || what == "all";
+  if (!all && what != "entities" && what != "views" && what != "feature-views" &&
+      what != "services" && what != "feature-services") {
+    return BadInput(absl::StrCat("unknown list '", what, "': use entities, views or services"));
+  }
+  json out = json::object();
+  if (all || what == "entities") {
+    auto r = client->ListEntities();
+    if (!r.ok()) return Fail(r.status(), "list entities");
+    if (g.output == "json") {
+      json list = json::array();
+      for (const auto& e : r->entities()) {
+        list.push_back({{"name", e.name()},
+                        {"join_keys", std::vector<std::string>(e.join_keys().begin(), e.join_keys().end())},
+                        {"value_type", TypeName(e.value_type())},
+                        {"description", e.description()}});
+      }
+      out["entities"] = list;
+    } else {
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& e : r->entities()) {
+        rows.push_back({e.name(), absl::StrJoin(e.join_keys(), ","), TypeName(e.value_type()),
+                        e.description()});
+      }
+      std::cout << "ENTITIES (project " << r->project() << ")\n";
+      PrintTable({"NAME", "JOIN KEYS", "TYPE", "DESCRIPTION"}, rows);
+      if (all) std::cout << "\n";
+    }
+  }
+  if (all || what == "views" || what == "feature-views") {
+    auto r = client->ListFeatureViews();
+    if (!r.ok()) return Fail(r.status(), "list feature views");
+    if (g.output == "json") {
+      json list = json::array();
+      for (const auto& v : r->feature_views()) list.push_back(ViewJson(v));
+      out["feature_views"] = list;
+    } else {
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& v : r->feature_views()) {
+        rows.push_back({v.name(), absl::StrJoin(v.entities(), ","),
+                        std::to_string(v.features_size()),
+                        FormatDuration(v.ttl_seconds() * kMicrosPerSecond),
+                        v.online() ? "yes" : "no", v.owner(), Tags(v.tags())});
+      }
+      std::cout << "FEATURE VIEWS\n";
+      PrintTable({"NAME", "ENTITIES", "FEATURES", "TTL", "ONLINE", "OWNER", "TAGS"}, rows);
+      if (all) std::cout << "\n";
+    }
+  }
+  if (all || what == "services" || what == "feature-services") {
+    auto r = client->ListFeatureServices();
+    if (!r.ok()) return Fail(r.status(), "list feature services");
+    if (g.output == "json") {
+      json list = json::array();
+      for (const auto& s : r->feature_services()) {
+        list.push_back({{"name", s.name()},
+                        {"features", std::vector<std::string>(s.features().begin(), s.features().end())},
+                        {"owner", s.owner()},
+                        {"description", s.description()}});
+      }
+      out["feature_services"] = list;
+    } else {
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& s : r->feature_services()) {
+        rows.push_back({s.name(), std::to_string(s.features_size()), s.owner(), s.description()});
+      }
+      std::cout << "FEATURE SERVICES\n";
+      PrintTable({"NAME", "FEATURES", "OWNER", "DESCRIPTION"}, rows);
+    }
+  }
+  if (g.output == "json") std::cout << out.dump() << "\n";
+  return 0;
+}
+
+int Describe(const Globals& g, const std::string& name) {
+  auto client = Connect(g);
+  auto view = client->GetFeatureView(name);
+  if (view.ok()) {
+    if (g.output == "json") {
+      std::cout << ViewJson(*view).dump() << "\n";
+      return 0;
+    }
+    std::cout << "feature view " << view->name() << "\n"
+              << "  entities:    " << absl::StrJoin(view->entities(), ", ") << "\n"
+              << "  ttl:         " << FormatDuration(view->ttl_seconds() * kMicrosPerSecond) << "\n"
+              << "  source:      " << view->source() << "\n"
+              << "  online:      " << (view->online() ? "yes" : "no") << "\n"
+              << "  owner:       " << view->owner() << "\n"
+              << "  tags:        " << Tags(view->tags()) << "\n"
+              << "  description: " << view->description() << "\n\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& k : view->join_keys()) rows.push_back({k.name(), TypeName(k.value_type()), "join key"});
+    for (const auto& f : view->features()) rows.push_back({f.name(), TypeName(f.dtype()), f.description()});
+    PrintTable({"COLUMN", "TYPE", "DESCRIPTION"}, rows);
+    return 0;
+  }
+  if (view.status().code() != absl::StatusCode::kNotFound) return Fail(view.status(), "describe");
+  auto services = client->ListFeatureServices();
+  if (!services.ok()) return Fail(services.status(), "describe");
+  for (const auto& s : services->feature_services()) {
+    if (s.name() != name) continue;
+    if (g.output == "json") {
+      std::cout << json{{"name", s.name()},
+                        {"features", std::vector<std::string>(s.features().begin(), s.features().end())},
+                        {"owner", s.owner()},
+                        {"description", s.description()}}
+                       .dump()
+                << "\n";
+    } else {
+      std::cout << "feature service " << s.name() << "\n  owner: " << s.owner()
+                << "\n  description: " << s.description() << "\n  features:\n";
+      for (const auto& f : s.features()) std::cout << "    " << f << "\n";
+    }
+    return 0;
+  }
+  std::cerr << "pantry: describe: no feature view or feature service named '" << name << "'\n";
+  return kBadInput;
+}
+
+// ---- get-online ---------------------------------------------------------------
+
+struct GetOnlineArgs {
+  std::string features;
+  std::string service;
+  std::vector<std::string> entities;
+  std::string entities_file;
+  bool full_feature_names = false;
+};
+
+int GetOnline(const Globals& g, const GetOnlineArgs& a) {
+  if (a.features.empty() == a.service.empty()) {
+    return BadInput("get-online: give exactly one of --features or --service");
+  }
+  if (a.entities.empty() == a.entities_file.empty()) {
+    return BadInput("get-online: give --entity (one or more) or --entities-file");
+  }
+  auto client = Connect(g);
+  // The join key types come from the registry, so values typed on the
+  // command line get the type the server expects.
+  auto views = client->ListFeatureViews();
+  if (!views.ok()) return Fail(views.status(), "get-online");
+  std::map<std::string, ValueType> key_types;
+  for (const auto& v : views->feature_views()) {
+    for (const auto& k : v.join_keys()) {
+      if (auto t = FromProto(k.value_type())) key_types[k.name()] = *t;
+    }
+  }
+  auto key_type = [&](const std::string& key) -> absl::StatusOr<ValueType> {
+    auto it = key_types.find(key);
+    if (it == key_types.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", key, "' is not a join key of any feature view"));
+    }
+    return it->second;
+  };
+
+  std::vector<std::string> key_order;
+  std::map<std::string, std::vector<Value>> columns;
+  size_t rows = 0;
+  auto add_row = [&](const std::vector<std::pair<std::string, Value>>& row,
+                     const std::string& where) -> absl::Status {
+    std::vector<std::string> names;
+    for (const auto& [k, v] : row) names.push_back(k);
+    if (rows == 0) {
+      key_order = names;
+    } else {
+      std::vector<std::string> a1 = names, b1 = key_order;
+      std::sort(a1.begin(), a1.end());
+      std::sort(b1.begin(), b1.end());
+      if (a1 != b1) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": has join keys ", absl::StrJoin(names, ","), " but the first row has ",
+            absl::StrJoin(key_order, ",")));
+      }
+    }
+    for (const auto& [k, v] : row) columns[k].push_back(v);
+    ++rows;
+    return absl::OkStatus();
+  };
+
+  if (!a.entities_file.empty()) {
+    std::ifstream in(a.entities_file);
+    if (!in) return BadInput(absl::StrCat("cannot read '", a.entities_file, "'"));
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      const std::string where = absl::StrCat(a.entities_file, ":", n);
+      json j = json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) {
+        return BadInput(absl::StrCat(where, ": not a JSON object"));
+      }
+      std::vector<std::pair<std::string, Value>> row;
+      for (auto& [k, v] : j.items()) {
+        auto type = key_type(k);
+        if (!type.ok()) return BadInput(absl::StrCat(where, ": ", type.status().message()));
+        auto value = JsonToValue(v, *type);
+        if (!value.ok()) {
+          return BadInput(absl::StrCat(where, ": join key '", k, "': ", value.status().message()));
+        }
+        row.emplace_back(k, *std::move(value));
+      }
+      if (auto s = add_row(row, where); !s.ok()) return BadInput(s.message());
+    }
+  } else {
+    for (const std::string& spec : a.entities) {
+      std::vector<std::pair<std::string, Value>> row;
+      for (absl::string_view part : absl::StrSplit(spec, ',')) {
+        const size_t eq = part.find('=');
+        if (eq == absl::string_view::npos || eq == 0) {
+          return BadInput(absl::StrCat("--entity '", spec, "': expected key=value[,key2=value2]"));
+        }
+        const std::string k(part.substr(0, eq));
+        auto type = key_type(k);
+        if (!type.ok()) return BadInput(absl::StrCat("--entity '", spec, "': ", type.status().message()));
+        auto value = TextToValue(part.substr(eq + 1), *type);
+        if (!value.ok()) return BadInput(absl::StrCat("--entity '", spec, "': join key '", k, "': ", value.status().message()));
+        row.emplace_back(k, *std::move(value));
+      }
+      if (auto s = add_row(row, absl::StrCat("--entity '", spec, "'")); !s.ok()) return BadInput(s.message());
+    }
+  }
+  if (rows == 0) return BadInput("get-online: no entity rows given");
+
+  OnlineQuery query;
+  if (!a.service.empty()) {
+    query.feature_service = a.service;
+  } else {
+    for (absl::string_view f : absl::StrSplit(a.features, ',', absl::SkipEmpty())) {
+      query.features.emplace_back(f);
+    }
+  }
+  query.full_feature_names = a.full_feature_names;
+  for (const std::string& k : key_order) query.entities.emplace_back(k, columns[k]);
+  auto result = client->GetOnlineFeatures(query);
+  if (!result.ok()) return Fail(result.status(), "get-online");
+
+  if (g.output == "json") {
+    for (size_t r = 0; r < rows; ++r) {
+      // Ordered: keys come out in request order, as documented.
+      using ojson = nlohmann::ordered_json;
+      ojson entity = ojson::object(), values = ojson::object(), statuses = ojson::object(),
+            times = ojson::object();
+      for (const std::string& k : key_order) entity[k] = ValueToJson(columns[k][r]);
+      for (size_t f = 0; f < result->columns.size(); ++f) {
+        const auto& cell = result->columns[f][r];
+        const std::string& ref = result->feature_refs[f];
+        values[ref] = ValueToJson(cell.value);
+        statuses[ref] = std::string(ValueStatusName(cell.status));
+        times[ref] = cell.event_time_us == 0 ? ojson() : ojson(FormatRfc3339(cell.event_time_us));
+      }
+      std::cout << ojson{{"entity", entity}, {"values", values}, {"statuses", statuses},
+                         {"event_timestamps", times}}
+                       .dump()
+                << "\n";
+    }
+    return 0;
+  }
+  std::vector<std::string> header = key_order;
+  for (const auto& name : result->feature_names) header.push_back(name);
+  std::vector<std::vector<std::string>> table;
+  for (size_t r = 0; r < rows; ++r) {
+    std::vector<std::string> line;
+    for (const std::string& k : key_order) line.push_back(columns[k][r].DebugString());
+    for (size_t f = 0; f < result->columns.size(); ++f) {
+      const auto& cell = result->columns[f][r];
+      line.push_back(cell.status == ValueStatus::kPresent
+                         ? cell.value.DebugString()
+                         : absl::StrCat("(", ValueStatusName(cell.status), ")"));
+    }
+    table.push_back(std::move(line));
+  }
+  PrintTable(header, table);
+  return 0;
+}
+
+// ---- write ----------------------------------------------------------------------
+
+int Write(const Globals& g, const std::string& view_name, const std::string& file, int batch) {
+  auto client = Connect(g);
+  auto view = client->GetFeatureView(view_name);
+  if (!view.ok()) return Fail(view.status(), "write");
+  std::map<std::string, ValueType> types;
+  for (const auto& k : view->join_keys()) types[k.name()] = *FromProto(k.value_type());
+  for (const auto& f : view->features()) types[f.name()] = *FromProto(f.dtype());
+
+  std::ifstream in(file);
+  if (!in) return BadInput(absl::StrCat("cannot read '", file, "'"));
+  // Every line is checked before anything is sent, so bad input writes
+  // nothing.
+  std::vector<WriteRow> rows;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = absl::StrCat(file, ":", n);
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return BadInput(absl::StrCat(where, ": not a JSON object"));
+    WriteRow row;
+    bool has_time = false;
+    for (auto& [k, v] : j.items()) {
+      if (k == "event_timestamp") {
+        if (!v.is_string()) return BadInput(absl::StrCat(where, ": event_timestamp must be an RFC 3339 string"));
+        auto t = ParseRfc3339(v.get<std::string>());
+        if (!t.ok()) return BadInput(absl::StrCat(where, ": event_timestamp: ", t.status().message()));
+        row.event_time_us = *t;
+        has_time = true;
+        continue;
+      }
+      auto it = types.find(k);
+      if (it == types.end()) {
+        return BadInput(absl::StrCat(where, ": '", k, "' is neither a join key nor a feature of ", view_name));
+      }
+      auto value = JsonToValue(v, it->second);
+      if (!value.ok()) return BadInput(absl::StrCat(where, ": '", k, "': ", value.status().message()));
+      row.values.emplace_back(k, *std::move(value));
+    }
+    if (!has_time) return BadInput(absl::StrCat(where, ": missing event_timestamp"));
+    for (const auto& [name, type] : types) {
+      bool present = false;
+      for (const auto& [k, v] : row.values) present = present || k == name;
+      if (!present) return BadInput(absl::StrCat(where, ": missing '", name, "'"));
+    }
+    rows.push_back(std::move(row));
+  }
+  if (rows.empty()) return BadInput(absl::StrCat(file, ": no rows"));
+  WriteSummary total;
+  for (size_t at = 0; at < rows.size(); at += batch) {
+    std::vector<WriteRow> chunk(rows.begin() + at,
+                                rows.begin() + std::min(rows.size(), at + static_cast<size_t>(batch)));
+    auto r = client->WriteOnlineFeatures(view_name, chunk);
+    if (!r.ok()) {
+      std::cerr << "pantry: write: " << total.written + total.skipped_older << " of " << rows.size()
+                << " rows were applied before the error\n";
+      return Fail(r.status(), "write");
+    }
+    total.written += r->written;
+    total.skipped_older += r->skipped_older;
+  }
+  if (g.output == "json") {
+    std::cout << json{{"rows_written", total.written}, {"rows_skipped_older", total.skipped_older}}.dump()
+              << "\n";
+  } else {
+    std::cout << "wrote " << total.written << " rows to " << view_name << " ("
+              << total.skipped_older << " skipped: not newer than stored)\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  Globals g;
+  const char* env = std::getenv("PANTRY_SERVER");
+  g.server = env != nullptr && *env != '\0' ? env : "127.0.0.1:6566";
+
+  CLI::App app{"pantry: the Pantry feature store admin CLI"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("--server", g.server, "pantryd address HOST:PORT (default $PANTRY_SERVER or 127.0.0.1:6566)");
+  app.add_option("--output,-o", g.output, "Output format")->check(CLI::IsMember({"table", "json"}));
+  app.add_option("--timeout-ms", g.timeout_ms, "Deadline of each call")->check(CLI::PositiveNumber);
+
+  std::string apply_file;
+  auto* apply = app.add_subcommand("apply", "Validate and install a feature repository");
+  apply->add_option("-f,--file", apply_file, "Feature repository YAML")->required();
+
+  std::string list_what;
+  auto* list = app.add_subcommand("list", "List entities, feature views and feature services");
+  list->add_option("what", list_what, "entities, views or services (default: all)");
+
+  std::string describe_name;
+  auto* describe = app.add_subcommand("describe", "Show a feature view or feature service");
+  describe->add_option("name", describe_name, "Feature view or service name")->required();
+
+  GetOnlineArgs get;
+  auto* get_online = app.add_subcommand("get-online", "Read the latest feature values of entities");
+  get_online->add_option("--features", get.features, "Comma-separated view:feature references");
+  get_online->add_option("--service", get.service, "Feature service name");
+  get_online->add_option("--entity", get.entities, "Entity row as key=value[,key2=value2]; repeatable");
+  get_online->add_option("--entities-file", get.entities_file, "JSON lines file, one entity row per line");
+  get_online->add_flag("--full-feature-names", get.full_feature_names, "Name outputs view__feature");
+
+  std::string write_view, write_file;
+  int write_batch = 1000;
+  auto* write = app.add_subcommand("write", "Write feature rows from a JSON lines file");
+  write->add_option("--view", write_view, "Feature view")->required();
+  write->add_option("--file", write_file, "JSON lines: join keys, features, event_timestamp")->required();
+  write->add_option("--batch", write_batch, "Rows per request")->check(CLI::Range(1, 100000));
+
+  auto* health = app.add_subcommand("health", "Check that pantryd is serving");
+
+  OnlineBenchOptions bench;
+  auto* bench_cmd = app.add_subcommand("bench", "Benchmarks");
+  bench_cmd->require_subcommand(1);
+  auto* bench_online = bench_cmd->add_subcommand("online", "Load GetOnlineFeatures and report throughput and latency");
+  bench_online->add_option("--concurrency", bench.concurrency, "Requests in flight")->check(CLI::Range(1, 4096));
+  bench_online->add_option("--duration", bench.duration_s, "Seconds per measurement")->check(CLI::Range(0.1, 3600.0));
+  bench_online->add_option("--entities-per-request", bench.entities_per_request, "Entity rows per request")->check(CLI::Range(1, 100000));
+  bench_online->add_option("--features", bench.features, "Features per request (from one view)")->check(CLI::Range(1, 1000));
+  bench_online->add_option("--view", bench.view, "Feature view to read (default: first online view with enough features)");
+  bench_online->add_option("--key-space", bench.key_space, "Entity ids drawn from 1..N")->check(CLI::Range(1, 100000000));
+  bench_online->add_option("--rate", bench.rate, "Target requests/s (open loop); 0 = as fast as possible");
+  bench_online->add_flag("!--no-populate", bench.populate, "Do not write the key space first");
+  bench_online->add_flag("!--no-health-baseline", bench.health_baseline, "Skip the gRPC health-check ceiling");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kBadInput;
+  }
+
+  if (*apply) return Apply(g, apply_file);
+  if (*list) return List(g, list_what);
+  if (*describe) return Describe(g, describe_name);
+  if (*get_online) return GetOnline(g, get);
+  if (*write) return Write(g, write_view, write_file, write_batch);
+  if (*health) {
+    auto client = Connect(g);
+    absl::Status s = client->CheckHealth();
+    if (!s.ok()) return Fail(s, "health");
+    std::cout << "SERVING\n";
+    return 0;
+  }
+  if (*bench_online) {
+    bench.server = g.server;
+    bench.json = g.output == "json";
+    return RunOnlineBench(bench);
+  }
+  return kBadInput;
+}
+
+}  // namespace pantry::cli
+
+int main(int argc, char** argv) { return pantry::cli::Main(argc, argv); }

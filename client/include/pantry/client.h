@@ -1,0 +1,107 @@
+// Pantry C++ client SDK.
+//
+// One Client holds one gRPC channel to pantryd. Every call carries a deadline
+// (ClientOptions::timeout) and is retried on UNAVAILABLE with exponential
+// backoff (ClientOptions::max_attempts). Errors come back as absl::Status with
+// pantryd's gRPC code and message. A Client is thread-safe.
+#ifndef PANTRY_CLIENT_H_
+#define PANTRY_CLIENT_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/status/statusor.h"
+#include "pantry/v1/registry.grpc.pb.h"
+#include "pantry/v1/serving.grpc.pb.h"
+#include "server/value/value.h"
+
+namespace pantry {
+
+struct ClientOptions {
+  std::string address = "127.0.0.1:6566";  // HOST:PORT of pantryd
+  std::chrono::milliseconds timeout{5000};   // deadline of each attempt
+  int max_attempts = 4;                      // 1 + retries on UNAVAILABLE
+  std::chrono::milliseconds initial_backoff{50};
+  std::chrono::milliseconds max_backoff{1000};
+  int max_message_mb = 64;
+};
+
+enum class ValueStatus { kPresent, kNullValue, kNotFound, kOutsideMaxAge };
+absl::string_view ValueStatusName(ValueStatus status);
+
+// Which features for which entities.
+struct OnlineQuery {
+  std::vector<std::string> features;  // "view:feature" / "view:*"; or:
+  std::string feature_service;
+  // join key -> one value per entity row
+  std::vector<std::pair<std::string, std::vector<Value>>> entities;
+  bool full_feature_names = false;
+};
+
+struct OnlineFeatures {
+  struct Cell {
+    Value value;  // null unless status is kPresent
+    ValueStatus status = ValueStatus::kNotFound;
+    int64_t event_time_us = 0;  // 0 when nothing is stored
+  };
+  std::vector<std::string> feature_names;  // output names, request order
+  std::vector<std::string> feature_refs;   // "view:feature", same order
+  size_t rows = 0;
+  // columns[feature][row]
+  std::vector<std::vector<Cell>> columns;
+};
+
+struct WriteRow {
+  std::vector<std::pair<std::string, Value>> values;  // join keys and features
+  int64_t event_time_us = 0;
+};
+
+struct WriteSummary {
+  int64_t written = 0;
+  int64_t skipped_older = 0;
+};
+
+class Client {
+ public:
+  // Creates the channel; does not wait for the server to be up.
+  static std::unique_ptr<Client> Create(ClientOptions options);
+
+  absl::StatusOr<OnlineFeatures> GetOnlineFeatures(const OnlineQuery& query);
+  absl::StatusOr<WriteSummary> WriteOnlineFeatures(const std::string& view,
+                                                   const std::vector<WriteRow>& rows);
+
+  // Applies a feature repository. `base_dir`: folder its relative paths
+  // resolve against; `source_name` names it in error messages.
+  absl::StatusOr<v1::ApplyResponse> Apply(const std::string& yaml, const std::string& base_dir,
+                                          const std::string& source_name);
+  absl::StatusOr<v1::ListEntitiesResponse> ListEntities();
+  absl::StatusOr<v1::ListFeatureViewsResponse> ListFeatureViews();
+  absl::StatusOr<v1::FeatureViewSpec> GetFeatureView(const std::string& name);
+  absl::StatusOr<v1::ListFeatureServicesResponse> ListFeatureServices();
+
+  // OK when pantryd's gRPC health service reports SERVING.
+  absl::Status CheckHealth();
+
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+  const ClientOptions& options() const { return options_; }
+
+ private:
+  Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel);
+  // Runs `call(context)` with a fresh deadline per attempt, retrying on
+  // UNAVAILABLE with backoff.
+  template <typename Call>
+  absl::Status WithRetries(Call call);
+
+  ClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::FeatureService::Stub> features_;
+  std::unique_ptr<v1::RegistryService::Stub> registry_;
+};
+
+}  // namespace pantry
+
+#endif  // PANTRY_CLIENT_H_

@@ -1,0 +1,206 @@
+#include "pantry/client.h"
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "server/service/convert.h"
+
+namespace pantry {
+
+absl::string_view ValueStatusName(ValueStatus status) {
+  switch (status) {
+    case ValueStatus::kPresent: return "PRESENT";
+    case ValueStatus::kNullValue: return "NULL_VALUE";
+    case ValueStatus::kNotFound: return "NOT_FOUND";
+    case ValueStatus::kOutsideMaxAge: return "OUTSIDE_MAX_AGE";
+  }
+  return "UNKNOWN";
+}
+
+std::unique_ptr<Client> Client::Create(ClientOptions options) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(options.max_message_mb * 1024 * 1024);
+  args.SetMaxSendMessageSize(options.max_message_mb * 1024 * 1024);
+  auto channel =
+      grpc::CreateCustomChannel(options.address, grpc::InsecureChannelCredentials(), args);
+  return std::unique_ptr<Client>(new Client(std::move(options), std::move(channel)));
+}
+
+Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
+    : options_(std::move(options)),
+      channel_(std::move(channel)),
+      features_(v1::FeatureService::NewStub(channel_)),
+      registry_(v1::RegistryService::NewStub(channel_)) {}
+
+template <typename Call>
+absl::Status Client::WithRetries(Call call) {
+  auto backoff = options_.initial_backoff;
+  grpc::Status status;
+  for (int attempt = 1;; ++attempt) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + options_.timeout);
+    status = call(&context);
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE || attempt >= options_.max_attempts) {
+      break;
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+  if (status.ok()) return absl::OkStatus();
+  std::string message = status.error_message();
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE && message.find("pantryd") == std::string::npos &&
+      message.find("redis") == std::string::npos) {
+    message = absl::StrCat("pantryd at ", options_.address, " unavailable: ", message);
+  }
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), message);
+}
+
+absl::StatusOr<OnlineFeatures> Client::GetOnlineFeatures(const OnlineQuery& query) {
+  v1::GetOnlineFeaturesRequest request;
+  if (!query.feature_service.empty()) {
+    request.set_feature_service(query.feature_service);
+  } else {
+    for (const auto& f : query.features) request.mutable_features()->add_refs(f);
+  }
+  request.set_full_feature_names(query.full_feature_names);
+  for (const auto& [name, values] : query.entities) {
+    auto& column = (*request.mutable_entities())[name];
+    for (const Value& v : values) ToProto(v, column.add_val());
+  }
+  v1::GetOnlineFeaturesResponse response;
+  absl::Status status = WithRetries([&](grpc::ClientContext* context) {
+    return features_->GetOnlineFeatures(context, request, &response);
+  });
+  if (!status.ok()) return status;
+
+  OnlineFeatures out;
+  out.feature_names.assign(response.metadata().feature_names().begin(),
+                           response.metadata().feature_names().end());
+  out.feature_refs.assign(response.metadata().feature_refs().begin(),
+                          response.metadata().feature_refs().end());
+  out.rows = query.entities.empty() ? 0 : query.entities[0].second.size();
+  out.columns.resize(response.results_size());
+  for (int f = 0; f < response.results_size(); ++f) {
+    const auto& vec = response.results(f);
+    if (static_cast<size_t>(vec.values_size()) != out.rows ||
+        static_cast<size_t>(vec.statuses_size()) != out.rows) {
+      return absl::InternalError("pantryd returned a response of the wrong shape");
+    }
+    auto& column = out.columns[f];
+    column.resize(out.rows);
+    for (size_t r = 0; r < out.rows; ++r) {
+      column[r].value = FromProto(vec.values(static_cast<int>(r)));
+      switch (vec.statuses(static_cast<int>(r))) {
+        case v1::PRESENT: column[r].status = ValueStatus::kPresent; break;
+        case v1::NULL_VALUE: column[r].status = ValueStatus::kNullValue; break;
+        case v1::OUTSIDE_MAX_AGE: column[r].status = ValueStatus::kOutsideMaxAge; break;
+        default: column[r].status = ValueStatus::kNotFound; break;
+      }
+      if (vec.event_timestamps_us_size() > static_cast<int>(r)) {
+        column[r].event_time_us = vec.event_timestamps_us(static_cast<int>(r));
+      }
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<WriteSummary> Client::WriteOnlineFeatures(const std::string& view,
+                                                         const std::vector<WriteRow>& rows) {
+  v1::WriteOnlineFeaturesRequest request;
+  request.set_feature_view(view);
+  for (const WriteRow& row : rows) {
+    auto* r = request.add_rows();
+    r->set_event_timestamp_us(row.event_time_us);
+    for (const auto& [name, value] : row.values) ToProto(value, &(*r->mutable_values())[name]);
+  }
+  v1::WriteOnlineFeaturesResponse response;
+  absl::Status status = WithRetries([&](grpc::ClientContext* context) {
+    return features_->WriteOnlineFeatures(context, request, &response);
+  });
+  if (!status.ok()) return status;
+  return WriteSummary{response.rows_written(), response.rows_skipped_older()};
+}
+
+absl::StatusOr<v1::ApplyResponse> Client::Apply(const std::string& yaml,
+                                                const std::string& base_dir,
+                                                const std::string& source_name) {
+  v1::ApplyRequest request;
+  request.set_yaml(yaml);
+  request.set_base_dir(base_dir);
+  request.set_source_name(source_name);
+  v1::ApplyResponse response;
+  absl::Status status = WithRetries(
+      [&](grpc::ClientContext* context) { return registry_->Apply(context, request, &response); });
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<v1::ListEntitiesResponse> Client::ListEntities() {
+  v1::ListEntitiesResponse response;
+  absl::Status status = WithRetries([&](grpc::ClientContext* context) {
+    return registry_->ListEntities(context, v1::ListEntitiesRequest(), &response);
+  });
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<v1::ListFeatureViewsResponse> Client::ListFeatureViews() {
+  v1::ListFeatureViewsResponse response;
+  absl::Status status = WithRetries([&](grpc::ClientContext* context) {
+    return registry_->ListFeatureViews(context, v1::ListFeatureViewsRequest(), &response);
+  });
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<v1::FeatureViewSpec> Client::GetFeatureView(const std::string& name) {
+  v1::GetFeatureViewRequest request;
+  request.set_name(name);
+  v1::FeatureViewSpec response;
+  absl::Status status = WithRetries([&](grpc::ClientContext* context) {
+    return registry_->GetFeatureView(context, request, &response);
+  });
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<v1::ListFeatureServicesResponse> Client::ListFeatureServices() {
+  v1::ListFeatureServicesResponse response;
+  absl::Status status = WithRetries([&](grpc::ClientContext* context) {
+    return registry_->ListFeatureServices(context, v1::ListFeatureServicesRequest(), &response);
+  });
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::Status Client::CheckHealth() {
+  // grpc.health.v1.HealthCheckRequest{service: ""} encodes to zero bytes; the
+  // response HealthCheckResponse{status: SERVING} encodes to 08 01.
+  grpc::GenericStub stub(channel_);
+  grpc::ByteBuffer response;
+  absl::Status status = WithRetries([&](grpc::ClientContext* context) {
+    grpc::Slice empty;
+    grpc::ByteBuffer request(&empty, 1);
+    grpc::CompletionQueue cq;
+    auto call = stub.PrepareUnaryCall(context, "/grpc.health.v1.Health/Check", request, &cq);
+    call->StartCall();
+    grpc::Status s;
+    call->Finish(&response, &s, reinterpret_cast<void*>(1));
+    void* tag;
+    bool ok;
+    cq.Next(&tag, &ok);
+    return s;
+  });
+  if (!status.ok()) return status;
+  std::vector<grpc::Slice> slices;
+  (void)response.Dump(&slices);
+  std::string bytes;
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  if (bytes != std::string("\x08\x01", 2)) return absl::UnavailableError("pantryd is not serving");
+  return absl::OkStatus();
+}
+
+}  // namespace pantry

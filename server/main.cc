@@ -1,0 +1,142 @@
+// pantryd: the Pantry daemon. Wires the registry, the online store, serving
+// and the gRPC services together; the only place objects are constructed.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "server/online/online_store.h"
+#include "server/registry/manager.h"
+#include "server/registry/registry.h"
+#include "server/service/feature_service.h"
+#include "server/service/registry_service.h"
+#include "server/serving/online_serving.h"
+#include "server/common/log.h"
+
+namespace {
+
+struct Options {
+  std::string config;
+  std::string listen = "127.0.0.1:6566";
+  std::string state_dir;
+  std::string port_file;
+  std::string log_level = "info";
+  int max_message_mb = 64;
+};
+
+int Run(const Options& options) {
+  // Signals are taken by one thread with sigwait; block them everywhere else
+  // before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const std::string config_path = std::filesystem::absolute(options.config).string();
+  const std::string state_dir =
+      options.state_dir.empty()
+          ? (std::filesystem::path(config_path).parent_path() / ".pantry").string()
+          : options.state_dir;
+
+  auto initial = pantry::RegistryManager::LoadInitial(config_path, state_dir);
+  if (!initial.ok()) {
+    spdlog::error("cannot load the feature repository:\n{}", initial.status().message());
+    return 2;
+  }
+  spdlog::info("feature repository '{}' from {}: {} entities, {} feature views, {} services",
+               (*initial)->project, (*initial)->source_file, (*initial)->entities.size(),
+               (*initial)->feature_views.size(), (*initial)->feature_services.size());
+
+  pantry::RegistryHolder holder(*initial);
+  pantry::RegistryManager manager(&holder, state_dir);
+  const pantry::OnlineStoreConfig& store_config = (*initial)->online_store;
+  auto store = pantry::CreateOnlineStore(store_config);
+  if (!store.ok()) {
+    spdlog::error("cannot create the online store: {}", store.status().message());
+    return 2;
+  }
+  if (store_config.type == pantry::OnlineStoreConfig::Type::kRedis) {
+    spdlog::info("online store: redis at {}:{} (pool {})", store_config.host, store_config.port,
+                 store_config.pool_size);
+  } else {
+    spdlog::info("online store: embedded memory store");
+  }
+
+  pantry::OnlineServing serving(&holder, store->get());
+  pantry::FeatureServiceImpl feature_service(&serving, store_config.request_timeout);
+  pantry::RegistryServiceImpl registry_service(&holder, &manager);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(options.max_message_mb * 1024 * 1024);
+  builder.SetMaxSendMessageSize(options.max_message_mb * 1024 * 1024);
+  builder.RegisterService(&feature_service);
+  builder.RegisterService(&registry_service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    spdlog::error("cannot listen on {}", options.listen);
+    return 2;
+  }
+  const std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  spdlog::info("pantryd listening on {}:{}", host, port);
+  if (!options.port_file.empty()) {
+    std::ofstream(options.port_file) << port << "\n";
+  }
+
+  std::thread signal_thread([&] {
+    for (;;) {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      if (sig == SIGHUP) {
+        spdlog::info("SIGHUP: reloading {}", config_path);
+        auto applied = manager.ApplyFile(config_path);
+        if (applied.ok()) {
+          spdlog::info("reloaded feature repository: {} feature views",
+                       (*applied)->feature_views.size());
+        } else {
+          spdlog::error("reload rejected, the previous repository keeps serving:\n{}",
+                        applied.status().message());
+        }
+        continue;
+      }
+      spdlog::info("signal {}: shutting down", sig);
+      server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      return;
+    }
+  });
+  server->Wait();
+  signal_thread.join();
+  spdlog::info("pantryd stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{"pantryd: the Pantry feature store daemon"};
+  app.add_option("--config", options.config, "Feature repository YAML file")->required();
+  app.add_option("--listen", options.listen, "Address to serve gRPC on (HOST:PORT; port 0 picks one)");
+  app.add_option("--state-dir", options.state_dir,
+                 "Folder for pantryd's state (last applied repository); default: .pantry beside "
+                 "the config file");
+  app.add_option("--port-file", options.port_file, "Write the port pantryd listens on to this file");
+  app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error");
+  app.add_option("--max-message-mb", options.max_message_mb, "Largest gRPC message, in MiB")
+      ->check(CLI::Range(1, 1024));
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::from_str(options.log_level));
+  return Run(options);
+}

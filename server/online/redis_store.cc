@@ -1,0 +1,770 @@
+#include "server/online/redis_store.h"
+
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "server/common/log.h"
+#include "server/common/status.h"
+#include "server/common/time.h"
+
+namespace pantry {
+namespace {
+
+// After a failed connect a connection fails calls fast for this long before
+// it tries again, so a down Redis costs one connect attempt per interval, not
+// one per call.
+constexpr Micros kReconnectInterval = 100'000;
+
+// Reads and writes smaller than twice this stay on one connection; bigger
+// ones are split into chunks of at least this many entries, one chunk per
+// connection, so replies are parsed on several threads.
+constexpr size_t kMinChunk = 128;
+
+// The formatting buffer of a connection is released after a batch bigger
+// than this, so one huge call does not pin memory forever.
+constexpr size_t kMaxKeptBuffer = 4 << 20;
+
+// Newer-wins write of one view. KEYS[1]: the entity hash. ARGV[1]: the
+// "#ts:<view>" field; ARGV[2]: the event time (decimal microseconds);
+// ARGV[3]: expiry in milliseconds (0: leave the expiry alone); then field,
+// value pairs. Returns 1 when written, 0 when the stored event time is equal
+// or newer. Times are compared as exact decimal integers (Lua numbers are
+// doubles and would lose precision beyond 2^53). HSET runs in slices because
+// unpack() is limited by the Lua stack.
+constexpr absl::string_view kWriteScript = R"lua(
+local function newer(a, b)
+  local an, bn = a:byte(1) == 45, b:byte(1) == 45
+  if an ~= bn then return bn end
+  if #a ~= #b then return (#a > #b) ~= an end
+  if an then return a < b end
+  return a > b
+end
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur and not newer(ARGV[2], cur) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+for i = 4, #ARGV, 1000 do
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+local expiry = tonumber(ARGV[3])
+if expiry > 0 then redis.call('PEXPIRE', KEYS[1], expiry) end
+return 1
+)lua";
+
+// ---------------------------------------------------------------------------
+// RESP formatting. Commands are encoded straight into one buffer per batch
+// (one copy into hiredis' output buffer, no allocation per command or per
+// argument); hash field names are written piecewise, so "<view>:<feature>"
+// is never built as a string. These must match FeatureField() and
+// TimestampField() in online_store.cc.
+
+void AppendDecimal(std::string* out, int64_t v) {
+  char buf[24];
+  const auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, res.ptr);
+}
+
+void AppendArrayHeader(std::string* out, size_t n) {
+  out->push_back('*');
+  AppendDecimal(out, static_cast<int64_t>(n));
+  out->append("\r\n");
+}
+
+// Appends one bulk string made of the concatenation of `a`, `b` and `c`.
+void AppendBulk(std::string* out, absl::string_view a, absl::string_view b = {},
+                absl::string_view c = {}) {
+  out->push_back('$');
+  AppendDecimal(out, static_cast<int64_t>(a.size() + b.size() + c.size()));
+  out->append("\r\n");
+  out->append(a.data(), a.size());
+  out->append(b.data(), b.size());
+  out->append(c.data(), c.size());
+  out->append("\r\n");
+}
+
+void AppendFeatureField(std::string* out, absl::string_view view, absl::string_view feature) {
+  AppendBulk(out, view, ":", feature);
+}
+
+void AppendTimestampField(std::string* out, absl::string_view view) {
+  AppendBulk(out, "#ts:", view);
+}
+
+absl::string_view ReplyText(const redisReply& reply) {
+  return reply.str == nullptr ? absl::string_view() : absl::string_view(reply.str, reply.len);
+}
+
+absl::Status ErrorReplyStatus(absl::string_view where, const redisReply& reply) {
+  return absl::InternalError(absl::StrCat(where, ": ", ReplyText(reply)));
+}
+
+absl::Status UnexpectedReplyStatus(absl::string_view where, absl::string_view command,
+                                   const redisReply& reply) {
+  return absl::InternalError(
+      absl::StrCat(where, ": unexpected reply type ", reply.type, " to ", command));
+}
+
+timeval ToTimeval(Micros us) {
+  timeval tv;
+  tv.tv_sec = static_cast<time_t>(us / kMicrosPerSecond);
+  tv.tv_usec = static_cast<suseconds_t>(us % kMicrosPerSecond);
+  return tv;
+}
+
+// ---------------------------------------------------------------------------
+// Settings shared by all connections of one store.
+struct Settings {
+  std::string host;
+  int port = 0;
+  std::string password;
+  int db = 0;
+  Micros connect_timeout = 0;
+  Micros request_timeout = 0;
+  int max_pending = 1;    // per connection
+  std::string where;      // "redis at HOST:PORT", the prefix of every message
+  std::string expiry_ms;  // ARGV[3] of the write script
+};
+
+// What a command needs from its connection.
+struct CommandContext {
+  absl::string_view script_sha;
+  absl::string_view expiry_ms;
+};
+
+enum class ReplyAction { kTaken, kRetryAfterScriptLoad };
+
+// One chunk of one Read or Write call: its commands and its completion.
+// Driven by one connection thread only.
+class Op {
+ public:
+  explicit Op(Micros deadline) : deadline_(deadline) {}
+  virtual ~Op() = default;
+  Op(const Op&) = delete;
+  Op& operator=(const Op&) = delete;
+
+  Micros deadline() const { return deadline_; }
+  virtual size_t num_commands() const = 0;
+  // Appends command `i` in RESP to `out`.
+  virtual void AppendCommand(size_t i, const CommandContext& ctx, std::string* out) const = 0;
+  // Takes the reply to command `i`. kRetryAfterScriptLoad (only when
+  // `may_retry`) asks the connection to load the script and send command `i`
+  // again.
+  virtual ReplyAction OnReply(size_t i, const redisReply& reply, absl::string_view where,
+                              bool may_retry) = 0;
+  // Completes the op, exactly once: `status` is OK when every reply was
+  // taken, otherwise the reason none will be.
+  virtual void Complete(absl::Status status) = 0;
+
+ private:
+  const Micros deadline_;
+};
+
+// The parts of a call shared by its chunks; the last chunk to finish invokes
+// the callback. Chunks write disjoint parts of the results, and the
+// acquire/release on `remaining_` publishes them to the finishing thread.
+class CallBase {
+ public:
+  explicit CallBase(size_t chunks) : remaining_(static_cast<int>(chunks)) {}
+
+ protected:
+  // Records `status`; returns true when this was the last chunk.
+  bool ChunkDone(const absl::Status& status) {
+    if (!status.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (status_.ok()) status_ = status;
+    }
+    return remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1;
+  }
+  absl::Status FinalStatus() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return status_;
+  }
+
+ private:
+  std::atomic<int> remaining_;
+  std::mutex mu_;
+  absl::Status status_;
+};
+
+class ReadCall : public CallBase {
+ public:
+  ReadCall(std::vector<ViewRead> reads, ReadCallback done, size_t chunks)
+      : CallBase(chunks),
+        reads(std::move(reads)),
+        results(this->reads.size()),
+        done_(std::move(done)) {}
+
+  void Done(const absl::Status& status) {
+    if (!ChunkDone(status)) return;
+    absl::Status final_status = FinalStatus();
+    if (final_status.ok()) {
+      done_(std::move(results));
+    } else {
+      done_(std::move(final_status));
+    }
+  }
+
+  const std::vector<ViewRead> reads;
+  std::vector<ViewReadResult> results;
+
+ private:
+  ReadCallback done_;
+};
+
+class WriteCall : public CallBase {
+ public:
+  WriteCall(std::vector<ViewWrite> writes, WriteCallback done, size_t chunks)
+      : CallBase(chunks), writes(std::move(writes)), done_(std::move(done)) {}
+
+  void Done(const absl::Status& status, const WriteResult& chunk_result) {
+    written_.fetch_add(chunk_result.written, std::memory_order_relaxed);
+    skipped_older_.fetch_add(chunk_result.skipped_older, std::memory_order_relaxed);
+    if (!ChunkDone(status)) return;
+    absl::Status final_status = FinalStatus();
+    if (final_status.ok()) {
+      WriteResult result;
+      result.written = written_.load(std::memory_order_relaxed);
+      result.skipped_older = skipped_older_.load(std::memory_order_relaxed);
+      done_(result);
+    } else {
+      done_(std::move(final_status));
+    }
+  }
+
+  const std::vector<ViewWrite> writes;
+
+ private:
+  WriteCallback done_;
+  std::atomic<int64_t> written_{0};
+  std::atomic<int64_t> skipped_older_{0};
+};
+
+// HMGET key #ts:<view> <view>:<f1> ... for reads [begin, end) of a call.
+class ReadOp final : public Op {
+ public:
+  ReadOp(std::shared_ptr<ReadCall> call, size_t begin, size_t end, Micros deadline)
+      : Op(deadline), call_(std::move(call)), begin_(begin), end_(end) {}
+
+  size_t num_commands() const override { return end_ - begin_; }
+
+  void AppendCommand(size_t i, const CommandContext&, std::string* out) const override {
+    const ViewRead& read = call_->reads[begin_ + i];
+    AppendArrayHeader(out, 3 + read.features.size());
+    AppendBulk(out, "HMGET");
+    AppendBulk(out, read.key);
+    AppendTimestampField(out, read.view);
+    for (const std::string& feature : read.features) AppendFeatureField(out, read.view, feature);
+  }
+
+  ReplyAction OnReply(size_t i, const redisReply& reply, absl::string_view where, bool) override {
+    if (status_.ok())
+      status_ = Take(call_->reads[begin_ + i], reply, where, &call_->results[begin_ + i]);
+    return ReplyAction::kTaken;
+  }
+
+  void Complete(absl::Status status) override { call_->Done(status.ok() ? status_ : status); }
+
+ private:
+  static absl::Status Take(const ViewRead& read, const redisReply& reply, absl::string_view where,
+                           ViewReadResult* result) {
+    if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(where, reply);
+    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != read.features.size() + 1) {
+      return UnexpectedReplyStatus(where, "HMGET", reply);
+    }
+    const redisReply& ts = *reply.element[0];
+    if (ts.type == REDIS_REPLY_STRING) {
+      const absl::string_view text = ReplyText(ts);
+      int64_t event_time = 0;
+      const auto res = std::from_chars(text.data(), text.data() + text.size(), event_time);
+      if (res.ec != std::errc() || res.ptr != text.data() + text.size()) {
+        return absl::DataLossError(absl::StrCat(where, ": key ", read.key, " field #ts:", read.view,
+                                                " holds \"", text, "\", not a decimal event time"));
+      }
+      result->found = true;
+      result->event_time = event_time;
+    } else if (ts.type != REDIS_REPLY_NIL) {
+      return UnexpectedReplyStatus(where, "HMGET", ts);
+    }
+    result->values.resize(read.features.size());
+    for (size_t j = 0; j < read.features.size(); ++j) {
+      const redisReply& value = *reply.element[j + 1];
+      if (value.type == REDIS_REPLY_STRING) {
+        result->values[j].emplace(value.str, value.len);
+      } else if (value.type != REDIS_REPLY_NIL) {
+        return UnexpectedReplyStatus(where, "HMGET", value);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  const std::shared_ptr<ReadCall> call_;
+  const size_t begin_;
+  const size_t end_;
+  absl::Status status_;
+};
+
+// EVALSHA <write script> for writes [begin, end) of a call.
+class WriteOp final : public Op {
+ public:
+  WriteOp(std::shared_ptr<WriteCall> call, size_t begin, size_t end, Micros deadline)
+      : Op(deadline), call_(std::move(call)), begin_(begin), end_(end) {}
+
+  size_t num_commands() const override { return end_ - begin_; }
+
+  void AppendCommand(size_t i, const CommandContext& ctx, std::string* out) const override {
+    const ViewWrite& write = call_->writes[begin_ + i];
+    AppendArrayHeader(out, 7 + 2 * write.values.size());
+    AppendBulk(out, "EVALSHA");
+    AppendBulk(out, ctx.script_sha);
+    AppendBulk(out, "1");
+    AppendBulk(out, write.key);
+    AppendTimestampField(out, write.view);
+    char buf[24];
+    const auto res = std::to_chars(buf, buf + sizeof(buf), write.event_time);
+    AppendBulk(out, absl::string_view(buf, res.ptr - buf));
+    AppendBulk(out, ctx.expiry_ms);
+    for (const auto& [feature, encoding] : write.values) {
+      AppendFeatureField(out, write.view, feature);
+      AppendBulk(out, encoding);
+    }
+  }
+
+  ReplyAction OnReply(size_t, const redisReply& reply, absl::string_view where,
+                      bool may_retry) override {
+    if (reply.type == REDIS_REPLY_ERROR && may_retry &&
+        absl::StartsWith(ReplyText(reply), "NOSCRIPT")) {
+      return ReplyAction::kRetryAfterScriptLoad;
+    }
+    if (!status_.ok()) return ReplyAction::kTaken;
+    if (reply.type == REDIS_REPLY_ERROR) {
+      status_ = ErrorReplyStatus(where, reply);
+    } else if (reply.type != REDIS_REPLY_INTEGER) {
+      status_ = UnexpectedReplyStatus(where, "EVALSHA", reply);
+    } else if (reply.integer == 1) {
+      ++result_.written;
+    } else {
+      ++result_.skipped_older;
+    }
+    return ReplyAction::kTaken;
+  }
+
+  void Complete(absl::Status status) override {
+    call_->Done(status.ok() ? status_ : status, result_);
+  }
+
+ private:
+  const std::shared_ptr<WriteCall> call_;
+  const size_t begin_;
+  const size_t end_;
+  absl::Status status_;
+  WriteResult result_;
+};
+
+// ---------------------------------------------------------------------------
+// One Redis connection and the thread that owns it. Everything below the
+// queue (the hiredis context, buffers, reconnect state) is touched by that
+// thread only.
+class Connection {
+ public:
+  Connection(const Settings* settings, int index)
+      : settings_(*settings), index_(index), thread_([this] { Run(); }) {}
+
+  ~Connection() {
+    RequestStop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Queues `op`, or leaves it untouched and returns why not
+  // (RESOURCE_EXHAUSTED, CANCELLED).
+  absl::Status TryEnqueue(std::unique_ptr<Op>& op) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) {
+        return absl::CancelledError(absl::StrCat(settings_.where, ": online store shut down"));
+      }
+      if (pending_.load(std::memory_order_relaxed) >= settings_.max_pending) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat(settings_.where, ": too many requests pending (", settings_.max_pending,
+                         " per connection)"));
+      }
+      pending_.fetch_add(1, std::memory_order_relaxed);
+      queue_.push_back(std::move(op));
+    }
+    cv_.notify_one();
+    return absl::OkStatus();
+  }
+
+  // Calls queued or in flight.
+  int pending() const { return pending_.load(std::memory_order_relaxed); }
+
+  void RequestStop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Run() {
+    // hiredis writes with write(2): a peer that went away would raise SIGPIPE
+    // and kill the process. Blocked in this thread only, the write fails with
+    // EPIPE instead; no process-wide signal disposition is changed.
+    sigset_t sigpipe;
+    sigemptyset(&sigpipe);
+    sigaddset(&sigpipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &sigpipe, nullptr);
+
+    std::vector<std::unique_ptr<Op>> batch;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+        if (stop_) break;
+        batch.swap(queue_);
+      }
+      Process(batch);
+      const int n = static_cast<int>(batch.size());
+      batch.clear();
+      // Only now: an op counts as pending until its callback returned.
+      pending_.fetch_sub(n, std::memory_order_relaxed);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      batch.swap(queue_);
+    }
+    const absl::Status cancelled =
+        absl::CancelledError(absl::StrCat(settings_.where, ": online store shut down"));
+    for (auto& op : batch) op->Complete(cancelled);
+    pending_.fetch_sub(static_cast<int>(batch.size()), std::memory_order_relaxed);
+    batch.clear();
+    if (context_ != nullptr) {
+      redisFree(context_);
+      context_ = nullptr;
+    }
+  }
+
+  void Process(const std::vector<std::unique_ptr<Op>>& batch) {
+    if (absl::Status status = EnsureConnected(); !status.ok()) {
+      for (const auto& op : batch) op->Complete(status);
+      return;
+    }
+    const Micros now = NowMicros();
+    live_.clear();
+    for (const auto& op : batch) {
+      if (op->deadline() <= now) {
+        op->Complete(absl::DeadlineExceededError(
+            absl::StrCat(settings_.where, ": deadline passed before the request was sent")));
+      } else {
+        live_.push_back(op.get());
+      }
+    }
+    if (live_.empty()) return;
+
+    const CommandContext ctx{script_sha_, settings_.expiry_ms};
+    buffer_.clear();
+    for (Op* op : live_) {
+      for (size_t i = 0, n = op->num_commands(); i < n; ++i) op->AppendCommand(i, ctx, &buffer_);
+    }
+    const bool appended =
+        redisAppendFormattedCommand(context_, buffer_.data(), buffer_.size()) == REDIS_OK;
+    if (buffer_.capacity() > kMaxKeptBuffer) std::string().swap(buffer_);
+    if (!appended) return FailLive(DropConnection());
+
+    retries_.clear();
+    for (Op* op : live_) {
+      for (size_t i = 0, n = op->num_commands(); i < n; ++i) {
+        redisReply* reply = nullptr;
+        if (redisGetReply(context_, reinterpret_cast<void**>(&reply)) != REDIS_OK) {
+          return FailLive(DropConnection());
+        }
+        if (op->OnReply(i, *reply, settings_.where, /*may_retry=*/true) ==
+            ReplyAction::kRetryAfterScriptLoad) {
+          retries_.emplace_back(op, i);
+        }
+        freeReplyObject(reply);
+      }
+    }
+    if (!retries_.empty()) {
+      // Redis lost the script (SCRIPT FLUSH, restart behind a proxy,
+      // failover): load it again and resend those writes, once.
+      if (absl::Status status = RetryWithScript(); !status.ok()) return FailLive(status);
+    }
+    for (Op* op : live_) op->Complete(absl::OkStatus());
+  }
+
+  absl::Status RetryWithScript() {
+    buffer_.clear();
+    AppendArrayHeader(&buffer_, 3);
+    AppendBulk(&buffer_, "SCRIPT");
+    AppendBulk(&buffer_, "LOAD");
+    AppendBulk(&buffer_, kWriteScript);
+    const CommandContext ctx{script_sha_, settings_.expiry_ms};
+    for (const auto& [op, i] : retries_) op->AppendCommand(i, ctx, &buffer_);
+    if (redisAppendFormattedCommand(context_, buffer_.data(), buffer_.size()) != REDIS_OK) {
+      return DropConnection();
+    }
+    redisReply* reply = nullptr;
+    if (redisGetReply(context_, reinterpret_cast<void**>(&reply)) != REDIS_OK) {
+      return DropConnection();
+    }
+    // The SHA of a script is its content hash, so it is unchanged; a failed
+    // load shows up as NOSCRIPT errors on the retried writes.
+    freeReplyObject(reply);
+    for (const auto& [op, i] : retries_) {
+      if (redisGetReply(context_, reinterpret_cast<void**>(&reply)) != REDIS_OK) {
+        return DropConnection();
+      }
+      op->OnReply(i, *reply, settings_.where, /*may_retry=*/false);
+      freeReplyObject(reply);
+    }
+    return absl::OkStatus();
+  }
+
+  void FailLive(const absl::Status& status) {
+    for (Op* op : live_) op->Complete(status);
+  }
+
+  // Closes the connection after an I/O error; returns the error. Replies of
+  // a pipeline cannot be matched to commands after a failure, so the whole
+  // batch fails and the next batch reconnects.
+  absl::Status DropConnection() {
+    const int saved_errno = errno;
+    std::string message = context_->errstr;
+    if (context_->err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)) {
+      message = absl::StrCat("no reply within request_timeout (", settings_.request_timeout / 1000,
+                             " ms)");
+    }
+    if (context_->err == REDIS_ERR_IO && saved_errno == EPIPE) {
+      // Take back the SIGPIPE this thread blocked, so it never fires later.
+      sigset_t sigpipe;
+      sigemptyset(&sigpipe);
+      sigaddset(&sigpipe, SIGPIPE);
+      const timespec zero{0, 0};
+      while (sigtimedwait(&sigpipe, nullptr, &zero) > 0) {
+      }
+    }
+    redisFree(context_);
+    context_ = nullptr;
+    spdlog::warn("{} (connection {}): disconnected: {}", settings_.where, index_, message);
+    return absl::UnavailableError(absl::StrCat(settings_.where, ": ", message));
+  }
+
+  absl::Status EnsureConnected() {
+    if (context_ != nullptr) return absl::OkStatus();
+    const Micros now = NowMicros();
+    if (!connect_error_.ok() && now < next_connect_) return connect_error_;
+    absl::Status status = Connect();
+    if (!status.ok()) {
+      if (connect_error_.ok()) {
+        const absl::string_view reason =
+            absl::StripPrefix(status.message(), absl::StrCat(settings_.where, ": "));
+        spdlog::warn("{} (connection {}): cannot connect: {}", settings_.where, index_,
+                     std::string(reason));
+      }
+      connect_error_ = status;
+      next_connect_ = now + kReconnectInterval;
+      return status;
+    }
+    spdlog::info("{} (connection {}): connected", settings_.where, index_);
+    connect_error_ = absl::OkStatus();
+    return absl::OkStatus();
+  }
+
+  absl::Status Connect() {
+    redisContext* c = settings_.connect_timeout > 0
+                          ? redisConnectWithTimeout(settings_.host.c_str(), settings_.port,
+                                                    ToTimeval(settings_.connect_timeout))
+                          : redisConnect(settings_.host.c_str(), settings_.port);
+    if (c == nullptr) {
+      return absl::UnavailableError(absl::StrCat(settings_.where, ": out of memory"));
+    }
+    absl::Status status = SetUp(c);
+    if (!status.ok()) {
+      redisFree(c);
+      return status;
+    }
+    context_ = c;
+    return absl::OkStatus();
+  }
+
+  absl::Status SetUp(redisContext* c) {
+    if (c->err) return absl::UnavailableError(absl::StrCat(settings_.where, ": ", c->errstr));
+    if (settings_.request_timeout > 0 &&
+        redisSetTimeout(c, ToTimeval(settings_.request_timeout)) != REDIS_OK) {
+      return absl::UnavailableError(absl::StrCat(settings_.where, ": ", c->errstr));
+    }
+    redisEnableKeepAlive(c);
+    if (!settings_.password.empty()) {
+      PANTRY_RETURN_IF_ERROR(Command(c, {"AUTH", settings_.password}, "AUTH", nullptr));
+    }
+    if (settings_.db != 0) {
+      PANTRY_RETURN_IF_ERROR(
+          Command(c, {"SELECT", std::to_string(settings_.db)}, "SELECT", nullptr));
+    }
+    return Command(c, {"SCRIPT", "LOAD", kWriteScript}, "SCRIPT LOAD", &script_sha_);
+  }
+
+  // Runs one set-up command; `name` (not the arguments, which may hold the
+  // password) names it in errors. Stores a string reply in `text`.
+  absl::Status Command(redisContext* c, std::vector<absl::string_view> args, absl::string_view name,
+                       std::string* text) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lengths;
+    for (absl::string_view arg : args) {
+      argv.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    auto* reply = static_cast<redisReply*>(
+        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+    if (reply == nullptr) {
+      return absl::UnavailableError(absl::StrCat(settings_.where, ": ", c->errstr));
+    }
+    absl::Status status;
+    if (reply->type == REDIS_REPLY_ERROR) {
+      status = absl::UnavailableError(
+          absl::StrCat(settings_.where, ": ", name, " failed: ", ReplyText(*reply)));
+    } else if (text != nullptr) {
+      text->assign(reply->str, reply->len);
+    }
+    freeReplyObject(reply);
+    return status;
+  }
+
+  const Settings& settings_;
+  const int index_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Op>> queue_;  // guarded by mu_
+  bool stop_ = false;                       // guarded by mu_
+  std::atomic<int> pending_{0};             // written under mu_ or by the thread
+
+  // Owned by the thread.
+  redisContext* context_ = nullptr;
+  std::string script_sha_;
+  absl::Status connect_error_;  // of the last connect attempt
+  Micros next_connect_ = 0;
+  std::string buffer_;
+  std::vector<Op*> live_;
+  std::vector<std::pair<Op*, size_t>> retries_;
+
+  std::thread thread_;  // last: starts after every member above is ready
+};
+
+class RedisOnlineStore final : public OnlineStore {
+ public:
+  explicit RedisOnlineStore(const OnlineStoreConfig& config) {
+    const int pool_size = std::max(1, config.pool_size);
+    settings_.host = config.host;
+    settings_.port = config.port;
+    settings_.password = config.password;
+    settings_.db = config.db;
+    settings_.connect_timeout = config.connect_timeout;
+    settings_.request_timeout = config.request_timeout;
+    settings_.max_pending = std::max(1, config.max_pending_requests / pool_size);
+    settings_.where = absl::StrCat("redis at ", config.host, ":", config.port);
+    // Round up so a sub-millisecond key_ttl still expires instead of meaning
+    // "no expiry".
+    settings_.expiry_ms = std::to_string(config.key_ttl > 0 ? (config.key_ttl + 999) / 1000 : 0);
+    connections_.reserve(pool_size);
+    for (int i = 0; i < pool_size; ++i) {
+      connections_.push_back(std::make_unique<Connection>(&settings_, i));
+    }
+  }
+
+  ~RedisOnlineStore() override {
+    // Stop all first so the threads wind down in parallel, then join.
+    for (auto& connection : connections_) connection->RequestStop();
+    connections_.clear();
+  }
+
+  void Read(std::vector<ViewRead> reads, Micros deadline, ReadCallback done) override {
+    if (reads.empty()) {
+      done(std::vector<ViewReadResult>());
+      return;
+    }
+    const size_t n = reads.size();
+    const size_t chunks = NumChunks(n);
+    auto call = std::make_shared<ReadCall>(std::move(reads), std::move(done), chunks);
+    Dispatch(n, chunks, [&](size_t begin, size_t end) -> std::unique_ptr<Op> {
+      return std::make_unique<ReadOp>(call, begin, end, deadline);
+    });
+  }
+
+  void Write(std::vector<ViewWrite> writes, Micros deadline, WriteCallback done) override {
+    if (writes.empty()) {
+      done(WriteResult());
+      return;
+    }
+    const size_t n = writes.size();
+    const size_t chunks = NumChunks(n);
+    auto call = std::make_shared<WriteCall>(std::move(writes), std::move(done), chunks);
+    Dispatch(n, chunks, [&](size_t begin, size_t end) -> std::unique_ptr<Op> {
+      return std::make_unique<WriteOp>(call, begin, end, deadline);
+    });
+  }
+
+ private:
+  size_t NumChunks(size_t n) const {
+    if (connections_.size() < 2 || n < 2 * kMinChunk) return 1;
+    return std::min(connections_.size(), n / kMinChunk);
+  }
+
+  // Splits [0, n) into `chunks` ops. One op goes to the least busy
+  // connection (ties rotate); several go to consecutive connections.
+  template <typename MakeOp>
+  void Dispatch(size_t n, size_t chunks, const MakeOp& make_op) {
+    const size_t pool = connections_.size();
+    const size_t start = next_.fetch_add(1, std::memory_order_relaxed) % pool;
+    if (chunks == 1) {
+      size_t best = start;
+      for (size_t k = 1; k < pool && connections_[best]->pending() > 0; ++k) {
+        const size_t candidate = (start + k) % pool;
+        if (connections_[candidate]->pending() < connections_[best]->pending()) best = candidate;
+      }
+      Submit(*connections_[best], make_op(0, n));
+      return;
+    }
+    for (size_t c = 0; c < chunks; ++c) {
+      Submit(*connections_[(start + c) % pool], make_op(n * c / chunks, n * (c + 1) / chunks));
+    }
+  }
+
+  static void Submit(Connection& connection, std::unique_ptr<Op> op) {
+    if (absl::Status status = connection.TryEnqueue(op); !status.ok()) op->Complete(status);
+  }
+
+  Settings settings_;
+  std::vector<std::unique_ptr<Connection>> connections_;
+  std::atomic<size_t> next_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<OnlineStore> NewRedisOnlineStore(const OnlineStoreConfig& config) {
+  return std::make_unique<RedisOnlineStore>(config);
+}
+
+}  // namespace pantry

@@ -1,0 +1,126 @@
+#include "server/registry/manager.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "server/common/status.h"
+
+namespace pantry {
+namespace {
+
+constexpr absl::string_view kStateFile = "applied_repository.yaml";
+constexpr absl::string_view kBaseDirHeader = "# pantry-base-dir: ";
+constexpr absl::string_view kSourceHeader = "# pantry-source: ";
+
+// Writes `contents` to `path` so that it appears complete or not at all.
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents) {
+  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat("cannot create '", tmp, "': ", std::strerror(errno)));
+  }
+  size_t done = 0;
+  while (done < contents.size()) {
+    const ssize_t n = write(fd, contents.data() + done, contents.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      return absl::InternalError(absl::StrCat("cannot write '", tmp, "': ", std::strerror(err)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    const int err = errno;
+    unlink(tmp.c_str());
+    return absl::InternalError(absl::StrCat("cannot sync '", tmp, "': ", std::strerror(err)));
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    unlink(tmp.c_str());
+    return absl::InternalError(absl::StrCat("cannot rename to '", path, "': ", std::strerror(err)));
+  }
+  return absl::OkStatus();
+}
+
+bool SameOnlineStore(const OnlineStoreConfig& a, const OnlineStoreConfig& b) {
+  return a.type == b.type && a.host == b.host && a.port == b.port && a.password == b.password &&
+         a.db == b.db && a.pool_size == b.pool_size && a.connect_timeout == b.connect_timeout &&
+         a.request_timeout == b.request_timeout && a.key_ttl == b.key_ttl &&
+         a.max_pending_requests == b.max_pending_requests;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const Registry>> RegistryManager::LoadInitial(
+    const std::string& config_path, const std::string& state_dir) {
+  const std::string state = absl::StrCat(state_dir, "/", kStateFile);
+  std::ifstream in(state);
+  if (!in) return LoadRegistryFile(config_path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string yaml = buf.str();
+  std::string base_dir = ".", source = state;
+  for (absl::string_view line : absl::StrSplit(yaml, '\n')) {
+    if (line.rfind(kBaseDirHeader, 0) == 0) base_dir = std::string(line.substr(kBaseDirHeader.size()));
+    else if (line.rfind(kSourceHeader, 0) == 0) source = std::string(line.substr(kSourceHeader.size()));
+    else break;
+  }
+  auto registry = ParseRegistry(yaml, source, base_dir);
+  if (!registry.ok()) {
+    return Annotate(registry.status(),
+                    absl::StrCat("last applied repository in '", state, "' is invalid"));
+  }
+  return registry;
+}
+
+absl::StatusOr<std::shared_ptr<const Registry>> RegistryManager::Apply(
+    absl::string_view yaml, absl::string_view source_name, absl::string_view base_dir) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string dir = base_dir.empty() ? std::filesystem::current_path().string()
+                                     : std::string(base_dir);
+  PANTRY_ASSIGN_OR_RETURN(std::shared_ptr<const Registry> next,
+                          ParseRegistry(yaml, source_name, dir));
+  std::shared_ptr<const Registry> current = holder_->Get();
+  if (current && !SameOnlineStore(current->online_store, next->online_store)) {
+    return absl::FailedPreconditionError(
+        "online_store differs from the one pantryd runs with; restart pantryd to switch "
+        "online stores");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir_, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot create state directory '", state_dir_, "': ", ec.message()));
+  }
+  std::string contents = absl::StrCat(kBaseDirHeader, dir, "\n", kSourceHeader, source_name,
+                                      "\n", yaml);
+  PANTRY_RETURN_IF_ERROR(WriteFileAtomically(absl::StrCat(state_dir_, "/", kStateFile), contents));
+  holder_->Set(next);
+  return next;
+}
+
+absl::StatusOr<std::shared_ptr<const Registry>> RegistryManager::ApplyFile(
+    const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read feature repository '", path, "': ", std::strerror(errno)));
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string dir =
+      std::filesystem::absolute(path).parent_path().lexically_normal().string();
+  return Apply(buf.str(), path, dir);
+}
+
+}  // namespace pantry

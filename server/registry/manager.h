@@ -1,0 +1,51 @@
+// RegistryManager: applies new feature repositories to a running pantryd.
+//
+// Apply validates the new repository completely before anything changes;
+// then persists it (temp file, fsync, rename) in the state directory and
+// swaps the published snapshot. An invalid repository changes nothing and the
+// old one keeps serving. Thread-safe: applies are serialized.
+#ifndef PANTRY_SERVER_REGISTRY_MANAGER_H_
+#define PANTRY_SERVER_REGISTRY_MANAGER_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/status/statusor.h"
+#include "server/registry/registry.h"
+
+namespace pantry {
+
+class RegistryManager {
+ public:
+  // `holder` is borrowed. `state_dir` holds the last applied repository
+  // (created when missing).
+  RegistryManager(RegistryHolder* holder, std::string state_dir)
+      : holder_(holder), state_dir_(std::move(state_dir)) {}
+
+  // The repository pantryd starts with: the last applied one in `state_dir`
+  // when there is one, else the file at `config_path`.
+  static absl::StatusOr<std::shared_ptr<const Registry>> LoadInitial(
+      const std::string& config_path, const std::string& state_dir);
+
+  // Parses, validates and installs. InvalidArgument listing every problem;
+  // FailedPrecondition when the online store section differs from the one
+  // pantryd runs with (switching stores takes a restart); Internal when the
+  // state cannot be persisted (nothing changes then either).
+  absl::StatusOr<std::shared_ptr<const Registry>> Apply(absl::string_view yaml,
+                                                        absl::string_view source_name,
+                                                        absl::string_view base_dir);
+
+  // Re-reads a repository file (SIGHUP) and applies it.
+  absl::StatusOr<std::shared_ptr<const Registry>> ApplyFile(const std::string& path);
+
+ private:
+  RegistryHolder* holder_;
+  std::string state_dir_;
+  std::mutex mu_;
+};
+
+}  // namespace pantry
+
+#endif  // PANTRY_SERVER_REGISTRY_MANAGER_H_

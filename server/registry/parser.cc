@@ -1,0 +1,940 @@
+// ParseRegistry: YAML text -> validated Registry.
+//
+// The parser walks the document once, in a fixed order (project, stores,
+// entities, sources, feature views, feature services) so that references can
+// be checked against what was already read. It never stops at the first
+// problem: every error is collected with the position yaml-cpp recorded for
+// the offending node, and the list is sorted by position before it is
+// returned, so the user fixes the file top to bottom in one pass.
+//
+// yaml-cpp reports problems by throwing; those exceptions are caught here and
+// nowhere else, so none leaves this module.
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "server/common/time.h"
+#include "server/registry/registry.h"
+#include "server/value/value.h"
+#include "yaml-cpp/yaml.h"
+
+namespace pantry {
+namespace {
+
+constexpr absl::string_view kUnnamedSource = "<input>";
+
+using KeyList = std::vector<absl::string_view>;
+
+const KeyList kTopLevelKeys = {"project",  "online_store", "offline_store", "serving",
+                               "entities", "sources",      "feature_views", "feature_services"};
+const KeyList kOnlineStoreKeys = {"type",
+                                  "host",
+                                  "port",
+                                  "address",
+                                  "password",
+                                  "db",
+                                  "pool_size",
+                                  "connect_timeout",
+                                  "request_timeout",
+                                  "key_ttl",
+                                  "max_pending_requests"};
+const KeyList kOfflineStoreKeys = {"path"};
+const KeyList kServingKeys = {"max_entities_per_request", "max_features_per_request",
+                              "max_write_rows_per_request"};
+const KeyList kEntityKeys = {"name", "join_keys", "value_type", "description"};
+const KeyList kSourceKeys = {"name", "path", "timestamp_field", "created_timestamp_field",
+                             "description"};
+const KeyList kFeatureViewKeys = {"name",  "entities", "ttl",         "source", "online",
+                                  "owner", "tags",     "description", "schema"};
+const KeyList kFeatureKeys = {"name", "dtype", "description", "tags"};
+const KeyList kFeatureServiceKeys = {"name", "features", "owner", "description", "tags"};
+
+constexpr absl::string_view kEntityKeyTypes = "INT32, INT64, STRING, BYTES";
+
+// Levenshtein distance; inputs are short keys and names.
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean 'x'?)" for the closest candidate within edit distance 2,
+// or "" when none is close enough. A distance that rewrites most of a short
+// word is not a typo, so it must also stay below the word's length.
+template <typename Range>
+std::string DidYouMean(absl::string_view text, const Range& candidates) {
+  size_t best = 3;
+  absl::string_view best_name;
+  for (const auto& c : candidates) {
+    const absl::string_view candidate(c);
+    const size_t d = EditDistance(text, candidate);
+    if (d < best && d < std::max<size_t>(text.size(), 1)) {
+      best = d;
+      best_name = candidate;
+    }
+  }
+  if (best_name.empty()) return "";
+  return absl::StrCat(" (did you mean '", best_name, "'?)");
+}
+
+bool IsValidName(absl::string_view s) {
+  if (s.empty()) return false;
+  const auto head = static_cast<unsigned char>(s[0]);
+  if (!absl::ascii_isalpha(head) && s[0] != '_') return false;
+  for (char c : s) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+std::string Describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return absl::StrCat("'", node.Scalar(), "'");
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+std::string Child(absl::string_view parent, absl::string_view key) {
+  return parent.empty() ? std::string(key) : absl::StrCat(parent, ".", key);
+}
+
+std::string Element(absl::string_view parent, size_t index) {
+  return absl::StrCat(parent, "[", index, "]");
+}
+
+// Accepts everything ParseDuration does, plus whole milliseconds ("250ms"),
+// which make sense for network timeouts but not for feature ttls.
+absl::StatusOr<Micros> ParseTimeout(absl::string_view text) {
+  const absl::string_view s = absl::StripAsciiWhitespace(text);
+  if (s.size() > 2 && s.substr(s.size() - 2) == "ms") {
+    const absl::string_view digits = s.substr(0, s.size() - 2);
+    int64_t n = 0;
+    const bool all_digits =
+        std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (all_digits && absl::SimpleAtoi(digits, &n) &&
+        n <= std::numeric_limits<int64_t>::max() / 1000) {
+      return n * 1000;
+    }
+  } else if (auto d = ParseDuration(s); d.ok()) {
+    return d;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid duration '", text,
+                   "': expected a whole number with unit ms, s, m, h or d, e.g. 250ms or 2s"));
+}
+
+// The keys of one YAML map, in document order, first occurrence only.
+struct Fields {
+  struct Entry {
+    YAML::Node key;
+    YAML::Node value;
+  };
+  YAML::Node map;
+  std::map<std::string, Entry, std::less<>> entries;
+
+  // The value under `key`, or nullptr when the key is absent or has no value
+  // (`key:` and `key: ~` mean "not set").
+  const YAML::Node* Get(absl::string_view key) const {
+    auto it = entries.find(key);
+    if (it == entries.end() || it->second.value.IsNull()) return nullptr;
+    return &it->second.value;
+  }
+  bool Has(absl::string_view key) const { return Get(key) != nullptr; }
+};
+
+class RepoParser {
+ public:
+  RepoParser(std::string source_name, std::string base_dir)
+      : source_name_(std::move(source_name)), base_dir_(std::move(base_dir)) {}
+
+  absl::StatusOr<std::shared_ptr<const Registry>> Parse(absl::string_view yaml);
+
+ private:
+  struct Problem {
+    int line;
+    int column;
+    std::string text;
+  };
+
+  // --- error reporting ---------------------------------------------------
+  void ErrorAt(const YAML::Mark& mark, absl::string_view path, absl::string_view what) {
+    // A null mark (empty document) is reported at the start of the file.
+    const int line = mark.line < 0 ? 1 : mark.line + 1;
+    const int column = mark.column < 0 ? 1 : mark.column + 1;
+    errors_.push_back(
+        {line, column, absl::StrCat(source_name_, ":", line, ":", column, ": ", path, ": ", what)});
+  }
+  void Error(const YAML::Node& node, absl::string_view path, absl::string_view what) {
+    ErrorAt(node.Mark(), path, what);
+  }
+  // Errors about a key's value point at the value, unless it has none (yaml-cpp
+  // then marks the next line), in which case they point at the key.
+  void ValueError(const Fields& f, absl::string_view key, absl::string_view path,
+                  absl::string_view what) {
+    auto it = f.entries.find(key);
+    if (it == f.entries.end()) {
+      Error(f.map, path, what);
+    } else if (it->second.value.IsNull()) {
+      Error(it->second.key, path, what);
+    } else {
+      Error(it->second.value, path, what);
+    }
+  }
+  static int LineOf(const YAML::Node& node) { return node.Mark().line + 1; }
+
+  // --- structure ---------------------------------------------------------
+  // Reads the keys of map `node`, reporting unknown and repeated keys.
+  // `node` must be a map.
+  Fields ReadFields(const YAML::Node& node, absl::string_view path, const KeyList& known);
+  // Checks that `node` is a map; reports `expected` otherwise.
+  bool ExpectMap(const YAML::Node& node, absl::string_view path, absl::string_view expected);
+  // The value of a required key, or nullptr after reporting it missing.
+  const YAML::Node* Required(const Fields& f, absl::string_view key, absl::string_view parent);
+
+  // --- scalar readers; each reports its own errors and returns false -----
+  bool ReadString(const YAML::Node& node, absl::string_view path, std::string* out);
+  bool ReadName(const YAML::Node& node, absl::string_view path, std::string* out);
+  bool ReadInt(const YAML::Node& node, absl::string_view path, int64_t min, int64_t max, int* out);
+  bool ReadBool(const YAML::Node& node, absl::string_view path, bool* out);
+  bool ReadDuration(const YAML::Node& node, absl::string_view path, bool allow_ms, Micros* out);
+  bool ReadTags(const YAML::Node& node, absl::string_view path,
+                std::map<std::string, std::string>* out);
+  bool ReadValueType(const YAML::Node& node, absl::string_view path, ValueType* out);
+  // A list of scalars; `items` receives each text with its node.
+  bool ReadScalarList(const YAML::Node& node, absl::string_view path,
+                      std::vector<std::pair<std::string, YAML::Node>>* items);
+  // A list whose elements are checked by the caller.
+  bool ExpectList(const YAML::Node& node, absl::string_view path, absl::string_view what);
+
+  // Optional-key helpers: read `key` of `f` into `out` when present.
+  void OptionalString(const Fields& f, absl::string_view key, absl::string_view parent,
+                      std::string* out) {
+    if (const YAML::Node* n = f.Get(key)) ReadString(*n, Child(parent, key), out);
+  }
+  void OptionalTags(const Fields& f, absl::string_view parent,
+                    std::map<std::string, std::string>* out) {
+    if (const YAML::Node* n = f.Get("tags")) ReadTags(*n, Child(parent, "tags"), out);
+  }
+  void OptionalInt(const Fields& f, absl::string_view key, absl::string_view parent, int64_t min,
+                   int64_t max, int* out) {
+    if (const YAML::Node* n = f.Get(key)) ReadInt(*n, Child(parent, key), min, max, out);
+  }
+
+  std::string ResolvePath(const std::string& path) const;
+
+  // --- sections ----------------------------------------------------------
+  void ParseOnlineStore(const YAML::Node& node);
+  void ParseOfflineStore(const YAML::Node* node);
+  void ParseServing(const YAML::Node& node);
+  void ParseEntities(const YAML::Node& node);
+  void ParseSources(const YAML::Node& node);
+  void ParseFeatureViews(const YAML::Node& node);
+  void ParseFeatureView(const Fields& f, const std::string& path,
+                        std::map<std::string, int, std::less<>>* seen_views);
+  void ParseFeatureServices(const YAML::Node& node);
+
+  // Records the first occurrence of `name` in `seen` or reports a duplicate.
+  // `first` says how the first one came about ("defined", "listed").
+  bool Unique(std::map<std::string, int, std::less<>>* seen, const std::string& name,
+              const YAML::Node& node, absl::string_view path, absl::string_view kind,
+              absl::string_view first = "defined");
+
+  std::string source_name_;
+  std::string base_dir_;
+  std::shared_ptr<Registry> registry_;
+  std::vector<Problem> errors_;
+};
+
+Fields RepoParser::ReadFields(const YAML::Node& node, absl::string_view path,
+                              const KeyList& known) {
+  Fields f;
+  f.map = node;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node& key = it->first;
+    if (!key.IsScalar()) {
+      Error(key, path.empty() ? "(top level)" : path,
+            absl::StrCat("keys must be plain words, got ", Describe(key)));
+      continue;
+    }
+    const std::string& name = key.Scalar();
+    const std::string key_path = Child(path, name);
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      const std::string suggestion = DidYouMean(name, known);
+      Error(key, key_path,
+            suggestion.empty() ? absl::StrCat("unknown key '", name,
+                                              "'; valid keys here: ", absl::StrJoin(known, ", "))
+                               : absl::StrCat("unknown key '", name, "'", suggestion));
+      continue;
+    }
+    if (auto prev = f.entries.find(name); prev != f.entries.end()) {
+      Error(key, key_path,
+            absl::StrCat("key '", name, "' appears twice (first at line ", LineOf(prev->second.key),
+                         ")"));
+      continue;
+    }
+    f.entries.emplace(name, Fields::Entry{key, it->second});
+  }
+  return f;
+}
+
+bool RepoParser::ExpectMap(const YAML::Node& node, absl::string_view path,
+                           absl::string_view expected) {
+  if (node.IsMap()) return true;
+  Error(node, path, absl::StrCat("expected ", expected, ", got ", Describe(node)));
+  return false;
+}
+
+bool RepoParser::ExpectList(const YAML::Node& node, absl::string_view path,
+                            absl::string_view what) {
+  if (node.IsSequence()) return true;
+  Error(node, path, absl::StrCat("expected a list of ", what, ", got ", Describe(node)));
+  return false;
+}
+
+const YAML::Node* RepoParser::Required(const Fields& f, absl::string_view key,
+                                       absl::string_view parent) {
+  if (const YAML::Node* n = f.Get(key)) return n;
+  ValueError(f, key, Child(parent, key), "required key is missing or has no value");
+  return nullptr;
+}
+
+bool RepoParser::ReadString(const YAML::Node& node, absl::string_view path, std::string* out) {
+  if (!node.IsScalar()) {
+    Error(node, path, absl::StrCat("expected a string, got ", Describe(node)));
+    return false;
+  }
+  *out = node.Scalar();
+  return true;
+}
+
+bool RepoParser::ReadName(const YAML::Node& node, absl::string_view path, std::string* out) {
+  std::string name;
+  if (!ReadString(node, path, &name)) return false;
+  if (!IsValidName(name)) {
+    Error(node, path,
+          absl::StrCat("invalid name '", name,
+                       "': a name starts with a letter or '_' and contains only letters, "
+                       "digits and '_'"));
+    return false;
+  }
+  *out = std::move(name);
+  return true;
+}
+
+bool RepoParser::ReadInt(const YAML::Node& node, absl::string_view path, int64_t min, int64_t max,
+                         int* out) {
+  int64_t v = 0;
+  const bool is_int = node.IsScalar() && !node.Scalar().empty() &&
+                      absl::SimpleAtoi(node.Scalar(), &v) &&
+                      node.Scalar().find_first_not_of("+-0123456789") == std::string::npos;
+  const std::string range = max == std::numeric_limits<int>::max()
+                                ? absl::StrCat("a whole number >= ", min)
+                                : absl::StrCat("a whole number from ", min, " to ", max);
+  if (!is_int) {
+    Error(node, path, absl::StrCat("expected ", range, ", got ", Describe(node)));
+    return false;
+  }
+  if (v < min || v > max) {
+    Error(node, path, absl::StrCat("value ", node.Scalar(), " is out of range: expected ", range));
+    return false;
+  }
+  *out = static_cast<int>(v);
+  return true;
+}
+
+bool RepoParser::ReadBool(const YAML::Node& node, absl::string_view path, bool* out) {
+  bool v = false;
+  if (!node.IsScalar() || !YAML::convert<bool>::decode(node, v)) {
+    Error(node, path, absl::StrCat("expected true or false, got ", Describe(node)));
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+bool RepoParser::ReadDuration(const YAML::Node& node, absl::string_view path, bool allow_ms,
+                              Micros* out) {
+  if (!node.IsScalar()) {
+    Error(node, path, absl::StrCat("expected a duration such as 7d, got ", Describe(node)));
+    return false;
+  }
+  absl::StatusOr<Micros> d = allow_ms ? ParseTimeout(node.Scalar()) : ParseDuration(node.Scalar());
+  if (!d.ok()) {
+    Error(node, path, d.status().message());
+    return false;
+  }
+  *out = *d;
+  return true;
+}
+
+bool RepoParser::ReadTags(const YAML::Node& node, absl::string_view path,
+                          std::map<std::string, std::string>* out) {
+  if (!ExpectMap(node, path, "a map of tag names to values")) return false;
+  bool ok = true;
+  std::map<std::string, int> first_line;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node& key = it->first;
+    const YAML::Node& value = it->second;
+    if (!key.IsScalar() || key.Scalar().empty()) {
+      Error(key, path, absl::StrCat("tag names must be non-empty strings, got ", Describe(key)));
+      ok = false;
+      continue;
+    }
+    const std::string tag_path = Child(path, key.Scalar());
+    if (!value.IsScalar() && !value.IsNull()) {
+      Error(value, tag_path, absl::StrCat("tag values must be strings, got ", Describe(value)));
+      ok = false;
+      continue;
+    }
+    if (auto [at, inserted] = first_line.emplace(key.Scalar(), LineOf(key)); !inserted) {
+      Error(
+          key, tag_path,
+          absl::StrCat("tag '", key.Scalar(), "' appears twice (first at line ", at->second, ")"));
+      ok = false;
+      continue;
+    }
+    (*out)[key.Scalar()] = value.IsNull() ? "" : value.Scalar();
+  }
+  return ok;
+}
+
+bool RepoParser::ReadValueType(const YAML::Node& node, absl::string_view path, ValueType* out) {
+  std::string text;
+  if (!ReadString(node, path, &text)) return false;
+  if (std::optional<ValueType> t = ParseValueType(text)) {
+    *out = *t;
+    return true;
+  }
+  static const std::vector<absl::string_view> kAll = {
+      "INT32",      "INT64",       "FLOAT",      "DOUBLE",
+      "BOOL",       "STRING",      "BYTES",      "UNIX_TIMESTAMP",
+      "INT32_LIST", "INT64_LIST",  "FLOAT_LIST", "DOUBLE_LIST",
+      "BOOL_LIST",  "STRING_LIST", "BYTES_LIST", "UNIX_TIMESTAMP_LIST"};
+  Error(node, path,
+        absl::StrCat("unknown type '", text, "'", DidYouMean(absl::AsciiStrToUpper(text), kAll),
+                     "; valid types: ", absl::StrJoin(kAll, ", ")));
+  return false;
+}
+
+bool RepoParser::ReadScalarList(const YAML::Node& node, absl::string_view path,
+                                std::vector<std::pair<std::string, YAML::Node>>* items) {
+  if (!ExpectList(node, path, "strings")) return false;
+  bool ok = true;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node item = node[i];
+    if (!item.IsScalar()) {
+      Error(item, Element(path, i), absl::StrCat("expected a string, got ", Describe(item)));
+      ok = false;
+      continue;
+    }
+    items->emplace_back(item.Scalar(), item);
+  }
+  return ok;
+}
+
+bool RepoParser::Unique(std::map<std::string, int, std::less<>>* seen, const std::string& name,
+                        const YAML::Node& node, absl::string_view path, absl::string_view kind,
+                        absl::string_view first) {
+  auto [it, inserted] = seen->emplace(name, LineOf(node));
+  if (inserted) return true;
+  Error(node, path,
+        absl::StrCat("duplicate ", kind, " '", name, "' (first ", first, " at line ", it->second,
+                     ")"));
+  return false;
+}
+
+std::string RepoParser::ResolvePath(const std::string& path) const {
+  std::filesystem::path p(path);
+  if (p.is_relative()) p = std::filesystem::path(base_dir_) / p;
+  std::string out = p.lexically_normal().string();
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+void RepoParser::ParseOnlineStore(const YAML::Node& node) {
+  const std::string path = "online_store";
+  if (!ExpectMap(node, path, "a map such as {type: redis, host: 127.0.0.1, port: 6379}")) return;
+  const Fields f = ReadFields(node, path, kOnlineStoreKeys);
+  OnlineStoreConfig& c = registry_->online_store;
+
+  if (const YAML::Node* n = f.Get("type")) {
+    std::string type;
+    if (ReadString(*n, Child(path, "type"), &type)) {
+      if (type == "memory") {
+        c.type = OnlineStoreConfig::Type::kMemory;
+      } else if (type == "redis") {
+        c.type = OnlineStoreConfig::Type::kRedis;
+      } else {
+        Error(*n, Child(path, "type"),
+              absl::StrCat("unknown online store type '", type, "'",
+                           DidYouMean(type, KeyList{"memory", "redis"}),
+                           "; valid types: memory, redis"));
+      }
+    }
+  }
+  if (c.type == OnlineStoreConfig::Type::kMemory) {
+    // Redis settings under a memory store are almost always a forgotten
+    // `type: redis`; running in memory silently would lose data.
+    for (const auto& [key, entry] : f.entries) {
+      if (key != "type" && !entry.value.IsNull()) {
+        Error(entry.key, Child(path, key),
+              absl::StrCat("'", key,
+                           "' applies only to the redis online store; add 'type: redis' or "
+                           "remove it"));
+      }
+    }
+    return;
+  }
+
+  if (f.Has("address") && (f.Has("host") || f.Has("port"))) {
+    ValueError(f, "address", Child(path, "address"),
+               "give either 'address' or 'host'/'port', not both");
+  } else if (const YAML::Node* n = f.Get("address")) {
+    const std::string apath = Child(path, "address");
+    std::string address;
+    if (ReadString(*n, apath, &address)) {
+      const size_t colon = address.rfind(':');
+      std::string host = colon == std::string::npos ? "" : address.substr(0, colon);
+      if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);  // [::1]:6379
+      }
+      int64_t port = 0;
+      if (host.empty() || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
+          address.substr(colon + 1).find_first_not_of("0123456789") != std::string::npos) {
+        Error(*n, apath,
+              absl::StrCat("invalid address '", address,
+                           "': expected host:port, e.g. "
+                           "127.0.0.1:6379"));
+      } else if (port < 1 || port > 65535) {
+        Error(*n, apath,
+              absl::StrCat("port ", port, " in address '", address,
+                           "' is out of range: expected 1 to 65535"));
+      } else {
+        c.host = host;
+        c.port = static_cast<int>(port);
+      }
+    }
+  } else {
+    if (const YAML::Node* n = f.Get("host")) {
+      if (ReadString(*n, Child(path, "host"), &c.host) && c.host.empty()) {
+        Error(*n, Child(path, "host"), "must not be empty");
+      }
+    }
+    OptionalInt(f, "port", path, 1, 65535, &c.port);
+  }
+  OptionalString(f, "password", path, &c.password);
+  OptionalInt(f, "db", path, 0, std::numeric_limits<int>::max(), &c.db);
+  OptionalInt(f, "pool_size", path, 1, 256, &c.pool_size);
+  OptionalInt(f, "max_pending_requests", path, 1, std::numeric_limits<int>::max(),
+              &c.max_pending_requests);
+  for (auto [key, out] : {std::pair{"connect_timeout", &c.connect_timeout},
+                          std::pair{"request_timeout", &c.request_timeout}}) {
+    if (const YAML::Node* n = f.Get(key)) {
+      Micros d = 0;
+      if (ReadDuration(*n, Child(path, key), /*allow_ms=*/true, &d)) {
+        if (d <= 0) {
+          Error(*n, Child(path, key), "must be greater than 0");
+        } else {
+          *out = d;
+        }
+      }
+    }
+  }
+  if (const YAML::Node* n = f.Get("key_ttl")) {
+    ReadDuration(*n, Child(path, "key_ttl"), /*allow_ms=*/false, &c.key_ttl);
+  }
+}
+
+void RepoParser::ParseOfflineStore(const YAML::Node* node) {
+  registry_->offline_store.path = ResolvePath("offline");
+  if (node == nullptr) return;
+  const std::string path = "offline_store";
+  if (!ExpectMap(*node, path, "a map such as {path: ./offline}")) return;
+  const Fields f = ReadFields(*node, path, kOfflineStoreKeys);
+  if (const YAML::Node* n = f.Get("path")) {
+    std::string p;
+    if (ReadString(*n, Child(path, "path"), &p)) {
+      if (p.empty()) {
+        Error(*n, Child(path, "path"), "must not be empty");
+      } else {
+        registry_->offline_store.path = ResolvePath(p);
+      }
+    }
+  }
+}
+
+void RepoParser::ParseServing(const YAML::Node& node) {
+  const std::string path = "serving";
+  if (!ExpectMap(node, path, "a map of request limits")) return;
+  const Fields f = ReadFields(node, path, kServingKeys);
+  ServingConfig& s = registry_->serving;
+  constexpr int kMax = std::numeric_limits<int>::max();
+  OptionalInt(f, "max_entities_per_request", path, 1, kMax, &s.max_entities_per_request);
+  OptionalInt(f, "max_features_per_request", path, 1, kMax, &s.max_features_per_request);
+  OptionalInt(f, "max_write_rows_per_request", path, 1, kMax, &s.max_write_rows_per_request);
+}
+
+void RepoParser::ParseEntities(const YAML::Node& node) {
+  if (!ExpectList(node, "entities", "entities")) return;
+  std::map<std::string, int, std::less<>> seen;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node item = node[i];
+    const std::string path = Element("entities", i);
+    if (!ExpectMap(item, path, "an entity: a map with name, join_keys and value_type")) continue;
+    const Fields f = ReadFields(item, path, kEntityKeys);
+    Entity e;
+    bool named = false;
+    if (const YAML::Node* n = Required(f, "name", path)) {
+      named = ReadName(*n, Child(path, "name"), &e.name) &&
+              Unique(&seen, e.name, *n, Child(path, "name"), "entity");
+    }
+    if (const YAML::Node* n = Required(f, "join_keys", path)) {
+      const std::string kpath = Child(path, "join_keys");
+      std::vector<std::pair<std::string, YAML::Node>> keys;
+      if (ReadScalarList(*n, kpath, &keys)) {
+        if (keys.empty()) Error(*n, kpath, "an entity needs at least one join key");
+        std::map<std::string, int, std::less<>> seen_keys;
+        for (size_t k = 0; k < keys.size(); ++k) {
+          const auto& [key, key_node] = keys[k];
+          const std::string key_path = Element(kpath, k);
+          if (!IsValidName(key)) {
+            Error(key_node, key_path,
+                  absl::StrCat("invalid join key name '", key,
+                               "': a name starts with a letter or '_' and contains only "
+                               "letters, digits and '_'"));
+          } else if (Unique(&seen_keys, key, key_node, key_path, "join key", "listed")) {
+            e.join_keys.push_back(key);
+          }
+        }
+      }
+    }
+    if (const YAML::Node* n = Required(f, "value_type", path)) {
+      const std::string tpath = Child(path, "value_type");
+      ValueType t = ValueType::kInt64;
+      if (ReadValueType(*n, tpath, &t)) {
+        if (t == ValueType::kInt32 || t == ValueType::kInt64 || t == ValueType::kString ||
+            t == ValueType::kBytes) {
+          e.value_type = t;
+        } else {
+          Error(*n, tpath,
+                absl::StrCat("type ", ValueTypeName(t),
+                             " cannot be an entity key type; use one of ", kEntityKeyTypes));
+        }
+      }
+    }
+    OptionalString(f, "description", path, &e.description);
+    // Kept even when other fields are wrong, so references to it do not
+    // produce a second, misleading error.
+    if (named) registry_->entities.emplace(e.name, std::move(e));
+  }
+}
+
+void RepoParser::ParseSources(const YAML::Node& node) {
+  if (!ExpectList(node, "sources", "data sources")) return;
+  std::map<std::string, int, std::less<>> seen;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node item = node[i];
+    const std::string path = Element("sources", i);
+    if (!ExpectMap(item, path, "a data source: a map with name, path and timestamp_field")) {
+      continue;
+    }
+    const Fields f = ReadFields(item, path, kSourceKeys);
+    DataSource s;
+    bool named = false;
+    if (const YAML::Node* n = Required(f, "name", path)) {
+      named = ReadName(*n, Child(path, "name"), &s.name) &&
+              Unique(&seen, s.name, *n, Child(path, "name"), "data source");
+    }
+    if (const YAML::Node* n = Required(f, "path", path)) {
+      std::string p;
+      if (ReadString(*n, Child(path, "path"), &p)) {
+        if (p.empty()) {
+          Error(*n, Child(path, "path"), "must not be empty");
+        } else {
+          s.path = ResolvePath(p);
+        }
+      }
+    }
+    if (const YAML::Node* n = Required(f, "timestamp_field", path)) {
+      if (ReadString(*n, Child(path, "timestamp_field"), &s.timestamp_field) &&
+          s.timestamp_field.empty()) {
+        Error(*n, Child(path, "timestamp_field"), "must not be empty");
+      }
+    }
+    OptionalString(f, "created_timestamp_field", path, &s.created_timestamp_field);
+    OptionalString(f, "description", path, &s.description);
+    if (named) registry_->sources.emplace(s.name, std::move(s));
+  }
+}
+
+void RepoParser::ParseFeatureViews(const YAML::Node& node) {
+  if (!ExpectList(node, "feature_views", "feature views")) return;
+  std::map<std::string, int, std::less<>> seen;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node item = node[i];
+    const std::string path = Element("feature_views", i);
+    if (!ExpectMap(item, path, "a feature view: a map with name, entities and schema")) continue;
+    const Fields f = ReadFields(item, path, kFeatureViewKeys);
+    ParseFeatureView(f, path, &seen);
+  }
+}
+
+void RepoParser::ParseFeatureView(const Fields& f, const std::string& path,
+                                  std::map<std::string, int, std::less<>>* seen_views) {
+  FeatureView v;
+  bool named = false;
+  if (const YAML::Node* n = Required(f, "name", path)) {
+    named = ReadName(*n, Child(path, "name"), &v.name) &&
+            Unique(seen_views, v.name, *n, Child(path, "name"), "feature view");
+  }
+
+  // Entities and their join keys.
+  std::map<std::string, std::string> key_owner;  // join key -> entity
+  if (const YAML::Node* n = Required(f, "entities", path)) {
+    const std::string epath = Child(path, "entities");
+    std::vector<std::pair<std::string, YAML::Node>> names;
+    if (ReadScalarList(*n, epath, &names)) {
+      if (names.empty()) Error(*n, epath, "a feature view needs at least one entity");
+      std::map<std::string, int, std::less<>> seen;
+      for (size_t k = 0; k < names.size(); ++k) {
+        const auto& [name, name_node] = names[k];
+        const std::string name_path = Element(epath, k);
+        if (!Unique(&seen, name, name_node, name_path, "entity", "listed")) continue;
+        v.entities.push_back(name);
+        const Entity* e = registry_->FindEntity(name);
+        if (e == nullptr) {
+          std::vector<absl::string_view> known;
+          for (const auto& [known_name, unused] : registry_->entities) known.push_back(known_name);
+          Error(name_node, name_path,
+                absl::StrCat("unknown entity '", name, "'", DidYouMean(name, known)));
+          continue;
+        }
+        for (const std::string& key : e->join_keys) {
+          auto [it, inserted] = key_owner.emplace(key, e->name);
+          if (!inserted) {
+            Error(name_node, name_path,
+                  absl::StrCat("join key '", key, "' of entity '", e->name,
+                               "' is also a join key of entity '", it->second,
+                               "'; the join keys of a feature view must be unique"));
+            continue;
+          }
+          v.join_keys.push_back({key, e->value_type});
+        }
+      }
+    }
+  }
+  std::sort(v.join_keys.begin(), v.join_keys.end(),
+            [](const JoinKey& a, const JoinKey& b) { return a.name < b.name; });
+
+  if (const YAML::Node* n = f.Get("ttl")) {
+    ReadDuration(*n, Child(path, "ttl"), /*allow_ms=*/false, &v.ttl);
+  }
+  if (const YAML::Node* n = f.Get("source")) {
+    const std::string spath = Child(path, "source");
+    if (ReadString(*n, spath, &v.source) && registry_->sources.count(v.source) == 0) {
+      std::vector<absl::string_view> known;
+      for (const auto& [known_name, unused] : registry_->sources) known.push_back(known_name);
+      Error(*n, spath,
+            absl::StrCat("unknown data source '", v.source, "'", DidYouMean(v.source, known)));
+    }
+  }
+  if (const YAML::Node* n = f.Get("online")) ReadBool(*n, Child(path, "online"), &v.online);
+  OptionalString(f, "owner", path, &v.owner);
+  OptionalString(f, "description", path, &v.description);
+  OptionalTags(f, path, &v.tags);
+
+  if (const YAML::Node* n = Required(f, "schema", path)) {
+    const std::string spath = Child(path, "schema");
+    if (ExpectList(*n, spath, "features")) {
+      if (n->size() == 0) Error(*n, spath, "a feature view needs at least one feature");
+      std::map<std::string, int, std::less<>> seen;
+      for (size_t k = 0; k < n->size(); ++k) {
+        const YAML::Node fnode = (*n)[k];
+        const std::string fpath = Element(spath, k);
+        if (!ExpectMap(fnode, fpath, "a feature: a map with name and dtype")) continue;
+        const Fields ff = ReadFields(fnode, fpath, kFeatureKeys);
+        Feature feature;
+        bool feature_ok = true;
+        if (const YAML::Node* nn = Required(ff, "name", fpath)) {
+          const std::string npath = Child(fpath, "name");
+          feature_ok = ReadName(*nn, npath, &feature.name) &&
+                       Unique(&seen, feature.name, *nn, npath, "feature");
+          if (feature_ok) {
+            if (auto it = key_owner.find(feature.name); it != key_owner.end()) {
+              Error(*nn, npath,
+                    absl::StrCat("feature '", feature.name,
+                                 "' has the name of a join key of entity '", it->second,
+                                 "'; rename the feature"));
+            }
+          }
+        } else {
+          feature_ok = false;
+        }
+        if (const YAML::Node* nn = Required(ff, "dtype", fpath)) {
+          ReadValueType(*nn, Child(fpath, "dtype"), &feature.dtype);
+        }
+        OptionalString(ff, "description", fpath, &feature.description);
+        OptionalTags(ff, fpath, &feature.tags);
+        if (feature_ok) v.schema.push_back(std::move(feature));
+      }
+    }
+  }
+  if (named) registry_->feature_views.emplace(v.name, std::move(v));
+}
+
+void RepoParser::ParseFeatureServices(const YAML::Node& node) {
+  if (!ExpectList(node, "feature_services", "feature services")) return;
+  std::map<std::string, int, std::less<>> seen;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node item = node[i];
+    const std::string path = Element("feature_services", i);
+    if (!ExpectMap(item, path, "a feature service: a map with name and features")) continue;
+    const Fields f = ReadFields(item, path, kFeatureServiceKeys);
+    FeatureService s;
+    bool named = false;
+    if (const YAML::Node* n = Required(f, "name", path)) {
+      named = ReadName(*n, Child(path, "name"), &s.name) &&
+              Unique(&seen, s.name, *n, Child(path, "name"), "feature service");
+    }
+    if (const YAML::Node* n = Required(f, "features", path)) {
+      const std::string fpath = Child(path, "features");
+      std::vector<std::pair<std::string, YAML::Node>> refs;
+      if (ReadScalarList(*n, fpath, &refs)) {
+        if (refs.empty()) Error(*n, fpath, "a feature service needs at least one feature");
+        std::set<std::string, std::less<>> included;
+        for (size_t k = 0; k < refs.size(); ++k) {
+          std::vector<FeatureRef> resolved;
+          const absl::Status st = registry_->ResolveFeatureRef(refs[k].first, &resolved);
+          if (!st.ok()) {
+            Error(refs[k].second, Element(fpath, k), st.message());
+            continue;
+          }
+          // "view:*" followed by "view:f" (or the reverse) lists f twice;
+          // the first position is kept.
+          for (FeatureRef& r : resolved) {
+            if (included.insert(r.ToString()).second) s.features.push_back(std::move(r));
+          }
+        }
+      }
+    }
+    OptionalString(f, "owner", path, &s.owner);
+    OptionalString(f, "description", path, &s.description);
+    OptionalTags(f, path, &s.tags);
+    if (named) registry_->feature_services.emplace(s.name, std::move(s));
+  }
+}
+
+absl::StatusOr<std::shared_ptr<const Registry>> RepoParser::Parse(absl::string_view yaml) {
+  registry_ = std::make_shared<Registry>();
+  registry_->source_file = source_name_;
+  registry_->base_dir = base_dir_;
+  registry_->yaml = std::string(yaml);
+
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(registry_->yaml);
+  } catch (const YAML::Exception& e) {
+    ErrorAt(e.mark, "invalid YAML", e.msg);
+  }
+
+  if (errors_.empty()) {
+    if (documents.empty() || documents[0].IsNull()) {
+      ErrorAt(YAML::Mark(), "project",
+              "the feature repository is empty; it needs at least 'project: NAME'");
+    } else if (documents.size() > 1) {
+      Error(documents[1], "(document)",
+            absl::StrCat("the file holds ", documents.size(),
+                         " YAML documents; a feature repository is one document"));
+    } else if (ExpectMap(documents[0], "(top level)",
+                         "a map with project, entities, sources, feature_views, ...")) {
+      const YAML::Node& root = documents[0];
+      const Fields f = ReadFields(root, "", kTopLevelKeys);
+      if (const YAML::Node* n = Required(f, "project", "")) {
+        ReadName(*n, "project", &registry_->project);
+      }
+      if (const YAML::Node* n = f.Get("online_store")) ParseOnlineStore(*n);
+      ParseOfflineStore(f.Get("offline_store"));
+      if (const YAML::Node* n = f.Get("serving")) ParseServing(*n);
+      if (const YAML::Node* n = f.Get("entities")) ParseEntities(*n);
+      if (const YAML::Node* n = f.Get("sources")) ParseSources(*n);
+      if (const YAML::Node* n = f.Get("feature_views")) ParseFeatureViews(*n);
+      if (const YAML::Node* n = f.Get("feature_services")) ParseFeatureServices(*n);
+    }
+  }
+
+  if (!errors_.empty()) {
+    std::stable_sort(errors_.begin(), errors_.end(), [](const Problem& a, const Problem& b) {
+      return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+    });
+    std::vector<std::string> lines;
+    lines.reserve(errors_.size());
+    for (const Problem& e : errors_) lines.push_back(e.text);
+    return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
+  }
+  return std::shared_ptr<const Registry>(std::move(registry_));
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const Registry>> ParseRegistry(absl::string_view yaml,
+                                                              absl::string_view source_name,
+                                                              absl::string_view base_dir) {
+  // A relative base_dir would make "absolute" paths depend on the working
+  // directory of whoever reads them later; pin it now.
+  std::error_code ec;
+  std::filesystem::path base(base_dir.empty() ? std::string(".") : std::string(base_dir));
+  std::filesystem::path absolute = std::filesystem::absolute(base, ec);
+  if (ec) absolute = base;
+  std::string base_str = absolute.lexically_normal().string();
+  while (base_str.size() > 1 && base_str.back() == '/') base_str.pop_back();
+
+  RepoParser parser(std::string(source_name.empty() ? kUnnamedSource : source_name),
+                    std::move(base_str));
+  try {
+    return parser.Parse(yaml);
+  } catch (const YAML::Exception& e) {
+    // Traversal does not throw by design; this is the last line of defense.
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_name.empty() ? kUnnamedSource : source_name, ":", e.mark.line + 1, ":",
+                     e.mark.column + 1, ": invalid YAML: ", e.msg));
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("parsing feature repository '", source_name, "': ", e.what()));
+  }
+}
+
+}  // namespace pantry

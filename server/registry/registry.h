@@ -1,0 +1,173 @@
+// The feature repository as an immutable, validated snapshot.
+//
+// A Registry is built once by ParseRegistry (from YAML) and never changes;
+// pantryd publishes it as std::shared_ptr<const Registry> (RegistryHolder)
+// and swaps the pointer atomically on apply or SIGHUP, so readers never lock
+// while they use one. All members are safe to read from any thread.
+#ifndef PANTRY_SERVER_REGISTRY_REGISTRY_H_
+#define PANTRY_SERVER_REGISTRY_REGISTRY_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/common/time.h"
+#include "server/value/value.h"
+
+namespace pantry {
+
+// What a model or a person sees of an entity: the join keys identify one
+// instance; every join key has the entity's value_type.
+struct Entity {
+  std::string name;
+  std::vector<std::string> join_keys;
+  ValueType value_type = ValueType::kInt64;  // INT32, INT64, STRING or BYTES
+  std::string description;
+};
+
+struct DataSource {
+  std::string name;
+  std::string path;  // absolute: resolved against the repository file's folder
+  std::string timestamp_field;
+  std::string created_timestamp_field;  // empty when the source has none
+  std::string description;
+};
+
+struct Feature {
+  std::string name;
+  ValueType dtype = ValueType::kInt64;
+  std::string description;
+  std::map<std::string, std::string> tags;
+};
+
+struct JoinKey {
+  std::string name;
+  ValueType value_type = ValueType::kInt64;
+};
+
+struct FeatureView {
+  std::string name;
+  std::vector<std::string> entities;  // entity names, as declared
+  // The join keys of all its entities, sorted by name: the order used for
+  // online keys. Names are unique across a view's entities.
+  std::vector<JoinKey> join_keys;
+  Micros ttl = 0;  // 0: values never age out
+  std::string source;  // data source name; may be empty
+  bool online = true;
+  std::string owner;
+  std::string description;
+  std::map<std::string, std::string> tags;
+  std::vector<Feature> schema;
+
+  // Index of `feature` in schema, or -1.
+  int FeatureIndex(absl::string_view feature) const;
+};
+
+// A feature reference resolved against the registry.
+struct FeatureRef {
+  std::string view;
+  std::string feature;
+  std::string ToString() const { return view + ":" + feature; }
+};
+
+struct FeatureService {
+  std::string name;
+  std::vector<FeatureRef> features;  // "view:*" already expanded, in order
+  std::string owner;
+  std::string description;
+  std::map<std::string, std::string> tags;
+};
+
+struct OnlineStoreConfig {
+  enum class Type { kMemory, kRedis };
+  Type type = Type::kMemory;
+  // Redis only.
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string password;  // empty: no AUTH
+  int db = 0;
+  int pool_size = 4;                        // connections, each with its own I/O thread
+  Micros connect_timeout = 1 * kMicrosPerSecond;
+  Micros request_timeout = 1 * kMicrosPerSecond;  // per request, unless the call's deadline is sooner
+  Micros key_ttl = 0;                       // expiry set on every write; 0: keys never expire
+  int max_pending_requests = 10000;         // beyond this, RESOURCE_EXHAUSTED
+};
+
+struct OfflineStoreConfig {
+  std::string path;  // absolute
+};
+
+// Request limits enforced by the serving path (the `serving:` key).
+struct ServingConfig {
+  int max_entities_per_request = 10000;
+  int max_features_per_request = 1000;
+  int max_write_rows_per_request = 10000;
+};
+
+class Registry {
+ public:
+  std::string project;
+  std::string source_file;  // the file or name the YAML came from, for messages
+  std::string base_dir;     // folder relative paths resolved against
+  std::string yaml;         // the text it was parsed from
+  OnlineStoreConfig online_store;
+  OfflineStoreConfig offline_store;
+  ServingConfig serving;
+  // Sorted by name.
+  std::map<std::string, Entity, std::less<>> entities;
+  std::map<std::string, DataSource, std::less<>> sources;
+  std::map<std::string, FeatureView, std::less<>> feature_views;
+  std::map<std::string, FeatureService, std::less<>> feature_services;
+
+  // nullptr when absent.
+  const Entity* FindEntity(absl::string_view name) const;
+  const FeatureView* FindFeatureView(absl::string_view name) const;
+  const FeatureService* FindFeatureService(absl::string_view name) const;
+
+  // Resolves "view:feature" or "view:*" into refs appended to `out`.
+  // InvalidArgument naming the reference when malformed or unknown.
+  absl::Status ResolveFeatureRef(absl::string_view ref, std::vector<FeatureRef>* out) const;
+};
+
+// Parses and validates a feature repository.
+//
+// `source_name` names the text in error messages (usually the file path);
+// `base_dir` is the folder relative paths resolve against. On failure returns
+// InvalidArgument whose message lists every problem found, one per line, as
+// "FILE:LINE:COLUMN: FIELD: what is wrong".
+absl::StatusOr<std::shared_ptr<const Registry>> ParseRegistry(absl::string_view yaml,
+                                                              absl::string_view source_name,
+                                                              absl::string_view base_dir);
+
+// Reads and parses a repository file; relative paths resolve against its
+// folder. NotFound when the file cannot be read.
+absl::StatusOr<std::shared_ptr<const Registry>> LoadRegistryFile(const std::string& path);
+
+// Holds the current registry snapshot. Get and Set are thread-safe; a
+// snapshot returned by Get stays valid for as long as the caller keeps it.
+class RegistryHolder {
+ public:
+  explicit RegistryHolder(std::shared_ptr<const Registry> initial)
+      : current_(std::move(initial)) {}
+  std::shared_ptr<const Registry> Get() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return current_;
+  }
+  void Set(std::shared_ptr<const Registry> next) {
+    std::lock_guard<std::mutex> lock(mu_);
+    current_.swap(next);
+    // `next` (the old snapshot) is released outside readers' critical path.
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Registry> current_;
+};
+
+}  // namespace pantry
+
+#endif  // PANTRY_SERVER_REGISTRY_REGISTRY_H_

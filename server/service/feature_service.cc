@@ -1,0 +1,105 @@
+#include "server/service/feature_service.h"
+
+#include <chrono>
+
+#include "server/service/convert.h"
+
+namespace pantry {
+namespace {
+
+v1::FieldStatus ToProto(FieldStatus s) {
+  switch (s) {
+    case FieldStatus::kPresent: return v1::PRESENT;
+    case FieldStatus::kNullValue: return v1::NULL_VALUE;
+    case FieldStatus::kNotFound: return v1::NOT_FOUND;
+    case FieldStatus::kOutsideMaxAge: return v1::OUTSIDE_MAX_AGE;
+  }
+  return v1::FIELD_STATUS_UNSPECIFIED;
+}
+
+}  // namespace
+
+Micros FeatureServiceImpl::Deadline(grpc::CallbackServerContext* context) const {
+  const Micros fallback = NowMicros() + default_timeout_;
+  const auto deadline = context->deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return fallback;
+  const Micros d =
+      std::chrono::duration_cast<std::chrono::microseconds>(deadline.time_since_epoch()).count();
+  return std::min(d, fallback);
+}
+
+grpc::ServerUnaryReactor* FeatureServiceImpl::GetOnlineFeatures(
+    grpc::CallbackServerContext* context, const v1::GetOnlineFeaturesRequest* request,
+    v1::GetOnlineFeaturesResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  OnlineFeaturesRequest req;
+  if (request->kind_case() == v1::GetOnlineFeaturesRequest::kFeatureService) {
+    req.feature_service = request->feature_service();
+    if (req.feature_service.empty()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   "feature_service is empty"));
+      return reactor;
+    }
+  } else {
+    req.feature_refs.assign(request->features().refs().begin(), request->features().refs().end());
+  }
+  req.full_feature_names = request->full_feature_names();
+  req.entities.reserve(request->entities_size());
+  for (const auto& [name, column] : request->entities()) {
+    std::vector<Value> values;
+    values.reserve(column.val_size());
+    for (const v1::Value& v : column.val()) values.push_back(FromProto(v));
+    req.entities.emplace_back(name, std::move(values));
+  }
+  serving_->GetOnlineFeatures(
+      std::move(req), Deadline(context),
+      [reactor, response](absl::StatusOr<OnlineFeaturesResponse> result) {
+        if (!result.ok()) {
+          reactor->Finish(ToGrpcStatus(result.status()));
+          return;
+        }
+        auto* metadata = response->mutable_metadata();
+        for (FeatureColumn& column : result->columns) {
+          metadata->add_feature_names(column.name);
+          metadata->add_feature_refs(column.ref);
+          auto* out = response->add_results();
+          out->mutable_values()->Reserve(static_cast<int>(result->rows));
+          for (size_t r = 0; r < result->rows; ++r) {
+            ToProto(column.values[r], out->add_values());
+            out->add_statuses(ToProto(column.statuses[r]));
+            out->add_event_timestamps_us(
+                column.event_times[r] == kNoTimestamp ? 0 : column.event_times[r]);
+          }
+        }
+        reactor->Finish(grpc::Status::OK);
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FeatureServiceImpl::WriteOnlineFeatures(
+    grpc::CallbackServerContext* context, const v1::WriteOnlineFeaturesRequest* request,
+    v1::WriteOnlineFeaturesResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::vector<WriteRowInput> rows;
+  rows.reserve(request->rows_size());
+  for (const v1::WriteRow& row : request->rows()) {
+    WriteRowInput in;
+    in.event_time = row.event_timestamp_us();
+    in.values.reserve(row.values_size());
+    for (const auto& [name, value] : row.values()) in.values.emplace_back(name, FromProto(value));
+    rows.push_back(std::move(in));
+  }
+  serving_->WriteOnlineFeatures(request->feature_view(), std::move(rows), Deadline(context),
+                                [reactor, response](absl::StatusOr<WriteResult> result) {
+                                  if (!result.ok()) {
+                                    reactor->Finish(ToGrpcStatus(result.status()));
+                                    return;
+                                  }
+                                  response->set_rows_written(result->written);
+                                  response->set_rows_skipped_older(result->skipped_older);
+                                  reactor->Finish(grpc::Status::OK);
+                                });
+  return reactor;
+}
+
+}  // namespace pantry

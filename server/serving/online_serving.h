@@ -1,0 +1,81 @@
+// Online serving: resolves a request against the current registry snapshot,
+// reads every (entity row, feature view) pair from the online store in one
+// batched call, and applies statuses and ttl.
+//
+// Thread-safe; never blocks: results are delivered through callbacks on the
+// store's thread (or the caller's, for validation errors and the memory
+// store). Errors: INVALID_ARGUMENT for bad requests (the message names the
+// feature, view, service or column), and the store's UNAVAILABLE,
+// DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED; FAILED_PRECONDITION when a stored
+// value no longer fits the view's declared dtype.
+#ifndef PANTRY_SERVER_SERVING_ONLINE_SERVING_H_
+#define PANTRY_SERVER_SERVING_ONLINE_SERVING_H_
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/status/statusor.h"
+#include "server/online/online_store.h"
+#include "server/registry/registry.h"
+#include "server/value/value.h"
+
+namespace pantry {
+
+struct OnlineFeaturesRequest {
+  // Either references ("view:feature", "view:*") or a feature service name.
+  std::vector<std::string> feature_refs;
+  std::string feature_service;
+  // Entity rows as columns: join key name -> one value per row.
+  std::vector<std::pair<std::string, std::vector<Value>>> entities;
+  bool full_feature_names = false;
+};
+
+enum class FieldStatus { kPresent, kNullValue, kNotFound, kOutsideMaxAge };
+absl::string_view FieldStatusName(FieldStatus status);
+
+// One output feature across all entity rows.
+struct FeatureColumn {
+  std::string name;  // "feature" or "view__feature"
+  std::string ref;   // "view:feature"
+  std::vector<Value> values;         // null unless kPresent
+  std::vector<FieldStatus> statuses;
+  std::vector<Micros> event_times;   // kNoTimestamp when nothing stored
+};
+
+struct OnlineFeaturesResponse {
+  size_t rows = 0;
+  std::vector<FeatureColumn> columns;
+};
+
+struct WriteRowInput {
+  std::vector<std::pair<std::string, Value>> values;  // join keys and features by name
+  Micros event_time = 0;
+};
+
+class OnlineServing {
+ public:
+  // Both pointers are borrowed and must outlive this object.
+  OnlineServing(const RegistryHolder* registry, OnlineStore* store)
+      : registry_(registry), store_(store) {}
+
+  using ReadDone = std::function<void(absl::StatusOr<OnlineFeaturesResponse>)>;
+  using WriteDone = std::function<void(absl::StatusOr<WriteResult>)>;
+
+  // `deadline`: absolute, microseconds since the epoch.
+  void GetOnlineFeatures(OnlineFeaturesRequest request, Micros deadline, ReadDone done);
+
+  // Writes rows of one view (newer-wins per row).
+  void WriteOnlineFeatures(const std::string& view, std::vector<WriteRowInput> rows,
+                           Micros deadline, WriteDone done);
+
+ private:
+  const RegistryHolder* registry_;
+  OnlineStore* store_;
+};
+
+}  // namespace pantry
+
+#endif  // PANTRY_SERVER_SERVING_ONLINE_SERVING_H_

@@ -1,0 +1,634 @@
+// The Redis online store against a private redis-server per test.
+#include "server/online/redis_store.h"
+
+#include <hiredis/hiredis.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/common/time.h"
+#include "server/online/online_store.h"
+#include "server/value/encoding.h"
+#include "server/value/value.h"
+#include "tests/support/redis_server.h"
+
+namespace pantry {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr Micros kT0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
+
+Micros Deadline() { return NowMicros() + 10 * kMicrosPerSecond; }
+
+std::string Key(int64_t user_id) {
+  const Value v = Value::Int64(user_id);
+  return OnlineKey("shop", {JoinKey{"user_id", ValueType::kInt64}}, {&v});
+}
+
+ViewWrite MakeWrite(std::string key, std::string view, Micros event_time,
+                    std::vector<std::pair<std::string, Value>> values) {
+  ViewWrite write;
+  write.key = std::move(key);
+  write.view = std::move(view);
+  write.event_time = event_time;
+  for (auto& [name, value] : values) write.values.emplace_back(name, EncodeValue(value));
+  return write;
+}
+
+ViewRead MakeRead(std::string key, std::string view, std::vector<std::string> features) {
+  return ViewRead{std::move(key), std::move(view), std::move(features)};
+}
+
+// Decodes values[i] of a read result; nullopt when absent.
+std::optional<Value> ValueAt(const ViewReadResult& result, size_t i) {
+  if (i >= result.values.size() || !result.values[i].has_value()) return std::nullopt;
+  absl::StatusOr<Value> value = DecodeValue(*result.values[i]);
+  EXPECT_TRUE(value.ok()) << value.status();
+  if (!value.ok()) return std::nullopt;
+  return *value;
+}
+
+// A raw hiredis connection to look behind the store's back.
+class RawRedis {
+ public:
+  explicit RawRedis(int port) : c_(redisConnect("127.0.0.1", port)) {}
+  ~RawRedis() {
+    if (c_ != nullptr) redisFree(c_);
+  }
+  RawRedis(const RawRedis&) = delete;
+  RawRedis& operator=(const RawRedis&) = delete;
+
+  bool ok() const { return c_ != nullptr && c_->err == 0; }
+
+  using Reply = std::unique_ptr<redisReply, void (*)(void*)>;
+  Reply Command(const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lengths;
+    for (const std::string& arg : args) {
+      argv.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    return Reply(static_cast<redisReply*>(redisCommandArgv(c_, static_cast<int>(argv.size()),
+                                                           argv.data(), lengths.data())),
+                 freeReplyObject);
+  }
+
+  long long Integer(const std::vector<std::string>& args) {
+    Reply reply = Command(args);
+    EXPECT_NE(reply, nullptr);
+    if (reply == nullptr) return -999;
+    EXPECT_EQ(reply->type, REDIS_REPLY_INTEGER) << (reply->str ? reply->str : "");
+    return reply->integer;
+  }
+
+  std::map<std::string, std::string> HGetAll(const std::string& key) {
+    std::map<std::string, std::string> out;
+    Reply reply = Command({"HGETALL", key});
+    EXPECT_NE(reply, nullptr);
+    if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY) return out;
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+      out[std::string(reply->element[i]->str, reply->element[i]->len)] =
+          std::string(reply->element[i + 1]->str, reply->element[i + 1]->len);
+    }
+    return out;
+  }
+
+ private:
+  redisContext* c_;
+};
+
+OnlineStoreConfig RedisConfig(int port) {
+  OnlineStoreConfig config;
+  config.type = OnlineStoreConfig::Type::kRedis;
+  config.host = "127.0.0.1";
+  config.port = port;
+  config.pool_size = 4;
+  return config;
+}
+
+// Retries a one-entry write until it succeeds (bounded: about 10 s).
+absl::Status WriteUntilOk(OnlineStore& store, const ViewWrite& write) {
+  absl::Status last;
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    absl::StatusOr<WriteResult> result = store.WriteSync({write}, Deadline());
+    if (result.ok()) return absl::OkStatus();
+    last = result.status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return last;
+}
+
+class RedisOnlineStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.Start().ok());
+    store_ = NewRedisOnlineStore(RedisConfig(server_.port()));
+  }
+
+  testing::RedisServer server_;
+  std::unique_ptr<OnlineStore> store_;
+};
+
+TEST_F(RedisOnlineStoreTest, WriteThenReadBackValues) {
+  absl::StatusOr<WriteResult> written =
+      store_->WriteSync({MakeWrite(Key(1), "user_stats", kT0,
+                                   {{"clicks", Value::Int64(42)},
+                                    {"score", Value::Double(0.5)},
+                                    {"name", Value::String("ada, :=% lovelace")},
+                                    {"tags", Value::StringList({"a", "b"})},
+                                    {"missing_value", Value::Null(ValueType::kFloat)}})},
+                        Deadline());
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->written, 1);
+  EXPECT_EQ(written->skipped_older, 0);
+
+  absl::StatusOr<std::vector<ViewReadResult>> read = store_->ReadSync(
+      {MakeRead(Key(1), "user_stats",
+                {"clicks", "score", "name", "tags", "missing_value", "never_written"})},
+      Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 1u);
+  const ViewReadResult& r = (*read)[0];
+  EXPECT_TRUE(r.found);
+  EXPECT_EQ(r.event_time, kT0);
+  ASSERT_EQ(r.values.size(), 6u);
+  EXPECT_EQ(ValueAt(r, 0), Value::Int64(42));
+  EXPECT_EQ(ValueAt(r, 1), Value::Double(0.5));
+  EXPECT_EQ(ValueAt(r, 2), Value::String("ada, :=% lovelace"));
+  EXPECT_EQ(ValueAt(r, 3), Value::StringList({"a", "b"}));
+  EXPECT_EQ(ValueAt(r, 4), Value::Null(ValueType::kFloat));
+  EXPECT_FALSE(r.values[5].has_value());
+}
+
+TEST_F(RedisOnlineStoreTest, LayoutMatchesFieldHelpers) {
+  ASSERT_TRUE(
+      store_
+          ->WriteSync({MakeWrite(Key(7), "user_stats", kT0 + 5, {{"clicks", Value::Int64(3)}})},
+                      Deadline())
+          .ok());
+  RawRedis raw(server_.port());
+  ASSERT_TRUE(raw.ok());
+  const std::map<std::string, std::string> hash = raw.HGetAll(Key(7));
+  EXPECT_EQ(hash.size(), 2u);
+  EXPECT_EQ(hash.at(TimestampField("user_stats")), std::to_string(kT0 + 5));
+  EXPECT_EQ(hash.at(FeatureField("user_stats", "clicks")), EncodeValue(Value::Int64(3)));
+  EXPECT_EQ(Key(7), "shop:user_id=7");
+}
+
+TEST_F(RedisOnlineStoreTest, OlderWriteDoesNotReplaceNewer) {
+  ASSERT_TRUE(
+      store_->WriteSync({MakeWrite(Key(1), "v", kT0 + 100, {{"f", Value::Int64(1)}})}, Deadline())
+          .ok());
+  absl::StatusOr<WriteResult> older = store_->WriteSync(
+      {MakeWrite(Key(1), "v", kT0 + 99, {{"f", Value::Int64(2)}, {"g", Value::Int64(2)}})},
+      Deadline());
+  ASSERT_TRUE(older.ok()) << older.status();
+  EXPECT_EQ(older->written, 0);
+  EXPECT_EQ(older->skipped_older, 1);
+
+  absl::StatusOr<std::vector<ViewReadResult>> read =
+      store_->ReadSync({MakeRead(Key(1), "v", {"f", "g"})}, Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ((*read)[0].event_time, kT0 + 100);
+  EXPECT_EQ(ValueAt((*read)[0], 0), Value::Int64(1));
+  EXPECT_FALSE((*read)[0].values[1].has_value());
+
+  // A newer write lands.
+  absl::StatusOr<WriteResult> newer =
+      store_->WriteSync({MakeWrite(Key(1), "v", kT0 + 101, {{"f", Value::Int64(3)}})}, Deadline());
+  ASSERT_TRUE(newer.ok()) << newer.status();
+  EXPECT_EQ(newer->written, 1);
+  read = store_->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ((*read)[0].event_time, kT0 + 101);
+  EXPECT_EQ(ValueAt((*read)[0], 0), Value::Int64(3));
+}
+
+TEST_F(RedisOnlineStoreTest, EqualEventTimeDoesNotReplace) {
+  ASSERT_TRUE(
+      store_->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline()).ok());
+  absl::StatusOr<WriteResult> same =
+      store_->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(2)}})}, Deadline());
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->written, 0);
+  EXPECT_EQ(same->skipped_older, 1);
+  absl::StatusOr<std::vector<ViewReadResult>> read =
+      store_->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(ValueAt((*read)[0], 0), Value::Int64(1));
+}
+
+TEST_F(RedisOnlineStoreTest, NewerWinsComparesExactIntegers) {
+  // Beyond 2^53 doubles cannot tell these apart; the script must.
+  const Micros big = (int64_t{1} << 60) + 1;
+  ASSERT_TRUE(
+      store_->WriteSync({MakeWrite(Key(2), "v", big, {{"f", Value::Int64(1)}})}, Deadline()).ok());
+  absl::StatusOr<WriteResult> older =
+      store_->WriteSync({MakeWrite(Key(2), "v", big - 1, {{"f", Value::Int64(2)}})}, Deadline());
+  ASSERT_TRUE(older.ok()) << older.status();
+  EXPECT_EQ(older->skipped_older, 1);
+  absl::StatusOr<WriteResult> newer =
+      store_->WriteSync({MakeWrite(Key(2), "v", big + 1, {{"f", Value::Int64(3)}})}, Deadline());
+  ASSERT_TRUE(newer.ok()) << newer.status();
+  EXPECT_EQ(newer->written, 1);
+
+  // Negative times (before 1970) order correctly too.
+  ASSERT_TRUE(
+      store_->WriteSync({MakeWrite(Key(3), "v", -500, {{"f", Value::Int64(1)}})}, Deadline()).ok());
+  older = store_->WriteSync({MakeWrite(Key(3), "v", -1000, {{"f", Value::Int64(2)}})}, Deadline());
+  ASSERT_TRUE(older.ok()) << older.status();
+  EXPECT_EQ(older->skipped_older, 1);
+  newer = store_->WriteSync({MakeWrite(Key(3), "v", -20, {{"f", Value::Int64(3)}})}, Deadline());
+  ASSERT_TRUE(newer.ok()) << newer.status();
+  EXPECT_EQ(newer->written, 1);
+  newer = store_->WriteSync({MakeWrite(Key(3), "v", 0, {{"f", Value::Int64(4)}})}, Deadline());
+  ASSERT_TRUE(newer.ok()) << newer.status();
+  EXPECT_EQ(newer->written, 1);
+
+  absl::StatusOr<std::vector<ViewReadResult>> read =
+      store_->ReadSync({MakeRead(Key(2), "v", {"f"}), MakeRead(Key(3), "v", {"f"})}, Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ((*read)[0].event_time, big + 1);
+  EXPECT_EQ(ValueAt((*read)[0], 0), Value::Int64(3));
+  EXPECT_EQ((*read)[1].event_time, 0);
+  EXPECT_EQ(ValueAt((*read)[1], 0), Value::Int64(4));
+}
+
+TEST_F(RedisOnlineStoreTest, MissingKeyGivesNotFoundAndNoValues) {
+  absl::StatusOr<std::vector<ViewReadResult>> read =
+      store_->ReadSync({MakeRead(Key(404), "v", {"a", "b"})}, Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_FALSE((*read)[0].found);
+  EXPECT_EQ((*read)[0].event_time, kNoTimestamp);
+  ASSERT_EQ((*read)[0].values.size(), 2u);
+  EXPECT_FALSE((*read)[0].values[0].has_value());
+  EXPECT_FALSE((*read)[0].values[1].has_value());
+}
+
+TEST_F(RedisOnlineStoreTest, EmptyCallsSucceed) {
+  absl::StatusOr<std::vector<ViewReadResult>> read = store_->ReadSync({}, Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(read->empty());
+  absl::StatusOr<WriteResult> write = store_->WriteSync({}, Deadline());
+  ASSERT_TRUE(write.ok()) << write.status();
+  EXPECT_EQ(write->written, 0);
+}
+
+TEST_F(RedisOnlineStoreTest, SeveralViewsForOneKeyKeepSeparateTimestamps) {
+  absl::StatusOr<WriteResult> written =
+      store_->WriteSync({MakeWrite(Key(1), "a", kT0 + 100, {{"x", Value::Int64(1)}}),
+                         MakeWrite(Key(1), "b", kT0 + 200, {{"x", Value::Int64(2)}})},
+                        Deadline());
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->written, 2);
+
+  // An older write to a does not look at b's time, and vice versa.
+  written = store_->WriteSync({MakeWrite(Key(1), "a", kT0 + 150, {{"x", Value::Int64(3)}}),
+                               MakeWrite(Key(1), "b", kT0 + 150, {{"x", Value::Int64(4)}})},
+                              Deadline());
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->written, 1);
+  EXPECT_EQ(written->skipped_older, 1);
+
+  absl::StatusOr<std::vector<ViewReadResult>> read = store_->ReadSync(
+      {MakeRead(Key(1), "a", {"x"}), MakeRead(Key(1), "b", {"x"}), MakeRead(Key(1), "c", {"x"})},
+      Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 3u);
+  EXPECT_TRUE((*read)[0].found);
+  EXPECT_EQ((*read)[0].event_time, kT0 + 150);
+  EXPECT_EQ(ValueAt((*read)[0], 0), Value::Int64(3));
+  EXPECT_TRUE((*read)[1].found);
+  EXPECT_EQ((*read)[1].event_time, kT0 + 200);
+  EXPECT_EQ(ValueAt((*read)[1], 0), Value::Int64(2));
+  EXPECT_FALSE((*read)[2].found);
+}
+
+TEST_F(RedisOnlineStoreTest, LargeCallsKeepOrder) {
+  constexpr int kEntities = 1000;
+  std::vector<ViewWrite> writes;
+  for (int i = 0; i < kEntities; ++i) {
+    writes.push_back(MakeWrite(Key(i), "v", kT0 + i, {{"f", Value::Int64(i * 10)}}));
+  }
+  absl::StatusOr<WriteResult> written = store_->WriteSync(writes, Deadline());
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->written, kEntities);
+  // Again: every one is now equal, so skipped.
+  written = store_->WriteSync(writes, Deadline());
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->skipped_older, kEntities);
+
+  std::vector<ViewRead> reads;
+  for (int i = 0; i < kEntities + 5; ++i) reads.push_back(MakeRead(Key(i), "v", {"f"}));
+  absl::StatusOr<std::vector<ViewReadResult>> read = store_->ReadSync(reads, Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), reads.size());
+  for (int i = 0; i < kEntities; ++i) {
+    ASSERT_TRUE((*read)[i].found) << i;
+    EXPECT_EQ((*read)[i].event_time, kT0 + i);
+    EXPECT_EQ(ValueAt((*read)[i], 0), Value::Int64(i * 10));
+  }
+  for (int i = kEntities; i < kEntities + 5; ++i) EXPECT_FALSE((*read)[i].found);
+}
+
+TEST_F(RedisOnlineStoreTest, ManyConcurrentCallersGetTheirOwnResults) {
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 100;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; ++round) {
+        const int id = t * 1000 + round;
+        absl::StatusOr<WriteResult> written = store_->WriteSync(
+            {MakeWrite(Key(id), "v", kT0 + round, {{"f", Value::Int64(id)}})}, Deadline());
+        if (!written.ok() || written->written != 1) ++failures;
+        absl::StatusOr<std::vector<ViewReadResult>> read = store_->ReadSync(
+            {MakeRead(Key(id), "v", {"f"}), MakeRead(Key(t * 1000), "v", {"f"})}, Deadline());
+        if (!read.ok() || read->size() != 2 || !(*read)[0].found ||
+            (*read)[0].event_time != kT0 + round || ValueAt((*read)[0], 0) != Value::Int64(id) ||
+            ValueAt((*read)[1], 0) != Value::Int64(t * 1000)) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+
+  // Many asynchronous calls in flight at once share pipelines.
+  constexpr int kAsync = 2000;
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0;
+  for (int i = 0; i < kAsync; ++i) {
+    const int t = i % kThreads;
+    const int round = (i / kThreads) % kRounds;
+    const int id = t * 1000 + round;
+    store_->Read({MakeRead(Key(id), "v", {"f"})}, Deadline(),
+                 [&, id](absl::StatusOr<std::vector<ViewReadResult>> read) {
+                   if (!read.ok() || ValueAt((*read)[0], 0) != Value::Int64(id)) ++failures;
+                   std::lock_guard<std::mutex> lock(mu);
+                   ++done;
+                   cv.notify_one();
+                 });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return done == kAsync; }));
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST(RedisOnlineStore, KeyExpirySetWhenKeyTtlPositive) {
+  testing::RedisServer server;
+  ASSERT_TRUE(server.Start().ok());
+  OnlineStoreConfig config = RedisConfig(server.port());
+  config.key_ttl = 60 * kMicrosPerSecond;
+  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(config);
+  ASSERT_TRUE(
+      store->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline()).ok());
+
+  RawRedis raw(server.port());
+  ASSERT_TRUE(raw.ok());
+  const long long pttl = raw.Integer({"PTTL", Key(1)});
+  EXPECT_GT(pttl, 0);
+  EXPECT_LE(pttl, 60'000);
+
+  // Without key_ttl keys never expire.
+  config.key_ttl = 0;
+  std::unique_ptr<OnlineStore> no_ttl = NewRedisOnlineStore(config);
+  ASSERT_TRUE(
+      no_ttl->WriteSync({MakeWrite(Key(2), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline()).ok());
+  EXPECT_EQ(raw.Integer({"PTTL", Key(2)}), -1);
+}
+
+TEST(RedisOnlineStore, RedisDownAtCreationGivesUnavailableThenRecovers) {
+  const int port = testing::PickFreePort();
+  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(RedisConfig(port));
+
+  for (int i = 0; i < 10; ++i) {
+    absl::StatusOr<std::vector<ViewReadResult>> read =
+        store->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline());
+    ASSERT_FALSE(read.ok());
+    EXPECT_EQ(read.status().code(), absl::StatusCode::kUnavailable) << read.status();
+    EXPECT_THAT(read.status().message(), HasSubstr(absl::StrCat("redis at 127.0.0.1:", port)));
+  }
+
+  testing::RedisServer server;
+  ASSERT_TRUE(server.Start(port).ok());
+  ASSERT_TRUE(WriteUntilOk(*store, MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(5)}})).ok());
+  // Every connection comes back, not just one.
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<std::vector<ViewReadResult>> read;
+    for (int attempt = 0; attempt < 500; ++attempt) {
+      read = store->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline());
+      if (read.ok()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(ValueAt((*read)[0], 0), Value::Int64(5));
+  }
+}
+
+TEST(RedisOnlineStore, RecoversAfterRedisRestartWithoutRecreatingTheStore) {
+  testing::RedisServer server;
+  ASSERT_TRUE(server.Start().ok());
+  const int port = server.port();
+  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(RedisConfig(port));
+  ASSERT_TRUE(
+      store->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline()).ok());
+
+  server.Stop();
+  for (int i = 0; i < 10; ++i) {
+    absl::StatusOr<WriteResult> write = store->WriteSync(
+        {MakeWrite(Key(1), "v", kT0 + 1 + i, {{"f", Value::Int64(2)}})}, Deadline());
+    ASSERT_FALSE(write.ok());
+    EXPECT_EQ(write.status().code(), absl::StatusCode::kUnavailable) << write.status();
+    EXPECT_THAT(write.status().message(), HasSubstr(server.address()));
+    absl::StatusOr<std::vector<ViewReadResult>> read =
+        store->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline());
+    ASSERT_FALSE(read.ok());
+    EXPECT_EQ(read.status().code(), absl::StatusCode::kUnavailable) << read.status();
+  }
+
+  ASSERT_TRUE(server.Start(port).ok());
+  ASSERT_TRUE(
+      WriteUntilOk(*store, MakeWrite(Key(1), "v", kT0 + 50, {{"f", Value::Int64(3)}})).ok());
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<std::vector<ViewReadResult>> read;
+    for (int attempt = 0; attempt < 500; ++attempt) {
+      read = store->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline());
+      if (read.ok()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ((*read)[0].event_time, kT0 + 50);
+    EXPECT_EQ(ValueAt((*read)[0], 0), Value::Int64(3));
+  }
+}
+
+TEST_F(RedisOnlineStoreTest, PastDeadlineGivesDeadlineExceededAndSendsNothing) {
+  absl::StatusOr<WriteResult> write =
+      store_->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, NowMicros() - 1);
+  ASSERT_FALSE(write.ok());
+  EXPECT_EQ(write.status().code(), absl::StatusCode::kDeadlineExceeded) << write.status();
+  absl::StatusOr<std::vector<ViewReadResult>> read =
+      store_->ReadSync({MakeRead(Key(1), "v", {"f"})}, NowMicros() - 1);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kDeadlineExceeded) << read.status();
+
+  read = store_->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_FALSE((*read)[0].found);
+}
+
+TEST_F(RedisOnlineStoreTest, WrongTypeSurfacesAsErrorAndTheStoreKeepsWorking) {
+  RawRedis raw(server_.port());
+  ASSERT_TRUE(raw.ok());
+  ASSERT_NE(raw.Command({"SET", Key(1), "not a hash"}), nullptr);
+
+  absl::StatusOr<std::vector<ViewReadResult>> read =
+      store_->ReadSync({MakeRead(Key(2), "v", {"f"}), MakeRead(Key(1), "v", {"f"})}, Deadline());
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kInternal) << read.status();
+  EXPECT_THAT(read.status().message(), HasSubstr("WRONGTYPE"));
+
+  absl::StatusOr<WriteResult> write =
+      store_->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline());
+  ASSERT_FALSE(write.ok());
+  EXPECT_EQ(write.status().code(), absl::StatusCode::kInternal) << write.status();
+  EXPECT_THAT(write.status().message(), HasSubstr("WRONGTYPE"));
+
+  // The pipeline stayed in step: other keys still work.
+  write = store_->WriteSync({MakeWrite(Key(3), "v", kT0, {{"f", Value::Int64(3)}})}, Deadline());
+  ASSERT_TRUE(write.ok()) << write.status();
+  read = store_->ReadSync({MakeRead(Key(3), "v", {"f"})}, Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(ValueAt((*read)[0], 0), Value::Int64(3));
+}
+
+TEST_F(RedisOnlineStoreTest, CorruptTimestampIsDataLoss) {
+  RawRedis raw(server_.port());
+  ASSERT_TRUE(raw.ok());
+  ASSERT_NE(raw.Command({"HSET", Key(1), TimestampField("v"), "yesterday"}), nullptr);
+  absl::StatusOr<std::vector<ViewReadResult>> read =
+      store_->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline());
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss) << read.status();
+  EXPECT_THAT(read.status().message(), HasSubstr("yesterday"));
+}
+
+TEST_F(RedisOnlineStoreTest, ScriptFlushedOnServerIsReloaded) {
+  ASSERT_TRUE(
+      store_->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline()).ok());
+  RawRedis raw(server_.port());
+  ASSERT_TRUE(raw.ok());
+  ASSERT_NE(raw.Command({"SCRIPT", "FLUSH"}), nullptr);
+
+  std::vector<ViewWrite> writes;
+  for (int i = 0; i < 10; ++i) {
+    writes.push_back(MakeWrite(Key(i), "v", kT0 + 1, {{"f", Value::Int64(i)}}));
+  }
+  absl::StatusOr<WriteResult> write = store_->WriteSync(writes, Deadline());
+  ASSERT_TRUE(write.ok()) << write.status();
+  EXPECT_EQ(write->written, 10);
+  absl::StatusOr<std::vector<ViewReadResult>> read =
+      store_->ReadSync({MakeRead(Key(9), "v", {"f"})}, Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(ValueAt((*read)[0], 0), Value::Int64(9));
+}
+
+TEST(RedisOnlineStore, AuthAndSelectDbWhenConfigured) {
+  testing::RedisServer server;
+  ASSERT_TRUE(server.Start().ok());
+  RawRedis raw(server.port());
+  ASSERT_TRUE(raw.ok());
+  ASSERT_NE(raw.Command({"CONFIG", "SET", "requirepass", "s3cret"}), nullptr);
+  ASSERT_NE(raw.Command({"AUTH", "s3cret"}), nullptr);
+
+  OnlineStoreConfig config = RedisConfig(server.port());
+  config.password = "wrong-password";
+  std::unique_ptr<OnlineStore> wrong = NewRedisOnlineStore(config);
+  absl::StatusOr<WriteResult> write =
+      wrong->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline());
+  ASSERT_FALSE(write.ok());
+  EXPECT_EQ(write.status().code(), absl::StatusCode::kUnavailable) << write.status();
+  EXPECT_THAT(write.status().message(), HasSubstr("AUTH"));
+  EXPECT_THAT(write.status().message(), ::testing::Not(HasSubstr("wrong-password")));
+
+  config.password = "s3cret";
+  config.db = 3;
+  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(config);
+  write = store->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline());
+  ASSERT_TRUE(write.ok()) << write.status();
+  EXPECT_EQ(raw.Integer({"EXISTS", Key(1)}), 0);  // not in db 0
+  ASSERT_NE(raw.Command({"SELECT", "3"}), nullptr);
+  EXPECT_EQ(raw.Integer({"EXISTS", Key(1)}), 1);
+}
+
+TEST(RedisOnlineStore, TooManyPendingGivesResourceExhausted) {
+  testing::RedisServer server;
+  ASSERT_TRUE(server.Start().ok());
+  OnlineStoreConfig config = RedisConfig(server.port());
+  config.pool_size = 1;
+  config.max_pending_requests = 1;
+  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(config);
+
+  // The first call stays pending while its callback has not returned.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<absl::Status> first_status;
+  store->Read({MakeRead(Key(1), "v", {"f"})}, Deadline(),
+              [&, released](absl::StatusOr<std::vector<ViewReadResult>> read) {
+                first_status.set_value(read.status());
+                released.wait();
+              });
+  std::future<absl::Status> first = first_status.get_future();
+  ASSERT_EQ(first.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_TRUE(first.get().ok());
+
+  absl::StatusOr<std::vector<ViewReadResult>> second =
+      store->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kResourceExhausted) << second.status();
+
+  release.set_value();
+  absl::StatusOr<std::vector<ViewReadResult>> third;
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    third = store->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline());
+    if (third.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(third.ok()) << third.status();
+}
+
+TEST(RedisOnlineStore, CreateOnlineStoreBuildsRedisBackend) {
+  testing::RedisServer server;
+  ASSERT_TRUE(server.Start().ok());
+  absl::StatusOr<std::unique_ptr<OnlineStore>> store =
+      CreateOnlineStore(RedisConfig(server.port()));
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)
+                  ->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline())
+                  .ok());
+  RawRedis raw(server.port());
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw.Integer({"EXISTS", Key(1)}), 1);
+}
+
+}  // namespace
+}  // namespace pantry

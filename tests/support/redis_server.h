@@ -1,0 +1,42 @@
+// A private redis-server for tests: started on a free 127.0.0.1 port with no
+// persistence, stopped (SIGTERM, then SIGKILL) when the object is destroyed.
+// Never touches a server that happens to be running.
+#ifndef PANTRY_TESTS_SUPPORT_REDIS_SERVER_H_
+#define PANTRY_TESTS_SUPPORT_REDIS_SERVER_H_
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace pantry::testing {
+
+class RedisServer {
+ public:
+  RedisServer() = default;
+  ~RedisServer();
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  // Starts redis-server on a free port and waits until it answers PING.
+  // `port` 0 picks a free one; a non-zero port restarts on that port.
+  absl::Status Start(int port = 0);
+  // Stops the server (a running pantryd then sees it as down).
+  void Stop();
+  bool running() const { return pid_ > 0; }
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string dir_;
+};
+
+// Returns a TCP port on 127.0.0.1 that was free a moment ago.
+int PickFreePort();
+
+}  // namespace pantry::testing
+
+#endif  // PANTRY_TESTS_SUPPORT_REDIS_SERVER_H_
