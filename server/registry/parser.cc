@@ -491,14 +491,17 @@ void RepoParser::ParseOnlineStore(const YAML::Node& node) {
   const Fields f = ReadFields(node, path, kOnlineStoreKeys);
   OnlineStoreConfig& c = registry_->online_store;
 
+  bool type_ok = true;
   if (const YAML::Node* n = f.Get("type")) {
     std::string type;
-    if (ReadString(*n, Child(path, "type"), &type)) {
+    type_ok = ReadString(*n, Child(path, "type"), &type);
+    if (type_ok) {
       if (type == "memory") {
         c.type = OnlineStoreConfig::Type::kMemory;
       } else if (type == "redis") {
         c.type = OnlineStoreConfig::Type::kRedis;
       } else {
+        type_ok = false;
         Error(*n, Child(path, "type"),
               absl::StrCat("unknown online store type '", type, "'",
                            DidYouMean(type, KeyList{"memory", "redis"}),
@@ -506,7 +509,9 @@ void RepoParser::ParseOnlineStore(const YAML::Node& node) {
       }
     }
   }
-  if (c.type == OnlineStoreConfig::Type::kMemory) {
+  // With a misspelt type the other keys are checked as Redis settings, which
+  // is what they almost certainly are.
+  if (type_ok && c.type == OnlineStoreConfig::Type::kMemory) {
     // Redis settings under a memory store are almost always a forgotten
     // `type: redis`; running in memory silently would lose data.
     for (const auto& [key, entry] : f.entries) {

@@ -631,6 +631,10 @@ TEST(RegistryParser, OnlineStoreTypeMustBeMemoryOrRedis) {
   EXPECT_THAT(Errors("project: p\nonline_store: {type: rediss}\n"),
               ElementsAre("repo.yaml:2:22: online_store.type: unknown online store type 'rediss' "
                           "(did you mean 'redis'?); valid types: memory, redis"));
+  // The other keys are still checked, as Redis settings.
+  EXPECT_THAT(Errors("project: p\nonline_store: {type: reddis, host: h, port: 0}\n"),
+              ElementsAre(HasSubstr("online_store.type: unknown online store type 'reddis'"),
+                          HasSubstr("online_store.port: value 0 is out of range")));
   auto reg = MustParse("project: p\nonline_store: {type: memory}\n");
   EXPECT_EQ(reg->online_store.type, OnlineStoreConfig::Type::kMemory);
 }
