@@ -41,9 +41,9 @@ absl::StatusOr<Micros> ParseRfc3339(absl::string_view text) {
 std::string FormatRfc3339(Micros t) {
   const absl::Time at = absl::FromUnixMicros(t);
   if (t % kMicrosPerSecond == 0) {
-    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", at, absl::UTCTimeZone());
+    return absl::FormatTime("%4Y-%m-%dT%H:%M:%SZ", at, absl::UTCTimeZone());
   }
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", at, absl::UTCTimeZone());
+  return absl::FormatTime("%4Y-%m-%dT%H:%M:%E6SZ", at, absl::UTCTimeZone());
 }
 
 absl::StatusOr<Micros> ParseDuration(absl::string_view text) {

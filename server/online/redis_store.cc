@@ -186,16 +186,18 @@ class CallBase {
 
  protected:
   // Records `status`; returns true when this was the last chunk.
-  bool ChunkDone(const absl::Status& status) {
+  bool ChunkDone(absl::Status status) {
     if (!status.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
-      if (status_.ok()) status_ = status;
+      if (status_.ok()) status_ = std::move(status);
     }
     return remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1;
   }
+  // Only for the last chunk. Moves, so the callback holds the only
+  // reference to the status.
   absl::Status FinalStatus() {
     std::lock_guard<std::mutex> lock(mu_);
-    return status_;
+    return std::move(status_);
   }
 
  private:
@@ -212,8 +214,8 @@ class ReadCall : public CallBase {
         results(this->reads.size()),
         done_(std::move(done)) {}
 
-  void Done(const absl::Status& status) {
-    if (!ChunkDone(status)) return;
+  void Done(absl::Status status) {
+    if (!ChunkDone(std::move(status))) return;
     absl::Status final_status = FinalStatus();
     if (final_status.ok()) {
       done_(std::move(results));
@@ -234,10 +236,10 @@ class WriteCall : public CallBase {
   WriteCall(std::vector<ViewWrite> writes, WriteCallback done, size_t chunks)
       : CallBase(chunks), writes(std::move(writes)), done_(std::move(done)) {}
 
-  void Done(const absl::Status& status, const WriteResult& chunk_result) {
+  void Done(absl::Status status, const WriteResult& chunk_result) {
     written_.fetch_add(chunk_result.written, std::memory_order_relaxed);
     skipped_older_.fetch_add(chunk_result.skipped_older, std::memory_order_relaxed);
-    if (!ChunkDone(status)) return;
+    if (!ChunkDone(std::move(status))) return;
     absl::Status final_status = FinalStatus();
     if (final_status.ok()) {
       WriteResult result;
@@ -275,12 +277,15 @@ class ReadOp final : public Op {
   }
 
   ReplyAction OnReply(size_t i, const redisReply& reply, absl::string_view where, bool) override {
-    if (status_.ok())
+    if (status_.ok()) {
       status_ = Take(call_->reads[begin_ + i], reply, where, &call_->results[begin_ + i]);
+    }
     return ReplyAction::kTaken;
   }
 
-  void Complete(absl::Status status) override { call_->Done(status.ok() ? status_ : status); }
+  void Complete(absl::Status status) override {
+    call_->Done(status.ok() ? std::move(status_) : std::move(status));
+  }
 
  private:
   static absl::Status Take(const ViewRead& read, const redisReply& reply, absl::string_view where,
@@ -367,7 +372,7 @@ class WriteOp final : public Op {
   }
 
   void Complete(absl::Status status) override {
-    call_->Done(status.ok() ? status_ : status, result_);
+    call_->Done(status.ok() ? std::move(status_) : std::move(status), result_);
   }
 
  private:
@@ -398,6 +403,7 @@ class Connection {
   // Queues `op`, or leaves it untouched and returns why not
   // (RESOURCE_EXHAUSTED, CANCELLED).
   absl::Status TryEnqueue(std::unique_ptr<Op>& op) {
+    bool wake = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) {
@@ -409,9 +415,12 @@ class Connection {
                          " per connection)"));
       }
       pending_.fetch_add(1, std::memory_order_relaxed);
+      // The thread only sleeps on an empty queue, so only the first op
+      // queued needs to wake it; the others ride along in the same batch.
+      wake = queue_.empty();
       queue_.push_back(std::move(op));
     }
-    cv_.notify_one();
+    if (wake) cv_.notify_one();
     return absl::OkStatus();
   }
 

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "absl/strings/match.h"
 #include "server/common/status.h"
 
 namespace pantry {
@@ -69,13 +69,23 @@ absl::StatusOr<std::shared_ptr<const Registry>> RegistryManager::LoadInitial(
   std::stringstream buf;
   buf << in.rdbuf();
   const std::string yaml = buf.str();
+  // The header lines are stripped before parsing, so error positions match
+  // the file as it was applied.
   std::string base_dir = ".", source = state;
-  for (absl::string_view line : absl::StrSplit(yaml, '\n')) {
-    if (line.rfind(kBaseDirHeader, 0) == 0) base_dir = std::string(line.substr(kBaseDirHeader.size()));
-    else if (line.rfind(kSourceHeader, 0) == 0) source = std::string(line.substr(kSourceHeader.size()));
-    else break;
+  absl::string_view body = yaml;
+  for (;;) {
+    const size_t eol = body.find('\n');
+    const absl::string_view line = body.substr(0, eol);
+    if (absl::StartsWith(line, kBaseDirHeader)) {
+      base_dir = std::string(line.substr(kBaseDirHeader.size()));
+    } else if (absl::StartsWith(line, kSourceHeader)) {
+      source = std::string(line.substr(kSourceHeader.size()));
+    } else {
+      break;
+    }
+    body = eol == absl::string_view::npos ? absl::string_view() : body.substr(eol + 1);
   }
-  auto registry = ParseRegistry(yaml, source, base_dir);
+  auto registry = ParseRegistry(body, source, base_dir);
   if (!registry.ok()) {
     return Annotate(registry.status(),
                     absl::StrCat("last applied repository in '", state, "' is invalid"));

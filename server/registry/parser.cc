@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -29,9 +30,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "server/common/time.h"
 #include "server/registry/registry.h"
 #include "server/value/value.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace pantry {
@@ -39,31 +42,40 @@ namespace {
 
 constexpr absl::string_view kUnnamedSource = "<input>";
 
-using KeyList = std::vector<absl::string_view>;
+// The keys a map may hold, in the order they are documented.
+using KeyList = absl::Span<const absl::string_view>;
 
-const KeyList kTopLevelKeys = {"project",  "online_store", "offline_store", "serving",
-                               "entities", "sources",      "feature_views", "feature_services"};
-const KeyList kOnlineStoreKeys = {"type",
-                                  "host",
-                                  "port",
-                                  "address",
-                                  "password",
-                                  "db",
-                                  "pool_size",
-                                  "connect_timeout",
-                                  "request_timeout",
-                                  "key_ttl",
-                                  "max_pending_requests"};
-const KeyList kOfflineStoreKeys = {"path"};
-const KeyList kServingKeys = {"max_entities_per_request", "max_features_per_request",
-                              "max_write_rows_per_request"};
-const KeyList kEntityKeys = {"name", "join_keys", "value_type", "description"};
-const KeyList kSourceKeys = {"name", "path", "timestamp_field", "created_timestamp_field",
-                             "description"};
-const KeyList kFeatureViewKeys = {"name",  "entities", "ttl",         "source", "online",
-                                  "owner", "tags",     "description", "schema"};
-const KeyList kFeatureKeys = {"name", "dtype", "description", "tags"};
-const KeyList kFeatureServiceKeys = {"name", "features", "owner", "description", "tags"};
+constexpr absl::string_view kTopLevelKeys[] = {"project",       "online_store",    "offline_store",
+                                               "serving",       "entities",        "sources",
+                                               "feature_views", "feature_services"};
+constexpr absl::string_view kOnlineStoreKeys[] = {"type",
+                                                  "host",
+                                                  "port",
+                                                  "address",
+                                                  "password",
+                                                  "db",
+                                                  "pool_size",
+                                                  "connect_timeout",
+                                                  "request_timeout",
+                                                  "key_ttl",
+                                                  "max_pending_requests"};
+constexpr absl::string_view kOfflineStoreKeys[] = {"path"};
+constexpr absl::string_view kServingKeys[] = {
+    "max_entities_per_request", "max_features_per_request", "max_write_rows_per_request"};
+constexpr absl::string_view kEntityKeys[] = {"name", "join_keys", "value_type", "description"};
+constexpr absl::string_view kSourceKeys[] = {"name", "path", "timestamp_field",
+                                             "created_timestamp_field", "description"};
+constexpr absl::string_view kFeatureViewKeys[] = {
+    "name", "entities", "ttl", "source", "online", "owner", "tags", "description", "schema"};
+constexpr absl::string_view kFeatureKeys[] = {"name", "dtype", "description", "tags"};
+constexpr absl::string_view kFeatureServiceKeys[] = {"name", "features", "owner", "description",
+                                                     "tags"};
+constexpr absl::string_view kOnlineStoreTypes[] = {"memory", "redis"};
+constexpr absl::string_view kValueTypeNames[] = {
+    "INT32",      "INT64",       "FLOAT",      "DOUBLE",
+    "BOOL",       "STRING",      "BYTES",      "UNIX_TIMESTAMP",
+    "INT32_LIST", "INT64_LIST",  "FLOAT_LIST", "DOUBLE_LIST",
+    "BOOL_LIST",  "STRING_LIST", "BYTES_LIST", "UNIX_TIMESTAMP_LIST"};
 
 constexpr absl::string_view kEntityKeyTypes = "INT32, INT64, STRING, BYTES";
 
@@ -157,6 +169,46 @@ absl::StatusOr<Micros> ParseTimeout(absl::string_view text) {
                    "': expected a whole number with unit ms, s, m, h or d, e.g. 250ms or 2s"));
 }
 
+// Notes where a document's first node is, and whether the document is a
+// lone null, without building it.
+class DocumentScan : public YAML::EventHandler {
+ public:
+  int nodes = 0;
+  bool only_null = true;
+  YAML::Mark first = YAML::Mark::null_mark();
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark, true); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark, false); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Node(mark, false);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Node(mark, false);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Node(mark, false);
+  }
+  void OnMapEnd() override {}
+
+  bool IsLoneNull() const { return nodes == 1 && only_null; }
+
+ private:
+  void Node(const YAML::Mark& mark, bool is_null) {
+    if (nodes++ == 0) first = mark;
+    only_null = only_null && is_null;
+  }
+};
+
+bool SameMark(const YAML::Mark& a, const YAML::Mark& b) {
+  return a.pos == b.pos && a.line == b.line && a.column == b.column;
+}
+
 // The keys of one YAML map, in document order, first occurrence only.
 struct Fields {
   struct Entry {
@@ -215,6 +267,10 @@ class RepoParser {
     }
   }
   static int LineOf(const YAML::Node& node) { return node.Mark().line + 1; }
+
+  // The one YAML document in the text, or nullopt after reporting why there
+  // is not exactly one well-formed document. An empty text is a null node.
+  std::optional<YAML::Node> LoadSingleDocument();
 
   // --- structure ---------------------------------------------------------
   // Reads the keys of map `node`, reporting unknown and repeated keys.
@@ -283,8 +339,10 @@ Fields RepoParser::ReadFields(const YAML::Node& node, absl::string_view path,
                               const KeyList& known) {
   Fields f;
   f.map = node;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+  // yaml-cpp's iterators hand out temporaries: copy the nodes (they are
+  // handles) rather than binding references into them.
+  for (const auto& pair : node) {
+    const YAML::Node key = pair.first;
     if (!key.IsScalar()) {
       Error(key, path.empty() ? "(top level)" : path,
             absl::StrCat("keys must be plain words, got ", Describe(key)));
@@ -306,7 +364,7 @@ Fields RepoParser::ReadFields(const YAML::Node& node, absl::string_view path,
                          ")"));
       continue;
     }
-    f.entries.emplace(name, Fields::Entry{key, it->second});
+    f.entries.emplace(name, Fields::Entry{key, pair.second});
   }
   return f;
 }
@@ -406,9 +464,9 @@ bool RepoParser::ReadTags(const YAML::Node& node, absl::string_view path,
   if (!ExpectMap(node, path, "a map of tag names to values")) return false;
   bool ok = true;
   std::map<std::string, int> first_line;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
-    const YAML::Node& value = it->second;
+  for (const auto& pair : node) {
+    const YAML::Node key = pair.first;
+    const YAML::Node value = pair.second;
     if (!key.IsScalar() || key.Scalar().empty()) {
       Error(key, path, absl::StrCat("tag names must be non-empty strings, got ", Describe(key)));
       ok = false;
@@ -439,14 +497,10 @@ bool RepoParser::ReadValueType(const YAML::Node& node, absl::string_view path, V
     *out = *t;
     return true;
   }
-  static const std::vector<absl::string_view> kAll = {
-      "INT32",      "INT64",       "FLOAT",      "DOUBLE",
-      "BOOL",       "STRING",      "BYTES",      "UNIX_TIMESTAMP",
-      "INT32_LIST", "INT64_LIST",  "FLOAT_LIST", "DOUBLE_LIST",
-      "BOOL_LIST",  "STRING_LIST", "BYTES_LIST", "UNIX_TIMESTAMP_LIST"};
   Error(node, path,
-        absl::StrCat("unknown type '", text, "'", DidYouMean(absl::AsciiStrToUpper(text), kAll),
-                     "; valid types: ", absl::StrJoin(kAll, ", ")));
+        absl::StrCat("unknown type '", text, "'",
+                     DidYouMean(absl::AsciiStrToUpper(text), kValueTypeNames),
+                     "; valid types: ", absl::StrJoin(kValueTypeNames, ", ")));
   return false;
 }
 
@@ -504,8 +558,7 @@ void RepoParser::ParseOnlineStore(const YAML::Node& node) {
         type_ok = false;
         Error(*n, Child(path, "type"),
               absl::StrCat("unknown online store type '", type, "'",
-                           DidYouMean(type, KeyList{"memory", "redis"}),
-                           "; valid types: memory, redis"));
+                           DidYouMean(type, kOnlineStoreTypes), "; valid types: memory, redis"));
       }
     }
   }
@@ -863,30 +916,57 @@ void RepoParser::ParseFeatureServices(const YAML::Node& node) {
   }
 }
 
+std::optional<YAML::Node> RepoParser::LoadSingleDocument() {
+  const std::string& text = registry_->yaml;
+  try {
+    // yaml-cpp 0.7's LoadAll never returns on some malformed input (a stray
+    // ',' outside brackets): the parser reports a null document without
+    // consuming the offending token, forever, and LoadAll keeps every one.
+    // So the documents are first counted with a bounded event scan, which
+    // recognizes that loop by a lone null repeated at the same position, and
+    // only the first document is built.
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    std::vector<DocumentScan> documents;
+    while (documents.size() < 3) {
+      DocumentScan scan;
+      if (!parser.HandleNextDocument(scan)) break;
+      if (!documents.empty() && documents.back().IsLoneNull() && scan.IsLoneNull() &&
+          SameMark(documents.back().first, scan.first)) {
+        const size_t pos = static_cast<size_t>(std::max(scan.first.pos, 0));
+        ErrorAt(scan.first, "invalid YAML",
+                pos < text.size() ? absl::StrCat("unexpected '", text.substr(pos, 1), "'")
+                                  : std::string("unexpected end of input"));
+        return std::nullopt;
+      }
+      documents.push_back(scan);
+    }
+    if (documents.size() > 1) {
+      ErrorAt(documents[1].first, "(document)",
+              "a second YAML document starts here; a feature repository is one document");
+      return std::nullopt;
+    }
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    ErrorAt(e.mark, "invalid YAML", e.msg);
+  }
+  return std::nullopt;
+}
+
 absl::StatusOr<std::shared_ptr<const Registry>> RepoParser::Parse(absl::string_view yaml) {
   registry_ = std::make_shared<Registry>();
   registry_->source_file = source_name_;
   registry_->base_dir = base_dir_;
   registry_->yaml = std::string(yaml);
 
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(registry_->yaml);
-  } catch (const YAML::Exception& e) {
-    ErrorAt(e.mark, "invalid YAML", e.msg);
-  }
-
-  if (errors_.empty()) {
-    if (documents.empty() || documents[0].IsNull()) {
+  std::optional<YAML::Node> document = LoadSingleDocument();
+  if (document.has_value()) {
+    if (document->IsNull()) {
       ErrorAt(YAML::Mark(), "project",
               "the feature repository is empty; it needs at least 'project: NAME'");
-    } else if (documents.size() > 1) {
-      Error(documents[1], "(document)",
-            absl::StrCat("the file holds ", documents.size(),
-                         " YAML documents; a feature repository is one document"));
-    } else if (ExpectMap(documents[0], "(top level)",
+    } else if (ExpectMap(*document, "(top level)",
                          "a map with project, entities, sources, feature_views, ...")) {
-      const YAML::Node& root = documents[0];
+      const YAML::Node& root = *document;
       const Fields f = ReadFields(root, "", kTopLevelKeys);
       if (const YAML::Node* n = Required(f, "project", "")) {
         ReadName(*n, "project", &registry_->project);

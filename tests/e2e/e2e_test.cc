@@ -224,7 +224,7 @@ TEST_F(E2E, WrittenValuesComeBackWithStatusesAndTimes) {
   EXPECT_THAT(lines[2], HasSubstr("\"user_stats:txn_count\":\"OUTSIDE_MAX_AGE\""));
   EXPECT_THAT(lines[2], HasSubstr("\"2020-01-01T00:00:00Z\""));
   EXPECT_THAT(lines[3], HasSubstr("\"user_stats:txn_count\":\"NOT_FOUND\""));
-  EXPECT_THAT(lines[3], HasSubstr("\"event_timestamps\":{\"user_stats:embedding\":null"));
+  EXPECT_THAT(lines[3], HasSubstr("\"event_timestamps\":{\"user_stats:txn_count\":null,\"user_stats:embedding\":null}"));
 }
 
 TEST_F(E2E, FeatureServiceAcrossTwoEntityTypes) {

@@ -266,6 +266,15 @@ TEST(RegistryParser, MissingProjectIsRejected) {
               ElementsAre(StartsWith("repo.yaml:1:1: project:")));
 }
 
+// yaml-cpp 0.7's LoadAll loops forever, allocating, on these.
+TEST(RegistryParser, StrayCommaIsAnErrorNotAHang) {
+  EXPECT_THAT(Errors(","), ElementsAre("repo.yaml:1:1: invalid YAML: unexpected ','"));
+  EXPECT_THAT(Errors("# intro\n, more intro\nproject: p\n"),
+              ElementsAre("repo.yaml:2:1: invalid YAML: unexpected ','"));
+  EXPECT_THAT(Errors("project: p\n---\n,\n"),
+              ElementsAre(StartsWith("repo.yaml:3:1: invalid YAML: unexpected ','")));
+}
+
 TEST(RegistryParser, TopLevelMustBeAMap) {
   EXPECT_THAT(Errors("- project: p\n"),
               ElementsAre(HasSubstr("(top level): expected a map with project")));
@@ -274,7 +283,10 @@ TEST(RegistryParser, TopLevelMustBeAMap) {
 
 TEST(RegistryParser, MoreThanOneDocumentIsRejected) {
   EXPECT_THAT(Errors("project: a\n---\nproject: b\n"),
-              ElementsAre(HasSubstr("the file holds 2 YAML documents")));
+              ElementsAre("repo.yaml:3:1: (document): a second YAML document starts here; a "
+                          "feature repository is one document"));
+  EXPECT_THAT(Errors("---\nproject: a\n---\n"), ElementsAre(HasSubstr("second YAML document")));
+  MustParse("---\nproject: a\n...\n");
 }
 
 TEST(RegistryParser, UnknownTopLevelKeyIsRejectedWithLine) {

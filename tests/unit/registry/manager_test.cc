@@ -1,0 +1,89 @@
+#include "server/registry/manager.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pantry {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+constexpr char kRepo[] =
+    "project: p\n"
+    "entities:\n  - {name: user, join_keys: [user_id], value_type: INT64}\n"
+    "feature_views:\n  - name: VIEW\n    entities: [user]\n    ttl: 1d\n"
+    "    schema: [{name: f, dtype: INT64}]\n";
+
+std::string Repo(const std::string& view) {
+  std::string s = kRepo;
+  s.replace(s.find("VIEW"), 4, view);
+  return s;
+}
+
+class RegistryManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/pantry-manager-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    config_ = dir_ / "repo.yaml";
+    std::ofstream(config_) << Repo("from_file");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_, config_;
+};
+
+TEST_F(RegistryManagerTest, AppliedRepositoryIsServedAndSurvivesRestart) {
+  auto initial = RegistryManager::LoadInitial(config_, dir_ / "state");
+  ASSERT_TRUE(initial.ok()) << initial.status();
+  EXPECT_NE((*initial)->FindFeatureView("from_file"), nullptr);
+  RegistryHolder holder(*initial);
+  RegistryManager manager(&holder, dir_ / "state");
+  ASSERT_TRUE(manager.Apply(Repo("applied"), "client.yaml", "/data").ok());
+  EXPECT_NE(holder.Get()->FindFeatureView("applied"), nullptr);
+
+  auto restarted = RegistryManager::LoadInitial(config_, dir_ / "state");
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  EXPECT_NE((*restarted)->FindFeatureView("applied"), nullptr);
+  EXPECT_EQ((*restarted)->base_dir, "/data");
+  EXPECT_EQ((*restarted)->source_file, "client.yaml");
+}
+
+TEST_F(RegistryManagerTest, InvalidApplyChangesNothing) {
+  RegistryHolder holder(*RegistryManager::LoadInitial(config_, dir_ / "state"));
+  RegistryManager manager(&holder, dir_ / "state");
+  std::string bad = Repo("v");
+  bad.replace(bad.find("ttl: 1d"), 7, "ttl: 1x");
+  auto applied = manager.Apply(bad, "bad.yaml", "/data");
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInvalidArgument);
+  // Line numbers are those of the file as the user wrote it.
+  EXPECT_THAT(applied.status().message(), HasSubstr("bad.yaml:7:"));
+  EXPECT_NE(holder.Get()->FindFeatureView("from_file"), nullptr);
+  EXPECT_FALSE(fs::exists(dir_ / "state" / "applied_repository.yaml"));
+}
+
+TEST_F(RegistryManagerTest, ChangingTheOnlineStoreNeedsARestart) {
+  RegistryHolder holder(*RegistryManager::LoadInitial(config_, dir_ / "state"));
+  RegistryManager manager(&holder, dir_ / "state");
+  auto applied = manager.Apply("online_store: {type: redis, address: 127.0.0.1:1}\n" + Repo("v"),
+                               "r.yaml", "/data");
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(applied.status().message(), HasSubstr("restart"));
+  EXPECT_NE(holder.Get()->FindFeatureView("from_file"), nullptr);
+}
+
+TEST_F(RegistryManagerTest, ApplyFileReadsTheConfigAgain) {
+  RegistryHolder holder(*RegistryManager::LoadInitial(config_, dir_ / "state"));
+  RegistryManager manager(&holder, dir_ / "state");
+  std::ofstream(config_) << Repo("edited");
+  ASSERT_TRUE(manager.ApplyFile(config_).ok());
+  EXPECT_NE(holder.Get()->FindFeatureView("edited"), nullptr);
+  EXPECT_EQ(manager.ApplyFile((dir_ / "missing.yaml").string()).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace pantry
