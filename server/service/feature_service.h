@@ -4,17 +4,51 @@
 #ifndef PANTRY_SERVER_SERVICE_FEATURE_SERVICE_H_
 #define PANTRY_SERVER_SERVICE_FEATURE_SERVICE_H_
 
+#include <google/protobuf/arena.h>
+#include <grpcpp/support/message_allocator.h>
+
 #include "pantry/v1/serving.grpc.pb.h"
 #include "server/serving/online_serving.h"
 
 namespace pantry {
+
+// Allocates a call's request and response on one protobuf arena, freed in a
+// single step when the call ends: a 1000-entity response holds 10,000
+// Value messages, which would otherwise be 10,000 heap allocations.
+template <typename Request, typename Response>
+class ArenaMessageAllocator final : public grpc::MessageAllocator<Request, Response> {
+ public:
+  grpc::MessageHolder<Request, Response>* AllocateMessages() override { return new Holder(); }
+
+ private:
+  class Holder final : public grpc::MessageHolder<Request, Response> {
+   public:
+    Holder() : arena_(Options()) {
+      this->set_request(google::protobuf::Arena::CreateMessage<Request>(&arena_));
+      this->set_response(google::protobuf::Arena::CreateMessage<Response>(&arena_));
+    }
+    void Release() override { delete this; }
+
+   private:
+    static google::protobuf::ArenaOptions Options() {
+      google::protobuf::ArenaOptions options;
+      options.start_block_size = 4096;
+      options.max_block_size = 1 << 20;
+      return options;
+    }
+    google::protobuf::Arena arena_;
+  };
+};
 
 class FeatureServiceImpl final : public v1::FeatureService::CallbackService {
  public:
   // `serving` is borrowed. `default_timeout` bounds calls that carry no
   // deadline (microseconds).
   FeatureServiceImpl(OnlineServing* serving, Micros default_timeout)
-      : serving_(serving), default_timeout_(default_timeout) {}
+      : serving_(serving), default_timeout_(default_timeout) {
+    SetMessageAllocatorFor_GetOnlineFeatures(&read_allocator_);
+    SetMessageAllocatorFor_WriteOnlineFeatures(&write_allocator_);
+  }
 
   grpc::ServerUnaryReactor* GetOnlineFeatures(grpc::CallbackServerContext* context,
                                               const v1::GetOnlineFeaturesRequest* request,
@@ -27,6 +61,10 @@ class FeatureServiceImpl final : public v1::FeatureService::CallbackService {
   Micros Deadline(grpc::CallbackServerContext* context) const;
   OnlineServing* serving_;
   Micros default_timeout_;
+  ArenaMessageAllocator<v1::GetOnlineFeaturesRequest, v1::GetOnlineFeaturesResponse>
+      read_allocator_;
+  ArenaMessageAllocator<v1::WriteOnlineFeaturesRequest, v1::WriteOnlineFeaturesResponse>
+      write_allocator_;
 };
 
 }  // namespace pantry

@@ -10,16 +10,6 @@
 namespace pantry {
 namespace {
 
-// The features requested from one view, and where each lands in the output.
-struct ViewPlan {
-  const FeatureView* view = nullptr;
-  std::vector<std::string> features;
-  std::vector<size_t> output_columns;
-  std::vector<ValueType> dtypes;
-  // For each of the view's join keys, the index of its entity column.
-  std::vector<size_t> key_columns;
-};
-
 absl::StatusOr<Value> CoerceKey(const Value& v, const JoinKey& key, size_t row) {
   if (v.is_null()) {
     return absl::InvalidArgumentError(
@@ -39,6 +29,8 @@ absl::StatusOr<Value> CoerceKey(const Value& v, const JoinKey& key, size_t row) 
                                                  row + 1));
 }
 
+constexpr size_t kMaxCachedPlans = 4096;
+
 }  // namespace
 
 absl::string_view FieldStatusName(FieldStatus status) {
@@ -51,38 +43,111 @@ absl::string_view FieldStatusName(FieldStatus status) {
   return "UNKNOWN";
 }
 
+// The features requested from each view, and where each lands in the output.
+struct OnlineServing::Plan {
+  struct View {
+    const FeatureView* view = nullptr;
+    std::vector<std::string> features;
+    std::vector<size_t> output_columns;
+    std::vector<ValueType> dtypes;
+  };
+  std::shared_ptr<const Registry> registry;  // keeps the views alive
+  std::vector<View> views;                   // in first-requested order
+  std::vector<std::string> names;            // output names, request order
+  std::vector<std::string> refs;             // "view:feature", request order
+};
+
+absl::StatusOr<std::shared_ptr<const OnlineServing::Plan>> OnlineServing::GetPlan(
+    const std::shared_ptr<const Registry>& registry, const OnlineFeaturesRequest& request) {
+  std::string cache_key = request.full_feature_names ? "F" : "S";
+  if (!request.feature_service.empty()) {
+    absl::StrAppend(&cache_key, "@", request.feature_service);
+  } else {
+    for (const std::string& ref : request.feature_refs) absl::StrAppend(&cache_key, "\n", ref);
+  }
+  {
+    std::lock_guard<std::mutex> lock(plans_mu_);
+    if (plans_registry_ == registry.get()) {
+      auto it = plans_.find(cache_key);
+      if (it != plans_.end()) return it->second;
+    }
+  }
+
+  std::vector<FeatureRef> refs;
+  if (!request.feature_service.empty()) {
+    if (!request.feature_refs.empty()) {
+      return absl::InvalidArgumentError(
+          "give either feature references or a feature service, not both");
+    }
+    const FeatureService* service = registry->FindFeatureService(request.feature_service);
+    if (service == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown feature service '", request.feature_service, "'"));
+    }
+    refs = service->features;
+  } else {
+    for (const std::string& ref : request.feature_refs) {
+      PANTRY_RETURN_IF_ERROR(registry->ResolveFeatureRef(ref, &refs));
+    }
+  }
+  if (refs.empty()) return absl::InvalidArgumentError("no features requested");
+  if (refs.size() > static_cast<size_t>(registry->serving.max_features_per_request)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request names ", refs.size(), " features; the limit is ",
+        registry->serving.max_features_per_request, " (serving.max_features_per_request)"));
+  }
+
+  auto plan = std::make_shared<Plan>();
+  plan->registry = registry;
+  std::unordered_map<std::string, size_t> view_index;
+  std::unordered_map<std::string, std::string> ref_of_name;
+  for (const FeatureRef& ref : refs) {
+    auto [it, inserted] = view_index.try_emplace(ref.view, plan->views.size());
+    if (inserted) {
+      Plan::View view;
+      view.view = registry->FindFeatureView(ref.view);
+      if (!view.view->online) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("feature view '", ref.view, "' is not online (online: false)"));
+      }
+      plan->views.push_back(std::move(view));
+    }
+    Plan::View& view = plan->views[it->second];
+    std::string name =
+        request.full_feature_names ? absl::StrCat(ref.view, "__", ref.feature) : ref.feature;
+    auto [prev, fresh] = ref_of_name.try_emplace(name, ref.ToString());
+    if (!fresh) {
+      if (prev->second == ref.ToString()) continue;  // the same feature asked twice
+      return absl::InvalidArgumentError(
+          absl::StrCat("output name '", name, "' is produced by both ", prev->second, " and ",
+                       ref.ToString(), "; set full_feature_names to tell them apart"));
+    }
+    view.features.push_back(ref.feature);
+    view.dtypes.push_back(view.view->schema[view.view->FeatureIndex(ref.feature)].dtype);
+    view.output_columns.push_back(plan->names.size());
+    plan->names.push_back(std::move(name));
+    plan->refs.push_back(ref.ToString());
+  }
+
+  std::lock_guard<std::mutex> lock(plans_mu_);
+  if (plans_registry_ != registry.get() || plans_.size() >= kMaxCachedPlans) {
+    plans_.clear();
+    plans_registry_ = registry.get();
+  }
+  plans_.emplace(std::move(cache_key), plan);
+  return plan;
+}
+
 void OnlineServing::GetOnlineFeatures(OnlineFeaturesRequest request, Micros deadline,
                                       ReadDone done) {
   std::shared_ptr<const Registry> registry = registry_->Get();
   auto fail = [&](absl::Status s) { done(std::move(s)); };
 
-  // 1. Resolve the features.
-  std::vector<FeatureRef> refs;
-  if (!request.feature_service.empty()) {
-    if (!request.feature_refs.empty()) {
-      return fail(absl::InvalidArgumentError(
-          "give either feature references or a feature service, not both"));
-    }
-    const FeatureService* service = registry->FindFeatureService(request.feature_service);
-    if (service == nullptr) {
-      return fail(absl::InvalidArgumentError(
-          absl::StrCat("unknown feature service '", request.feature_service, "'")));
-    }
-    refs = service->features;
-  } else {
-    for (const std::string& ref : request.feature_refs) {
-      absl::Status s = registry->ResolveFeatureRef(ref, &refs);
-      if (!s.ok()) return fail(std::move(s));
-    }
-  }
-  if (refs.empty()) return fail(absl::InvalidArgumentError("no features requested"));
-  if (refs.size() > static_cast<size_t>(registry->serving.max_features_per_request)) {
-    return fail(absl::InvalidArgumentError(absl::StrCat(
-        "request names ", refs.size(), " features; the limit is ",
-        registry->serving.max_features_per_request, " (serving.max_features_per_request)")));
-  }
+  auto planned = GetPlan(registry, request);
+  if (!planned.ok()) return fail(planned.status());
+  std::shared_ptr<const Plan> plan = *std::move(planned);
 
-  // 2. Check the entity columns.
+  // Check the entity columns.
   const auto& columns = request.entities;
   if (columns.empty()) return fail(absl::InvalidArgumentError("no entity rows given"));
   const size_t rows = columns[0].second.size();
@@ -99,53 +164,21 @@ void OnlineServing::GetOnlineFeatures(OnlineFeaturesRequest request, Micros dead
         "request has ", rows, " entity rows; the limit is ",
         registry->serving.max_entities_per_request, " (serving.max_entities_per_request)")));
   }
-
-  // 3. Plan per view, in first-seen order; outputs keep request order.
-  auto response = std::make_shared<OnlineFeaturesResponse>();
-  response->rows = rows;
-  std::vector<ViewPlan> plans;
-  std::unordered_map<std::string, size_t> plan_of_view;
-  std::unordered_map<std::string, std::string> ref_of_name;
+  // For each view, the entity column of each of its join keys.
+  std::vector<std::vector<size_t>> key_columns(plan->views.size());
   std::vector<bool> column_used(columns.size(), false);
-  for (const FeatureRef& ref : refs) {
-    auto [it, inserted] = plan_of_view.try_emplace(ref.view, plans.size());
-    if (inserted) {
-      ViewPlan plan;
-      plan.view = registry->FindFeatureView(ref.view);
-      if (!plan.view->online) {
-        return fail(absl::InvalidArgumentError(
-            absl::StrCat("feature view '", ref.view, "' is not online (online: false)")));
+  for (size_t v = 0; v < plan->views.size(); ++v) {
+    const FeatureView& view = *plan->views[v].view;
+    for (const JoinKey& key : view.join_keys) {
+      size_t c = 0;
+      while (c < columns.size() && columns[c].first != key.name) ++c;
+      if (c == columns.size()) {
+        return fail(absl::InvalidArgumentError(absl::StrCat(
+            "missing join key '", key.name, "' required by feature view '", view.name, "'")));
       }
-      for (const JoinKey& key : plan.view->join_keys) {
-        size_t c = 0;
-        while (c < columns.size() && columns[c].first != key.name) ++c;
-        if (c == columns.size()) {
-          return fail(absl::InvalidArgumentError(absl::StrCat(
-              "missing join key '", key.name, "' required by feature view '", ref.view, "'")));
-        }
-        column_used[c] = true;
-        plan.key_columns.push_back(c);
-      }
-      plans.push_back(std::move(plan));
+      column_used[c] = true;
+      key_columns[v].push_back(c);
     }
-    ViewPlan& plan = plans[it->second];
-    const int index = plan.view->FeatureIndex(ref.feature);
-    std::string name =
-        request.full_feature_names ? absl::StrCat(ref.view, "__", ref.feature) : ref.feature;
-    auto [prev, fresh] = ref_of_name.try_emplace(name, ref.ToString());
-    if (!fresh) {
-      if (prev->second == ref.ToString()) continue;  // the same feature asked twice
-      return fail(absl::InvalidArgumentError(
-          absl::StrCat("output name '", name, "' is produced by both ", prev->second, " and ",
-                       ref.ToString(), "; set full_feature_names to tell them apart")));
-    }
-    plan.features.push_back(ref.feature);
-    plan.dtypes.push_back(plan.view->schema[index].dtype);
-    plan.output_columns.push_back(response->columns.size());
-    FeatureColumn column;
-    column.name = std::move(name);
-    column.ref = ref.ToString();
-    response->columns.push_back(std::move(column));
   }
   for (size_t c = 0; c < columns.size(); ++c) {
     if (!column_used[c]) {
@@ -154,50 +187,55 @@ void OnlineServing::GetOnlineFeatures(OnlineFeaturesRequest request, Micros dead
     }
   }
 
-  // 4. One read per (row, view), all in one store call.
+  // One read per (row, view), all in one store call.
   std::vector<ViewRead> reads;
-  reads.reserve(rows * plans.size());
+  reads.reserve(rows * plan->views.size());
   std::vector<Value> coerced;
   std::vector<const Value*> key_values;
   for (size_t row = 0; row < rows; ++row) {
-    for (const ViewPlan& plan : plans) {
+    for (size_t v = 0; v < plan->views.size(); ++v) {
+      const FeatureView& view = *plan->views[v].view;
       coerced.clear();
-      coerced.reserve(plan.key_columns.size());
       key_values.clear();
-      for (size_t k = 0; k < plan.key_columns.size(); ++k) {
-        auto v = CoerceKey(columns[plan.key_columns[k]].second[row], plan.view->join_keys[k], row);
-        if (!v.ok()) return fail(v.status());
-        coerced.push_back(*std::move(v));
+      for (size_t k = 0; k < key_columns[v].size(); ++k) {
+        auto value = CoerceKey(columns[key_columns[v][k]].second[row], view.join_keys[k], row);
+        if (!value.ok()) return fail(value.status());
+        coerced.push_back(*std::move(value));
       }
-      for (const Value& v : coerced) key_values.push_back(&v);
+      for (const Value& value : coerced) key_values.push_back(&value);
       ViewRead read;
-      read.key = OnlineKey(registry->project, plan.view->join_keys, key_values);
-      read.view = plan.view->name;
-      read.features = plan.features;
+      read.key = OnlineKey(registry->project, view.join_keys, key_values);
+      read.view = view.name;
+      read.features = plan->views[v].features;
       reads.push_back(std::move(read));
     }
-  }
-  for (FeatureColumn& column : response->columns) {
-    column.values.reserve(rows);
-    column.statuses.reserve(rows);
-    column.event_times.reserve(rows);
   }
 
   store_->Read(
       std::move(reads), deadline,
-      [registry, response, plans = std::move(plans),
-       done = std::move(done)](absl::StatusOr<std::vector<ViewReadResult>> results) mutable {
+      [plan, rows, done = std::move(done)](absl::StatusOr<std::vector<ViewReadResult>> results) {
         if (!results.ok()) return done(results.status());
+        OnlineFeaturesResponse response;
+        response.rows = rows;
+        response.columns.resize(plan->names.size());
+        for (size_t c = 0; c < response.columns.size(); ++c) {
+          FeatureColumn& column = response.columns[c];
+          column.name = plan->names[c];
+          column.ref = plan->refs[c];
+          column.values.reserve(rows);
+          column.statuses.reserve(rows);
+          column.event_times.reserve(rows);
+        }
         const Micros now = NowMicros();
         size_t i = 0;
-        for (size_t row = 0; row < response->rows; ++row) {
-          for (const ViewPlan& plan : plans) {
+        for (size_t row = 0; row < rows; ++row) {
+          for (const Plan::View& view : plan->views) {
             ViewReadResult& result = (*results)[i++];
-            const bool stale = result.found && plan.view->ttl > 0 &&
-                               result.event_time <= now - plan.view->ttl;
-            for (size_t f = 0; f < plan.features.size(); ++f) {
-              FeatureColumn& column = response->columns[plan.output_columns[f]];
-              const ValueType dtype = plan.dtypes[f];
+            const bool stale = result.found && view.view->ttl > 0 &&
+                               result.event_time <= now - view.view->ttl;
+            for (size_t f = 0; f < view.features.size(); ++f) {
+              FeatureColumn& column = response.columns[view.output_columns[f]];
+              const ValueType dtype = view.dtypes[f];
               column.event_times.push_back(result.found ? result.event_time : kNoTimestamp);
               if (!result.found || !result.values[f].has_value()) {
                 column.values.push_back(Value::Null(dtype));
@@ -210,23 +248,24 @@ void OnlineServing::GetOnlineFeatures(OnlineFeaturesRequest request, Micros dead
                 continue;
               }
               auto decoded = DecodeValue(*result.values[f]);
-              if (!decoded.ok()) {
-                return done(Annotate(decoded.status(), column.ref));
+              if (!decoded.ok()) return done(Annotate(decoded.status(), column.ref));
+              if (decoded->type() != dtype) {
+                auto cast = decoded->CastTo(dtype);
+                if (!cast.ok()) {
+                  return done(absl::FailedPreconditionError(absl::StrCat(
+                      "stored value of ", column.ref, " is ", ValueTypeName(decoded->type()),
+                      " but the view declares ", ValueTypeName(dtype),
+                      "; write or materialize the view again")));
+                }
+                decoded = std::move(cast);
               }
-              auto value = decoded->CastTo(dtype);
-              if (!value.ok()) {
-                return done(absl::FailedPreconditionError(absl::StrCat(
-                    "stored value of ", column.ref, " is ", ValueTypeName(decoded->type()),
-                    " but the view declares ", ValueTypeName(dtype),
-                    "; write or materialize the view again")));
-              }
-              column.statuses.push_back(value->is_null() ? FieldStatus::kNullValue
-                                                         : FieldStatus::kPresent);
-              column.values.push_back(*std::move(value));
+              column.statuses.push_back(decoded->is_null() ? FieldStatus::kNullValue
+                                                           : FieldStatus::kPresent);
+              column.values.push_back(*std::move(decoded));
             }
           }
         }
-        done(std::move(*response));
+        done(std::move(response));
       });
 }
 

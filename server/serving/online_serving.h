@@ -12,7 +12,10 @@
 #define PANTRY_SERVER_SERVING_ONLINE_SERVING_H_
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -72,8 +75,19 @@ class OnlineServing {
                            Micros deadline, WriteDone done);
 
  private:
+  struct Plan;
+  // Resolves the request's features against `registry`; plans are cached
+  // per registry snapshot, keyed by the feature list, since model servers
+  // send the same features over and over.
+  absl::StatusOr<std::shared_ptr<const Plan>> GetPlan(
+      const std::shared_ptr<const Registry>& registry, const OnlineFeaturesRequest& request);
+
   const RegistryHolder* registry_;
   OnlineStore* store_;
+
+  std::mutex plans_mu_;
+  const Registry* plans_registry_ = nullptr;  // the snapshot plans_ were made from
+  std::unordered_map<std::string, std::shared_ptr<const Plan>> plans_;
 };
 
 }  // namespace pantry
