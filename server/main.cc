@@ -134,7 +134,8 @@ int main(int argc, char** argv) {
                  "Folder for pantryd's state (last applied repository); default: .pantry beside "
                  "the config file");
   app.add_option("--port-file", options.port_file, "Write the port pantryd listens on to this file");
-  app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error");
+  app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--max-message-mb", options.max_message_mb, "Largest gRPC message, in MiB")
       ->check(CLI::Range(1, 1024));
   CLI11_PARSE(app, argc, argv);

@@ -50,6 +50,7 @@ struct Slot {
   grpc::ByteBuffer response;
   grpc::Status status;
   Clock::time_point start;
+  Clock::time_point scheduled;
   grpc::Alarm alarm;
   bool waiting_alarm = false;
 };
@@ -76,12 +77,14 @@ Figures Measure(const std::shared_ptr<grpc::Channel>& channel, const std::string
   size_t next_request = 0;
   int in_flight = 0;
 
-  auto start_call = [&](Slot& slot) {
+  // `scheduled`: when the call should have started; latency counts from
+  // there, so a server that falls behind is not flattered (open loop).
+  auto start_call = [&](Slot& slot, Clock::time_point scheduled) {
     slot.context = std::make_unique<grpc::ClientContext>();
     slot.context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     slot.reader = stub.PrepareUnaryCall(slot.context.get(), method,
                                         requests[next_request++ % requests.size()], &cq);
-    slot.start = Clock::now();
+    slot.start = scheduled;
     slot.reader->StartCall();
     slot.reader->Finish(&slot.response, &slot.status, &slot);
     ++in_flight;
@@ -91,14 +94,15 @@ Figures Measure(const std::shared_ptr<grpc::Channel>& channel, const std::string
     const auto now = Clock::now();
     if (now >= end) return;
     if (rate <= 0) {
-      start_call(slot);
+      start_call(slot, now);
       return;
     }
-    const auto at = std::max(next_send, now);
-    next_send = at + interval;
+    const auto at = next_send;
+    next_send += interval;
     if (at <= now) {
-      start_call(slot);
+      start_call(slot, at);
     } else {
+      slot.scheduled = at;
       slot.waiting_alarm = true;
       ++in_flight;
       slot.alarm.Set(&cq, std::chrono::system_clock::now() + (at - now), &slot);
@@ -112,7 +116,7 @@ Figures Measure(const std::shared_ptr<grpc::Channel>& channel, const std::string
     --in_flight;
     if (slot.waiting_alarm) {
       slot.waiting_alarm = false;
-      if (Clock::now() < end) start_call(slot);
+      if (Clock::now() < end) start_call(slot, slot.scheduled);
       continue;
     }
     const auto done = Clock::now();
@@ -205,6 +209,15 @@ int RunOnlineBench(const OnlineBenchOptions& o) {
     if ((o.view.empty() && v.online() && v.features_size() >= o.features) || v.name() == o.view) {
       view = &v;
       break;
+    }
+  }
+  if (view != nullptr) {
+    bool known = true;
+    for (const auto& k : view->join_keys()) known = known && FromProto(k.value_type()).has_value();
+    for (const auto& f : view->features()) known = known && FromProto(f.dtype()).has_value();
+    if (!known) {
+      std::cerr << "pantry: bench: view " << view->name() << " has a type this CLI does not know\n";
+      return 2;
     }
   }
   if (view == nullptr || view->features_size() < o.features) {

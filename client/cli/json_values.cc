@@ -35,7 +35,9 @@ absl::Status Mismatch(const json& j, ValueType type) {
 absl::StatusOr<int64_t> ToInt(const json& j, ValueType type, int64_t lo, int64_t hi) {
   if (j.is_number_unsigned()) {
     const uint64_t u = j.get<uint64_t>();
-    if (u > static_cast<uint64_t>(hi)) return Mismatch(j, type);
+    if (u > static_cast<uint64_t>(hi)) {
+      return absl::InvalidArgumentError(absl::StrCat(u, " is out of range for ", ValueTypeName(type)));
+    }
     return static_cast<int64_t>(u);
   }
   if (!j.is_number_integer()) return Mismatch(j, type);

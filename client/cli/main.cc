@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "CLI/CLI.hpp"
@@ -38,7 +39,10 @@ constexpr int kBadInput = 2;
 int Fail(const absl::Status& status, absl::string_view what) {
   std::cerr << "pantry: " << what << ": " << absl::StatusCodeToString(status.code()) << ": "
             << status.message() << "\n";
-  return status.code() == absl::StatusCode::kInvalidArgument ? kBadInput : kFailed;
+  return status.code() == absl::StatusCode::kInvalidArgument ||
+                 status.code() == absl::StatusCode::kNotFound
+             ? kBadInput
+             : kFailed;
 }
 
 int BadInput(absl::string_view message) {
@@ -290,8 +294,32 @@ int GetOnline(const Globals& g, const GetOnlineArgs& a) {
   // command line get the type the server expects.
   auto views = client->ListFeatureViews();
   if (!views.ok()) return Fail(views.status(), "get-online");
+  // Only the requested views count: two entities may use the same join key
+  // name with different types.
+  std::set<std::string> wanted;
+  if (!a.service.empty()) {
+    auto services = client->ListFeatureServices();
+    if (!services.ok()) return Fail(services.status(), "get-online");
+    bool known = false;
+    for (const auto& s : services->feature_services()) {
+      if (s.name() != a.service) continue;
+      known = true;
+      for (const auto& ref : s.features()) wanted.insert(ref.substr(0, ref.find(':')));
+    }
+    if (!known) return BadInput(absl::StrCat("get-online: unknown feature service '", a.service, "'"));
+  } else {
+    for (absl::string_view ref : absl::StrSplit(a.features, ',', absl::SkipEmpty())) {
+      wanted.insert(std::string(ref.substr(0, ref.find(':'))));
+    }
+  }
+  for (const std::string& name : wanted) {
+    bool exists = false;
+    for (const auto& v : views->feature_views()) exists = exists || v.name() == name;
+    if (!exists) return BadInput(absl::StrCat("get-online: unknown feature view '", name, "'"));
+  }
   std::map<std::string, ValueType> key_types;
   for (const auto& v : views->feature_views()) {
+    if (wanted.count(v.name()) == 0) continue;
     for (const auto& k : v.join_keys()) {
       if (auto t = FromProto(k.value_type())) key_types[k.name()] = *t;
     }
@@ -300,7 +328,7 @@ int GetOnline(const Globals& g, const GetOnlineArgs& a) {
     auto it = key_types.find(key);
     if (it == key_types.end()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("'", key, "' is not a join key of any feature view"));
+          absl::StrCat("'", key, "' is not a join key of the requested feature views"));
     }
     return it->second;
   };
@@ -431,8 +459,18 @@ int Write(const Globals& g, const std::string& view_name, const std::string& fil
   auto view = client->GetFeatureView(view_name);
   if (!view.ok()) return Fail(view.status(), "write");
   std::map<std::string, ValueType> types;
-  for (const auto& k : view->join_keys()) types[k.name()] = *FromProto(k.value_type());
-  for (const auto& f : view->features()) types[f.name()] = *FromProto(f.dtype());
+  std::set<std::string> join_keys;
+  for (const auto& k : view->join_keys()) {
+    auto type = FromProto(k.value_type());
+    if (!type) return BadInput(absl::StrCat("join key '", k.name(), "' has a type this CLI does not know"));
+    types[k.name()] = *type;
+    join_keys.insert(k.name());
+  }
+  for (const auto& f : view->features()) {
+    auto type = FromProto(f.dtype());
+    if (!type) return BadInput(absl::StrCat("feature '", f.name(), "' has a type this CLI does not know"));
+    types[f.name()] = *type;
+  }
 
   std::ifstream in(file);
   if (!in) return BadInput(absl::StrCat("cannot read '", file, "'"));
@@ -452,6 +490,7 @@ int Write(const Globals& g, const std::string& view_name, const std::string& fil
         if (!v.is_string()) return BadInput(absl::StrCat(where, ": event_timestamp must be an RFC 3339 string"));
         auto t = ParseRfc3339(v.get<std::string>());
         if (!t.ok()) return BadInput(absl::StrCat(where, ": event_timestamp: ", t.status().message()));
+        if (*t <= 0) return BadInput(absl::StrCat(where, ": event_timestamp must be after 1970"));
         row.event_time_us = *t;
         has_time = true;
         continue;
@@ -459,6 +498,9 @@ int Write(const Globals& g, const std::string& view_name, const std::string& fil
       auto it = types.find(k);
       if (it == types.end()) {
         return BadInput(absl::StrCat(where, ": '", k, "' is neither a join key nor a feature of ", view_name));
+      }
+      if (v.is_null() && join_keys.count(k) > 0) {
+        return BadInput(absl::StrCat(where, ": join key '", k, "' is null"));
       }
       auto value = JsonToValue(v, it->second);
       if (!value.ok()) return BadInput(absl::StrCat(where, ": '", k, "': ", value.status().message()));

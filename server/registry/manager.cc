@@ -52,11 +52,19 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   return absl::OkStatus();
 }
 
-bool SameOnlineStore(const OnlineStoreConfig& a, const OnlineStoreConfig& b) {
-  return a.type == b.type && a.host == b.host && a.port == b.port && a.password == b.password &&
-         a.db == b.db && a.pool_size == b.pool_size && a.connect_timeout == b.connect_timeout &&
-         a.request_timeout == b.request_timeout && a.key_ttl == b.key_ttl &&
-         a.max_pending_requests == b.max_pending_requests;
+// The first online_store setting that differs, or "" when none does.
+std::string OnlineStoreDifference(const OnlineStoreConfig& a, const OnlineStoreConfig& b) {
+  if (a.type != b.type) return "type";
+  if (a.host != b.host) return "host";
+  if (a.port != b.port) return "port";
+  if (a.password != b.password) return "password";
+  if (a.db != b.db) return "db";
+  if (a.pool_size != b.pool_size) return "pool_size";
+  if (a.connect_timeout != b.connect_timeout) return "connect_timeout";
+  if (a.request_timeout != b.request_timeout) return "request_timeout";
+  if (a.key_ttl != b.key_ttl) return "key_ttl";
+  if (a.max_pending_requests != b.max_pending_requests) return "max_pending_requests";
+  return "";
 }
 
 }  // namespace
@@ -96,15 +104,22 @@ absl::StatusOr<std::shared_ptr<const Registry>> RegistryManager::LoadInitial(
 absl::StatusOr<std::shared_ptr<const Registry>> RegistryManager::Apply(
     absl::string_view yaml, absl::string_view source_name, absl::string_view base_dir) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (absl::StrContains(source_name, '\n') || absl::StrContains(source_name, '\r') ||
+      absl::StrContains(base_dir, '\n') || absl::StrContains(base_dir, '\r')) {
+    return absl::InvalidArgumentError("source name and base directory must not contain line breaks");
+  }
   std::string dir = base_dir.empty() ? std::filesystem::current_path().string()
                                      : std::string(base_dir);
   PANTRY_ASSIGN_OR_RETURN(std::shared_ptr<const Registry> next,
                           ParseRegistry(yaml, source_name, dir));
   std::shared_ptr<const Registry> current = holder_->Get();
-  if (current && !SameOnlineStore(current->online_store, next->online_store)) {
-    return absl::FailedPreconditionError(
-        "online_store differs from the one pantryd runs with; restart pantryd to switch "
-        "online stores");
+  if (current) {
+    const std::string differs = OnlineStoreDifference(current->online_store, next->online_store);
+    if (!differs.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "online_store.", differs, " differs from the one pantryd runs with; online store "
+          "settings take effect at restart (see docs/operations.md)"));
+    }
   }
   std::error_code ec;
   std::filesystem::create_directories(state_dir_, ec);

@@ -1,6 +1,7 @@
 #include "server/serving/online_serving.h"
 
 #include <memory>
+#include <string_view>
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
@@ -63,7 +64,10 @@ absl::StatusOr<std::shared_ptr<const OnlineServing::Plan>> OnlineServing::GetPla
   if (!request.feature_service.empty()) {
     absl::StrAppend(&cache_key, "@", request.feature_service);
   } else {
-    for (const std::string& ref : request.feature_refs) absl::StrAppend(&cache_key, "\n", ref);
+    // Length-prefixed, so no list of references can alias another.
+    for (const std::string& ref : request.feature_refs) {
+      absl::StrAppend(&cache_key, ref.size(), ":", ref);
+    }
   }
   {
     std::lock_guard<std::mutex> lock(plans_mu_);
@@ -286,6 +290,15 @@ void OnlineServing::WriteOnlineFeatures(const std::string& view_name,
   std::vector<ViewWrite> writes;
   writes.reserve(rows.size());
   const size_t width = view->join_keys.size() + view->schema.size();
+  // Column name -> slot (join keys first, then features), built once.
+  std::unordered_map<std::string_view, size_t> slot_of;
+  for (size_t k = 0; k < view->join_keys.size(); ++k) slot_of.emplace(view->join_keys[k].name, k);
+  for (size_t f = 0; f < view->schema.size(); ++f) {
+    slot_of.emplace(view->schema[f].name, view->join_keys.size() + f);
+  }
+  // An event time this far ahead is a unit mistake (nanoseconds, millis);
+  // it would win every later newer-wins comparison and never age out.
+  const Micros latest_allowed = NowMicros() + 86400 * kMicrosPerSecond;
   for (size_t r = 0; r < rows.size(); ++r) {
     WriteRowInput& row = rows[r];
     auto row_error = [&](absl::string_view what) {
@@ -293,17 +306,18 @@ void OnlineServing::WriteOnlineFeatures(const std::string& view_name,
           absl::StrCat("feature view '", view_name, "', row ", r + 1, ": ", what));
     };
     if (row.event_time <= 0) return done(row_error("event timestamp missing or not after 1970"));
+    if (row.event_time > latest_allowed) {
+      return done(row_error(absl::StrCat("event timestamp ", FormatRfc3339(row.event_time),
+                                         " is more than a day in the future (microseconds "
+                                         "since the epoch expected)")));
+    }
     std::vector<const Value*> by_slot(width, nullptr);
     for (const auto& [name, value] : row.values) {
-      size_t slot = 0;
-      while (slot < view->join_keys.size() && view->join_keys[slot].name != name) ++slot;
-      if (slot == view->join_keys.size()) {
-        const int f = view->FeatureIndex(name);
-        if (f < 0) {
-          return done(row_error(absl::StrCat("'", name, "' is neither a join key nor a feature")));
-        }
-        slot += f;
+      auto found = slot_of.find(std::string_view(name));
+      if (found == slot_of.end()) {
+        return done(row_error(absl::StrCat("'", name, "' is neither a join key nor a feature")));
       }
+      const size_t slot = found->second;
       if (by_slot[slot] != nullptr) return done(row_error(absl::StrCat("'", name, "' given twice")));
       by_slot[slot] = &value;
     }

@@ -279,6 +279,18 @@ TEST_F(E2E, BadRequestsAreRejectedWithReasons) {
   EXPECT_EQ(bad_write.exit_code, 2);
   EXPECT_THAT(bad_write.err, HasSubstr("bad.jsonl:1"));
   EXPECT_THAT(bad_write.err, HasSubstr("txn_count"));
+  WriteFile(data_ / "mixed.jsonl",
+            "{\"user_id\": 7, \"txn_count\": 1, \"avg_amount\": 1, \"embedding\": [], "
+            "\"event_timestamp\": \"2021-01-01T00:00:00Z\"}\n"
+            "{\"user_id\": null, \"txn_count\": 1, \"avg_amount\": 1, \"embedding\": [], "
+            "\"event_timestamp\": \"2021-01-01T00:00:00Z\"}\n");
+  Result null_key = Pantry("write --view user_stats --file " + (data_ / "mixed.jsonl").string());
+  EXPECT_EQ(null_key.exit_code, 2);
+  EXPECT_THAT(null_key.err, HasSubstr("mixed.jsonl:2"));
+  // Nothing of the file was written, not even its valid first line.
+  EXPECT_THAT(Pantry("get-online --features user_stats:txn_count --entity user_id=7 -o json").out,
+              HasSubstr("NOT_FOUND"));
+  EXPECT_EQ(Pantry("write --view no_such_view --file " + (data_ / "mixed.jsonl").string()).exit_code, 2);
   EXPECT_TRUE(daemon_->Alive());
 }
 

@@ -71,8 +71,16 @@ TEST_F(RegistryManagerTest, ChangingTheOnlineStoreNeedsARestart) {
   auto applied = manager.Apply("online_store: {type: redis, address: 127.0.0.1:1}\n" + Repo("v"),
                                "r.yaml", "/data");
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(applied.status().message(), HasSubstr("restart"));
+  EXPECT_THAT(applied.status().message(), HasSubstr("online_store.type"));
   EXPECT_NE(holder.Get()->FindFeatureView("from_file"), nullptr);
+}
+
+TEST_F(RegistryManagerTest, LineBreakInSourceNameIsRejected) {
+  RegistryHolder holder(*RegistryManager::LoadInitial(config_, dir_ / "state"));
+  RegistryManager manager(&holder, dir_ / "state");
+  EXPECT_EQ(manager.Apply(Repo("v"), "x\ny.yaml", "/data").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(dir_ / "state" / "applied_repository.yaml"));
 }
 
 TEST_F(RegistryManagerTest, ApplyFileReadsTheConfigAgain) {

@@ -162,6 +162,26 @@ TEST_F(OnlineServingTest, BadWritesChangeNothing) {
   EXPECT_EQ(r->columns[0].statuses[0], FieldStatus::kNotFound);
 }
 
+TEST_F(OnlineServingTest, EventTimeInTheFarFutureIsRejected) {
+  // Nanoseconds sent as microseconds: would win every later write.
+  auto r = Write("user_stats", {UserRow(1, Value::Int64(1), 1, NowMicros() * 1000)});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("in the future"));
+}
+
+TEST_F(OnlineServingTest, CachedPlanDoesNotAliasAnotherReferenceList) {
+  OnlineFeaturesRequest req;
+  req.feature_refs = {"user_stats:count", "user_stats:score"};
+  req.entities = {{"user_id", {Value::Int64(1)}}};
+  ASSERT_TRUE(Get(req).ok());
+  req.feature_refs = {"user_stats:count\nuser_stats:score"};
+  EXPECT_EQ(Get(req).status().code(), absl::StatusCode::kInvalidArgument);
+  req.feature_refs = {"user_stats:count", "user_stats:score"};
+  auto again = Get(req);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->columns.size(), 2u);
+}
+
 TEST_F(OnlineServingTest, WideningDtypeChangeStillReads) {
   ASSERT_TRUE(Write("merchant_stats", {{{{"merchant_id", Value::String("m")}, {"count", Value::Int32(3)}}, 5}}).ok());
   std::string widened(kRepo);
