@@ -490,7 +490,12 @@ int Write(const Globals& g, const std::string& view_name, const std::string& fil
         if (!v.is_string()) return BadInput(absl::StrCat(where, ": event_timestamp must be an RFC 3339 string"));
         auto t = ParseRfc3339(v.get<std::string>());
         if (!t.ok()) return BadInput(absl::StrCat(where, ": event_timestamp: ", t.status().message()));
+        // The server's rules, checked here too so that no batch is sent
+        // before a later line is found bad.
         if (*t <= 0) return BadInput(absl::StrCat(where, ": event_timestamp must be after 1970"));
+        if (*t > NowMicros() + kMaxEventTimeAhead) {
+          return BadInput(absl::StrCat(where, ": event_timestamp is more than a day in the future"));
+        }
         row.event_time_us = *t;
         has_time = true;
         continue;

@@ -17,6 +17,11 @@ namespace pantry {
 using Micros = int64_t;
 inline constexpr Micros kNoTimestamp = std::numeric_limits<int64_t>::min();
 inline constexpr Micros kMicrosPerSecond = 1'000'000;
+// Written event times may be at most this far ahead of the clock: further
+// is almost always a unit mistake (nanoseconds or milliseconds sent as
+// microseconds), and such a value would win every later newer-wins
+// comparison and never age out.
+inline constexpr Micros kMaxEventTimeAhead = 86400 * kMicrosPerSecond;
 
 // Current wall-clock time in microseconds since the epoch.
 Micros NowMicros();

@@ -71,11 +71,6 @@ constexpr absl::string_view kFeatureKeys[] = {"name", "dtype", "description", "t
 constexpr absl::string_view kFeatureServiceKeys[] = {"name", "features", "owner", "description",
                                                      "tags"};
 constexpr absl::string_view kOnlineStoreTypes[] = {"memory", "redis"};
-constexpr absl::string_view kValueTypeNames[] = {
-    "INT32",      "INT64",       "FLOAT",      "DOUBLE",
-    "BOOL",       "STRING",      "BYTES",      "UNIX_TIMESTAMP",
-    "INT32_LIST", "INT64_LIST",  "FLOAT_LIST", "DOUBLE_LIST",
-    "BOOL_LIST",  "STRING_LIST", "BYTES_LIST", "UNIX_TIMESTAMP_LIST"};
 
 constexpr absl::string_view kEntityKeyTypes = "INT32, INT64, STRING, BYTES";
 
@@ -499,8 +494,8 @@ bool RepoParser::ReadValueType(const YAML::Node& node, absl::string_view path, V
   }
   Error(node, path,
         absl::StrCat("unknown type '", text, "'",
-                     DidYouMean(absl::AsciiStrToUpper(text), kValueTypeNames),
-                     "; valid types: ", absl::StrJoin(kValueTypeNames, ", ")));
+                     DidYouMean(absl::AsciiStrToUpper(text), ValueTypeNames()),
+                     "; valid types: ", absl::StrJoin(ValueTypeNames(), ", ")));
   return false;
 }
 

@@ -296,9 +296,7 @@ void OnlineServing::WriteOnlineFeatures(const std::string& view_name,
   for (size_t f = 0; f < view->schema.size(); ++f) {
     slot_of.emplace(view->schema[f].name, view->join_keys.size() + f);
   }
-  // An event time this far ahead is a unit mistake (nanoseconds, millis);
-  // it would win every later newer-wins comparison and never age out.
-  const Micros latest_allowed = NowMicros() + 86400 * kMicrosPerSecond;
+  const Micros latest_allowed = NowMicros() + kMaxEventTimeAhead;
   for (size_t r = 0; r < rows.size(); ++r) {
     WriteRowInput& row = rows[r];
     auto row_error = [&](absl::string_view what) {

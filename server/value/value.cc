@@ -66,6 +66,15 @@ absl::string_view ValueTypeName(ValueType type) {
   return "UNKNOWN";
 }
 
+const std::vector<absl::string_view>& ValueTypeNames() {
+  static const auto* names = [] {
+    auto* out = new std::vector<absl::string_view>();
+    for (const auto& t : kTypeNames) out->push_back(t.name);
+    return out;
+  }();
+  return *names;
+}
+
 std::optional<ValueType> ParseValueType(absl::string_view name) {
   for (const auto& t : kTypeNames) {
     if (t.name == name) return t.type;

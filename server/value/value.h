@@ -40,6 +40,8 @@ enum class ValueType : uint8_t {
 
 // "INT64", "FLOAT_LIST", ... as written in the feature repository.
 absl::string_view ValueTypeName(ValueType type);
+// Every type name, in the order of the ValueType numbers.
+const std::vector<absl::string_view>& ValueTypeNames();
 // Parses a name as written in the feature repository; nullopt when unknown.
 std::optional<ValueType> ParseValueType(absl::string_view name);
 bool IsListType(ValueType type);

@@ -290,6 +290,16 @@ TEST_F(E2E, BadRequestsAreRejectedWithReasons) {
   // Nothing of the file was written, not even its valid first line.
   EXPECT_THAT(Pantry("get-online --features user_stats:txn_count --entity user_id=7 -o json").out,
               HasSubstr("NOT_FOUND"));
+  WriteFile(data_ / "future.jsonl",
+            "{\"user_id\": 8, \"txn_count\": 1, \"avg_amount\": 1, \"embedding\": [], "
+            "\"event_timestamp\": \"2021-01-01T00:00:00Z\"}\n"
+            "{\"user_id\": 9, \"txn_count\": 1, \"avg_amount\": 1, \"embedding\": [], "
+            "\"event_timestamp\": \"9999-01-01T00:00:00Z\"}\n");
+  Result future = Pantry("write --view user_stats --file " + (data_ / "future.jsonl").string());
+  EXPECT_EQ(future.exit_code, 2);
+  EXPECT_THAT(future.err, HasSubstr("future.jsonl:2"));
+  EXPECT_THAT(Pantry("get-online --features user_stats:txn_count --entity user_id=8 -o json").out,
+              HasSubstr("NOT_FOUND"));
   EXPECT_EQ(Pantry("write --view no_such_view --file " + (data_ / "mixed.jsonl").string()).exit_code, 2);
   EXPECT_TRUE(daemon_->Alive());
 }
