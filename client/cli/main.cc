@@ -15,6 +15,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "client/cli/bench.h"
+#include "client/cli/parquet_bench.h"
+#include "client/cli/parquet_cmd.h"
 #include "client/cli/json_values.h"
 #include "nlohmann/json.hpp"
 #include "pantry/client.h"
@@ -603,6 +605,26 @@ int Main(int argc, char** argv) {
   bench_online->add_option("--rate", bench.rate, "Target requests/s (open loop); 0 = as fast as possible");
   bench_online->add_flag("!--no-populate", bench.populate, "Do not write the key space first");
   bench_online->add_flag("!--no-health-baseline", bench.health_baseline, "Skip the gRPC health-check ceiling");
+  ParquetBenchOptions pq_bench;
+  auto* bench_parquet = bench_cmd->add_subcommand("parquet", "Time Pantry's Parquet scan or write of a file (no server)");
+  bench_parquet->add_option("--file", pq_bench.file, "Parquet file to scan, or whose data to rewrite")->required();
+  bench_parquet->add_option("--mode", pq_bench.mode, "scan or write")->check(CLI::IsMember({"scan", "write"}));
+  bench_parquet->add_option("--threads", pq_bench.threads, "Threads")->check(CLI::Range(1, 256));
+  bench_parquet->add_option("--codec", pq_bench.codec, "write: snappy, zstd, gzip, lz4, brotli or none");
+  bench_parquet->add_option("--out", pq_bench.out, "write: output path (default FILE.pantry-write.parquet)");
+  bench_parquet->add_flag("--keep", pq_bench.keep, "write: keep the output file");
+
+  ParquetArgs pq;
+  auto* parquet_cmd = app.add_subcommand("parquet", "Inspect Parquet files (no server needed)");
+  parquet_cmd->require_subcommand(1);
+  auto* pq_schema = parquet_cmd->add_subcommand("schema", "Columns, types and metadata of a file");
+  pq_schema->add_option("file", pq.file, "Parquet file")->required();
+  auto* pq_head = parquet_cmd->add_subcommand("head", "The first rows of a file");
+  pq_head->add_option("file", pq.file, "Parquet file")->required();
+  pq_head->add_option("--limit,-n", pq.limit, "Rows to show (default 10)");
+  pq_head->add_option("--columns", pq.columns, "Comma-separated column names (default: all)");
+  auto* pq_stats = parquet_cmd->add_subcommand("stats", "Row groups, codecs, encodings, sizes, min/max");
+  pq_stats->add_option("file", pq.file, "Parquet file")->required();
 
   try {
     app.parse(argc, argv);
@@ -611,6 +633,10 @@ int Main(int argc, char** argv) {
     return code == 0 ? 0 : kBadInput;
   }
 
+  pq.json = g.output == "json";
+  if (*pq_schema) return ParquetSchema(pq);
+  if (*pq_head) return ParquetHead(pq);
+  if (*pq_stats) return ParquetStats(pq);
   if (*apply) return Apply(g, apply_file);
   if (*list) return List(g, list_what);
   if (*describe) return Describe(g, describe_name);
@@ -622,6 +648,10 @@ int Main(int argc, char** argv) {
     if (!s.ok()) return Fail(s, "health");
     std::cout << "SERVING\n";
     return 0;
+  }
+  if (*bench_parquet) {
+    pq_bench.json = g.output == "json";
+    return RunParquetBench(pq_bench);
   }
   if (*bench_online) {
     bench.server = g.server;
