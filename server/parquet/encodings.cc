@@ -746,7 +746,13 @@ absl::Status DecodeBitPackedLegacy(const uint8_t* data, size_t size, int bit_wid
 
 absl::Status DecodeDeltaBinaryPacked(const uint8_t* data, size_t size, size_t n, int32_t* out,
                                      size_t* consumed) {
-  return DecodeDeltaChecked(data, size, n, out, consumed);
+  // Some writers (DuckDB) compute INT32 deltas in 64 bits, giving miniblocks
+  // up to 33 bits wide. Decoding in 64 bits and truncating reads those and
+  // gives the same values as 32-bit wraparound for every other stream.
+  std::vector<int64_t> wide(n);
+  PANTRY_RETURN_IF_ERROR(DecodeDeltaChecked(data, size, n, wide.data(), consumed));
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<int32_t>(wide[i]);
+  return absl::OkStatus();
 }
 
 absl::Status DecodeDeltaBinaryPacked(const uint8_t* data, size_t size, size_t n, int64_t* out,

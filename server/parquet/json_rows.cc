@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <string_view>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -33,6 +34,50 @@ void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
   *y = yy + (*m <= 2 ? 1 : 0);
 }
 
+// Appends finite `v` as JavaScript's Number#toString writes it: the
+// shortest digits that round-trip, in fixed notation for exponents -7 < e <
+// 21 and as d.ddde+X otherwise. One canonical text per double, so outputs
+// compare as text with other tools' JSON.
+void AppendShortestDouble(double v, std::string* out) {
+  char buf[40];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
+  std::string_view sci(buf, static_cast<size_t>(r.ptr - buf));
+  if (sci.front() == '-') {
+    out->push_back('-');
+    sci.remove_prefix(1);
+  }
+  const size_t e_at = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, e_at)) {
+    if (c != '.') digits.push_back(c);
+  }
+  int exponent = 0;
+  std::from_chars(sci.data() + e_at + (sci[e_at + 1] == '+' ? 2 : 1), sci.data() + sci.size(),
+                  exponent);
+  const int k = static_cast<int>(digits.size());
+  const int n = exponent + 1;  // value = 0.DIGITS * 10^n
+  if (k <= n && n <= 21) {
+    out->append(digits);
+    out->append(static_cast<size_t>(n - k), '0');
+  } else if (0 < n && n <= 21) {
+    out->append(digits, 0, static_cast<size_t>(n));
+    out->push_back('.');
+    out->append(digits, static_cast<size_t>(n));
+  } else if (-6 < n && n <= 0) {
+    out->append("0.");
+    out->append(static_cast<size_t>(-n), '0');
+    out->append(digits);
+  } else {
+    out->push_back(digits[0]);
+    if (k > 1) {
+      out->push_back('.');
+      out->append(digits, 1);
+    }
+    out->append(n - 1 >= 0 ? "e+" : "e-");
+    out->append(std::to_string(std::abs(n - 1)));
+  }
+}
+
 void AppendDouble(double v, std::string* out) {
   if (std::isnan(v)) {
     out->append("\"NaN\"");
@@ -41,9 +86,7 @@ void AppendDouble(double v, std::string* out) {
   } else if (v == 0 && std::signbit(v)) {
     out->append("-0.0");
   } else {
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof(buf), v);
-    out->append(buf, r.ptr);
+    AppendShortestDouble(v, out);
   }
 }
 

@@ -369,6 +369,13 @@ class ChunkEncoder {
     }
   }
 
+  // True when, `seen` values in with `distinct` distinct ones, a dictionary
+  // will not pay: checked at a few points so columns of unique values (ids,
+  // measurements) give up after a thousand values, not a whole row group.
+  static bool MostlyDistinct(size_t seen, size_t distinct) {
+    return (seen & (seen - 1)) == 0 && seen >= 1024 && distinct * 4 > seen * 3;
+  }
+
   // Builds the dictionary and the index of every value; false when the
   // column does not benefit from one.
   bool BuildDictionary() {
@@ -390,6 +397,7 @@ class ChunkEncoder {
           if (map.size() * sizeof(T) > kMaxDictionaryBytes) return false;
         }
         indices_[i] = it->second;
+        if (MostlyDistinct(i + 1, map.size())) return false;
       }
       dict_size_ = map.size();
       dict_bytes = dict_size_ * sizeof(T);
@@ -419,6 +427,10 @@ class ChunkEncoder {
             }
           }
           indices_[i] = it->second;
+          if (MostlyDistinct(i + 1, map.size())) {
+            ok = false;
+            break;
+          }
         }
         dict_size_ = map.size();
         break;

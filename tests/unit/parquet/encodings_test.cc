@@ -852,9 +852,10 @@ TEST(DeltaBinaryPacked, RejectsBadHeadersAndWidths) {
   const std::string w33 = Uleb(128) + Uleb(4) + Uleb(2) + ZigZag(0) + ZigZag(0) +
                           Bytes({33, 0, 0, 0}) + std::string(32 * 33 / 8, '\0');
   absl::Status st;
+  // INT32 streams with 33-bit miniblocks (deltas computed in 64 bits, as
+  // DuckDB writes them) decode in 64 bits and truncate.
   DecodeDelta<int32_t>(w33, 2, &st);
-  EXPECT_TRUE(absl::IsDataLoss(st)) << st;
-  EXPECT_THAT(st.message(), HasSubstr("bit width 33"));
+  EXPECT_TRUE(st.ok()) << st;
   DecodeDelta<int64_t>(w33, 2, &st);
   EXPECT_TRUE(st.ok()) << st;
   const std::string w65 = Uleb(128) + Uleb(4) + Uleb(2) + ZigZag(0) + ZigZag(0) +

@@ -367,6 +367,18 @@ TEST(JsonRows, FormatsTimestampsDatesAndDecimals) {
   std::string out;
   ASSERT_TRUE(AppendJsonValue(dec, data, 0, &out).ok());
   EXPECT_EQ(out, "-2");
+  Column dbl;
+  dbl.name = "x";
+  dbl.physical = Type::kDouble;
+  ColumnData doubles;
+  doubles.f64 = {1234567890123456768.0, 1e21, 1.5e-7, 0.000001, 123.456, -0.5, 5e-324, 1e300, 100};
+  std::string text;
+  for (size_t i = 0; i < doubles.f64.size(); ++i) {
+    if (i > 0) text.push_back(' ');
+    ASSERT_TRUE(AppendJsonValue(dbl, doubles, i, &text).ok());
+  }
+  // JavaScript's Number#toString forms.
+  EXPECT_EQ(text, "1234567890123456800 1e+21 1.5e-7 0.000001 123.456 -0.5 5e-324 1e+300 100");
   std::string str;
   AppendJsonString("a\"b\\\n\x01", &str);
   EXPECT_EQ(str, "\"a\\\"b\\\\\\n\\u0001\"");
