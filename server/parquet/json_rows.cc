@@ -314,7 +314,9 @@ std::string FormatTimestamp(int64_t value, TimeUnit unit, bool utc_adjusted) {
   if (unit == TimeUnit::kMillis) per_second = 1'000;
   if (unit == TimeUnit::kNanos) per_second = 1'000'000'000;
   const int64_t seconds = FloorDiv(value, per_second);
-  const int64_t nanos = (value - seconds * per_second) * (1'000'000'000 / per_second);
+  int64_t remainder = value % per_second;  // no overflow even at INT64_MIN
+  if (remainder < 0) remainder += per_second;
+  const int64_t nanos = remainder * (1'000'000'000 / per_second);
   const int64_t days = FloorDiv(seconds, 86400);
   const int64_t sod = seconds - days * 86400;
   return absl::StrFormat("%sT%02d:%02d:%02d.%09d%s", FormatDate(days), sod / 3600,

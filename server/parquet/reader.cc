@@ -718,14 +718,21 @@ std::optional<std::pair<int64_t, int64_t>> FileReader::TimeRangeMicros(int row_g
     if (col.logical == Logical::kDate && col.physical == Type::kInt32 && raw.size() == 4) {
       int32_t days;
       std::memcpy(&days, raw.data(), 4);
-      return int64_t{days} * 86400 * 1000000;
+      int64_t us;
+      if (__builtin_mul_overflow(int64_t{days}, int64_t{86400} * 1000000, &us)) return std::nullopt;
+      return us;
     }
     if (col.logical != Logical::kTimestamp) return std::nullopt;
     if (col.physical == Type::kInt64 && raw.size() == 8) {
       int64_t v;
       std::memcpy(&v, raw.data(), 8);
       switch (col.unit) {
-        case TimeUnit::kMillis: return v * 1000;
+        case TimeUnit::kMillis: {
+          // Out of range for microseconds: no usable bound.
+          int64_t us;
+          if (__builtin_mul_overflow(v, int64_t{1000}, &us)) return std::nullopt;
+          return us;
+        }
         case TimeUnit::kMicros: return v;
         case TimeUnit::kNanos: return v / 1000;
       }

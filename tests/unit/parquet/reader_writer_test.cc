@@ -352,6 +352,9 @@ TEST(JsonRows, FormatsTimestampsDatesAndDecimals) {
   EXPECT_EQ(FormatTimestamp(-1, TimeUnit::kMicros, false), "1969-12-31T23:59:59.999999000");
   EXPECT_EQ(FormatTimestamp(1767225600123, TimeUnit::kMillis, true), "2026-01-01T00:00:00.123000000Z");
   EXPECT_EQ(FormatTimestamp(951782400000000001, TimeUnit::kNanos, true), "2000-02-29T00:00:00.000000001Z");
+  EXPECT_EQ(FormatTimestamp(INT64_MIN, TimeUnit::kNanos, true), "1677-09-21T00:12:43.145224192Z");
+  EXPECT_EQ(FormatTimestamp(INT64_MAX, TimeUnit::kNanos, true), "2262-04-11T23:47:16.854775807Z");
+  EXPECT_EQ(FormatTimestamp(INT64_MIN, TimeUnit::kMicros, false).substr(0, 8), "-290308-");
   EXPECT_EQ(FormatDate(0), "1970-01-01");
   EXPECT_EQ(FormatDate(-1), "1969-12-31");
   EXPECT_EQ(FormatDate(20484), "2026-01-31");
@@ -405,6 +408,23 @@ TEST(FileReader, TimeRangeFromStatistics) {
   ASSERT_TRUE(r1.has_value());
   EXPECT_EQ(r1->first, 10000 * 1000);
   EXPECT_EQ(r1->second, 19000 * 1000);
+}
+
+TEST(FileReader, TimeRangeBeyondMicrosecondRangeIsUnknown) {
+  TempDir dir;
+  ColumnSpec ts = Spec("ts", Type::kInt64, Logical::kTimestamp);
+  ts.unit = TimeUnit::kMillis;
+  auto writer = FileWriter::Create(dir.File("t.parquet"), {ts}, {});
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->Write({Flat(2, 0, &ColumnData::i64, [](int64_t i) {
+                                 return i == 0 ? int64_t{0} : int64_t{1297036449965527848};
+                               })},
+                               2)
+                  .ok());
+  ASSERT_TRUE((*writer)->Close().ok());
+  auto reader = FileReader::Open(dir.File("t.parquet"));
+  ASSERT_TRUE(reader.ok());
+  EXPECT_FALSE((*reader)->TimeRangeMicros(0, 0).has_value());
 }
 
 std::string WriteSmallFile(const TempDir& dir, Codec codec) {
