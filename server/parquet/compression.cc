@@ -29,28 +29,6 @@ constexpr int kBrotliDefaultQuality = 8;
 // of incompressible data.
 constexpr size_t kHadoopLz4FrameSize = 128 * 1024;
 
-std::string CodecName(Codec codec) {
-  switch (codec) {
-    case Codec::kUncompressed:
-      return "UNCOMPRESSED";
-    case Codec::kSnappy:
-      return "SNAPPY";
-    case Codec::kGzip:
-      return "GZIP";
-    case Codec::kLzo:
-      return "LZO";
-    case Codec::kBrotli:
-      return "BROTLI";
-    case Codec::kLz4:
-      return "LZ4";
-    case Codec::kZstd:
-      return "ZSTD";
-    case Codec::kLz4Raw:
-      return "LZ4_RAW";
-  }
-  return absl::StrCat("codec ", static_cast<int32_t>(codec));
-}
-
 bool IsKnown(Codec codec) {
   switch (codec) {
     case Codec::kUncompressed:

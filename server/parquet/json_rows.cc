@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/common/status.h"
+#include "server/parquet/logical.h"
 
 namespace pantry::parquet {
 namespace {
@@ -95,31 +96,6 @@ void AppendInt(T v, std::string* out) {
   char buf[24];
   const auto r = std::to_chars(buf, buf + sizeof(buf), v);
   out->append(buf, r.ptr);
-}
-
-double Pow10(int scale) {
-  // Literals, so each is the double nearest to its power of ten (std::pow
-  // is not correctly rounded for every exponent).
-  static constexpr double kPowers[] = {
-      1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11, 1e12,
-      1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25,
-      1e26, 1e27, 1e28, 1e29, 1e30, 1e31, 1e32, 1e33, 1e34, 1e35, 1e36, 1e37, 1e38};
-  if (scale >= 0 && scale <= 38) return kPowers[scale];
-  return std::pow(10.0, scale);
-}
-
-// Big-endian two's complement to double, exactly rounded up to 16 bytes.
-double BigEndianToDouble(absl::string_view b) {
-  if (b.empty()) return 0;
-  if (b.size() <= 16) {
-    __int128 v = static_cast<int8_t>(b[0]) < 0 ? -1 : 0;
-    for (char c : b) v = (v << 8) | static_cast<uint8_t>(c);
-    return static_cast<double>(v);
-  }
-  const bool negative = static_cast<int8_t>(b[0]) < 0;
-  long double v = 0;
-  for (char c : b) v = v * 256 + static_cast<uint8_t>(negative ? ~c : c);
-  return static_cast<double>(negative ? -(v + 1) : v);
 }
 
 void AppendUuid(absl::string_view b, std::string* out) {
@@ -263,7 +239,7 @@ absl::Status AppendJsonValue(const Column& column, const ColumnData& data, size_
           AppendJsonString(v, out);
           break;
         case Logical::kDecimal:
-          AppendDouble(BigEndianToDouble(v) / Pow10(column.scale), out);
+          AppendDouble(DecimalBytesToDouble(v, column.scale), out);
           break;
         case Logical::kUuid:
           AppendUuid(v, out);

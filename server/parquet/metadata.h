@@ -232,6 +232,11 @@ struct PageHeader {
   std::optional<DataPageHeaderV2> data_page_header_v2;
 };
 
+// The names the specification gives ("SNAPPY", "RLE_DICTIONARY"), or
+// "codec N" / "encoding N" for a number this code does not know.
+std::string CodecName(Codec codec);
+std::string EncodingName(Encoding encoding);
+
 // Parses the footer metadata (the bytes between the data and the 4-byte
 // length before the final "PAR1"). Errors are DataLoss naming the byte offset
 // within `data` and the struct/field being read; never reads outside `data`,

@@ -28,24 +28,6 @@ uint32_t LoadU32(const uint8_t* p) {
   return v;
 }
 
-const char* EncodingName(Encoding e) {
-  switch (e) {
-    case Encoding::kPlain: return "PLAIN";
-    case Encoding::kPlainDictionary: return "PLAIN_DICTIONARY";
-    case Encoding::kRle: return "RLE";
-    case Encoding::kBitPacked: return "BIT_PACKED";
-    case Encoding::kDeltaBinaryPacked: return "DELTA_BINARY_PACKED";
-    case Encoding::kDeltaLengthByteArray: return "DELTA_LENGTH_BYTE_ARRAY";
-    case Encoding::kDeltaByteArray: return "DELTA_BYTE_ARRAY";
-    case Encoding::kRleDictionary: return "RLE_DICTIONARY";
-    case Encoding::kByteStreamSplit: return "BYTE_STREAM_SPLIT";
-  }
-  return "unknown";
-}
-
-std::string EncodingLabel(Encoding e) {
-  return absl::StrCat(EncodingName(e), " (", static_cast<int>(e), ")");
-}
 
 int PhysicalWidth(const Column& c) {
   switch (c.physical) {
@@ -201,7 +183,7 @@ class ChunkDecoder {
     if (out_->num_slots > 0) return Error(offset, "dictionary page after data pages");
     const DictionaryPageHeader& d = *h.dictionary_page_header;
     if (d.encoding != Encoding::kPlain && d.encoding != Encoding::kPlainDictionary) {
-      return Error(offset, absl::StrCat("dictionary page encoding ", EncodingLabel(d.encoding),
+      return Error(offset, absl::StrCat("dictionary page encoding ", EncodingName(d.encoding),
                                         " is not PLAIN"));
     }
     if (d.num_values < 0 || d.num_values > kMaxPageSlots) {
@@ -250,7 +232,7 @@ class ChunkDecoder {
                                                levels->data() + start, &consumed)));
       *pos += consumed;
     } else {
-      return Error(offset, absl::StrCat("level encoding ", EncodingLabel(encoding),
+      return Error(offset, absl::StrCat("level encoding ", EncodingName(encoding),
                                         " is not RLE or BIT_PACKED"));
     }
     return CheckLevels(levels->data() + start, n, max_level, offset);
@@ -396,7 +378,7 @@ class ChunkDecoder {
       default:
         break;
     }
-    return Error(offset, absl::StrCat("value encoding ", EncodingLabel(encoding),
+    return Error(offset, absl::StrCat("value encoding ", EncodingName(encoding),
                                       " is not valid for a ", column_.TypeString(), " column"));
   }
 
