@@ -5,6 +5,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,10 +14,12 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
+#include "server/offline/validate.h"
 #include "server/online/online_store.h"
 #include "server/registry/manager.h"
 #include "server/registry/registry.h"
 #include "server/service/feature_service.h"
+#include "server/service/job_pool.h"
 #include "server/service/registry_service.h"
 #include "server/serving/online_serving.h"
 #include "server/common/log.h"
@@ -30,6 +33,9 @@ struct Options {
   std::string port_file;
   std::string log_level = "info";
   int max_message_mb = 64;
+  int offline_jobs = 1;     // point-in-time joins running at once
+  int offline_queue = 16;   // joins waiting for a worker beyond those
+  int offline_threads = 0;  // threads of each join; 0: hardware concurrency
 };
 
 int Run(const Options& options) {
@@ -48,7 +54,10 @@ int Run(const Options& options) {
           ? (std::filesystem::path(config_path).parent_path() / ".pantry").string()
           : options.state_dir;
 
-  auto initial = pantry::RegistryManager::LoadInitial(config_path, state_dir);
+  // Every repository pantryd installs (at start, on apply and on SIGHUP)
+  // must fit the Parquet files its sources point to.
+  const pantry::RepositoryValidator validate_sources = pantry::offline::ValidateSources;
+  auto initial = pantry::RegistryManager::LoadInitial(config_path, state_dir, validate_sources);
   if (!initial.ok()) {
     spdlog::error("cannot load the feature repository:\n{}", initial.status().message());
     return 2;
@@ -58,7 +67,7 @@ int Run(const Options& options) {
                (*initial)->feature_views.size(), (*initial)->feature_services.size());
 
   pantry::RegistryHolder holder(*initial);
-  pantry::RegistryManager manager(&holder, state_dir);
+  pantry::RegistryManager manager(&holder, state_dir, validate_sources);
   const pantry::OnlineStoreConfig& store_config = (*initial)->online_store;
   auto store = pantry::CreateOnlineStore(store_config);
   if (!store.ok()) {
@@ -73,7 +82,19 @@ int Run(const Options& options) {
   }
 
   pantry::OnlineServing serving(&holder, store->get());
-  pantry::FeatureServiceImpl feature_service(&serving, store_config.request_timeout);
+  // Point-in-time joins are long and disk- and CPU-heavy: they run here,
+  // never on gRPC threads. Each uses every core by default, so one at a time
+  // is the default too.
+  pantry::JobPool offline_jobs("offline", options.offline_jobs, options.offline_queue);
+  pantry::offline::HistoricalOptions historical_options;
+  historical_options.threads =
+      options.offline_threads > 0
+          ? options.offline_threads
+          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  spdlog::info("offline jobs: {} at once, {} may queue, {} threads each", offline_jobs.workers(),
+               offline_jobs.max_queued(), historical_options.threads);
+  pantry::FeatureServiceImpl feature_service(&serving, store_config.request_timeout, &holder,
+                                             &offline_jobs, historical_options);
   pantry::RegistryServiceImpl registry_service(&holder, &manager);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -113,6 +134,12 @@ int Run(const Options& options) {
         continue;
       }
       spdlog::info("signal {}: shutting down", sig);
+      // Queued joins are answered UNAVAILABLE; running ones cannot be
+      // interrupted, and the server waits for their calls to end.
+      offline_jobs.Shutdown();
+      if (const int running = offline_jobs.running(); running > 0) {
+        spdlog::info("waiting for {} running offline job(s) to finish", running);
+      }
       server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
       return;
     }
@@ -138,6 +165,15 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--max-message-mb", options.max_message_mb, "Largest gRPC message, in MiB")
       ->check(CLI::Range(1, 1024));
+  app.add_option("--offline-jobs", options.offline_jobs,
+                 "Point-in-time joins (GetHistoricalFeatures) running at once")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--offline-queue", options.offline_queue,
+                 "Joins that may wait for a free slot; beyond, RESOURCE_EXHAUSTED")
+      ->check(CLI::Range(0, 100000));
+  app.add_option("--offline-threads", options.offline_threads,
+                 "Threads each join uses (default: the number of cores)")
+      ->check(CLI::Range(0, 1024));
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(options.log_level));
   // gRPC locks absl::Mutex on every call; Debian's Abseil checks each lock

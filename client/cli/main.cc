@@ -1,6 +1,8 @@
 // pantry: the admin CLI, built on the client SDK.
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "client/cli/bench.h"
+#include "client/cli/historical_bench.h"
 #include "client/cli/parquet_bench.h"
 #include "client/cli/parquet_cmd.h"
 #include "client/cli/json_values.h"
@@ -545,6 +548,92 @@ int Write(const Globals& g, const std::string& view_name, const std::string& fil
   return 0;
 }
 
+// ---- historical ------------------------------------------------------------------
+
+struct HistoricalArgs {
+  std::string entities;
+  std::string features;
+  std::string service;
+  std::string out;
+  std::string timestamp_column = "event_timestamp";
+  bool full_feature_names = false;
+};
+
+// The deadline when --timeout-ms is not given: joins over large sources take
+// long, and pantryd drops a join whose deadline passes while it is queued.
+constexpr std::chrono::milliseconds kHistoricalTimeout = std::chrono::hours(1);
+
+std::string FormatSeconds(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f s", seconds);
+  return buf;
+}
+
+int Historical(const Globals& g, const HistoricalArgs& a, bool timeout_given) {
+  if (a.features.empty() == a.service.empty()) {
+    return BadInput("historical: give exactly one of --features or --service");
+  }
+  // pantryd resolves paths itself, from its own working directory: send
+  // them absolute, as this shell means them.
+  auto absolute = [](const std::string& path) -> absl::StatusOr<std::string> {
+    std::error_code ec;
+    std::filesystem::path p = std::filesystem::absolute(path, ec);
+    if (ec) return absl::InvalidArgumentError(absl::StrCat("'", path, "': ", ec.message()));
+    return p.lexically_normal().string();
+  };
+  HistoricalQuery query;
+  auto entities = absolute(a.entities);
+  if (!entities.ok()) {
+    return BadInput(absl::StrCat("historical: --entities ", entities.status().message()));
+  }
+  auto out = absolute(a.out);
+  if (!out.ok()) return BadInput(absl::StrCat("historical: --out ", out.status().message()));
+  query.entities_path = *entities;
+  query.output_path = *out;
+  if (!a.service.empty()) {
+    query.feature_service = a.service;
+  } else {
+    for (absl::string_view f : absl::StrSplit(a.features, ',', absl::SkipEmpty())) {
+      query.features.emplace_back(f);
+    }
+    if (query.features.empty()) return BadInput("historical: --features names no feature");
+  }
+  query.full_feature_names = a.full_feature_names;
+  query.timestamp_column = a.timestamp_column;
+  query.timeout = timeout_given ? std::chrono::milliseconds(g.timeout_ms) : kHistoricalTimeout;
+
+  auto client = Connect(g);
+  const auto start = std::chrono::steady_clock::now();
+  auto result = client->GetHistoricalFeatures(query);
+  if (!result.ok()) return Fail(result.status(), "historical");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double queued = std::chrono::duration<double>(result->queued).count();
+  if (g.output == "json") {
+    std::cout << json{{"output_path", result->output_path},
+                      {"entity_rows", result->entity_rows},
+                      {"values_found", result->values_found},
+                      {"feature_rows_scanned", result->feature_rows_scanned},
+                      {"row_groups_skipped", result->row_groups_skipped},
+                      {"files_skipped", result->files_skipped},
+                      {"seconds", seconds},
+                      {"queued_seconds", queued},
+                      {"join_seconds", std::chrono::duration<double>(result->run).count()}}
+                     .dump()
+              << "\n";
+    return 0;
+  }
+  std::cout << "wrote " << result->entity_rows << " rows to " << result->output_path << " in "
+            << FormatSeconds(seconds)
+            << (queued >= 0.01 ? absl::StrCat(" (", FormatSeconds(queued), " queued)") : "") << "\n"
+            << "  values found:         " << result->values_found
+            << " (entity rows x feature views with a value as of the row's time)\n"
+            << "  feature rows scanned: " << result->feature_rows_scanned << "\n"
+            << "  skipped unread:       " << result->files_skipped << " files, "
+            << result->row_groups_skipped << " row groups\n";
+  return 0;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -561,7 +650,9 @@ int Main(int argc, char** argv) {
   app.fallthrough();
   app.add_option("--server", g.server, "pantryd address HOST:PORT (default $PANTRY_SERVER or 127.0.0.1:6566)");
   app.add_option("--output,-o", g.output, "Output format")->check(CLI::IsMember({"table", "json"}));
-  app.add_option("--timeout-ms", g.timeout_ms, "Deadline of each call")->check(CLI::PositiveNumber);
+  auto* timeout_option = app.add_option("--timeout-ms", g.timeout_ms,
+                                        "Deadline of each call (historical: default 1 hour)")
+                             ->check(CLI::PositiveNumber);
 
   std::string apply_file;
   auto* apply = app.add_subcommand("apply", "Validate and install a feature repository");
@@ -590,6 +681,22 @@ int Main(int argc, char** argv) {
   write->add_option("--file", write_file, "JSON lines: join keys, features, event_timestamp")->required();
   write->add_option("--batch", write_batch, "Rows per request")->check(CLI::Range(1, 100000));
 
+  HistoricalArgs hist;
+  auto* historical = app.add_subcommand(
+      "historical", "Build point-in-time correct training data from a Parquet file of entity rows");
+  historical
+      ->add_option("--entities", hist.entities,
+                   "Parquet file: join keys, the timestamp column, any other columns")
+      ->required();
+  historical->add_option("--features", hist.features, "Comma-separated view:feature references");
+  historical->add_option("--service", hist.service, "Feature service name");
+  historical->add_option("--out", hist.out, "Parquet file to write (replaced if present)")
+      ->required();
+  historical->add_flag("--full-feature-names", hist.full_feature_names,
+                       "Name outputs view__feature");
+  historical->add_option("--timestamp-column", hist.timestamp_column,
+                         "Column of --entities holding each row's time (default event_timestamp)");
+
   auto* health = app.add_subcommand("health", "Check that pantryd is serving");
 
   OnlineBenchOptions bench;
@@ -613,9 +720,18 @@ int Main(int argc, char** argv) {
   bench_parquet->add_option("--codec", pq_bench.codec, "write: snappy, zstd, gzip, lz4, brotli or none");
   bench_parquet->add_option("--out", pq_bench.out, "write: output path (default FILE.pantry-write.parquet)");
   bench_parquet->add_flag("--keep", pq_bench.keep, "write: keep the output file");
+  HistoricalBenchOptions hist_bench;
+  auto* bench_historical = bench_cmd->add_subcommand("historical", "Time a point-in-time join in process (no server)");
+  bench_historical->add_option("--repo", hist_bench.repo, "Feature repository YAML")->required();
+  bench_historical->add_option("--entities", hist_bench.entities, "Entity rows (Parquet)")->required();
+  bench_historical->add_option("--service", hist_bench.service, "Feature service");
+  bench_historical->add_option("--features", hist_bench.features, "view:feature references")->delimiter(',');
+  bench_historical->add_option("--out", hist_bench.out, "Output Parquet file")->required();
+  bench_historical->add_option("--threads", hist_bench.threads, "Threads")->check(CLI::Range(1, 256));
 
   ParquetArgs pq;
-  auto* parquet_cmd = app.add_subcommand("parquet", "Inspect Parquet files (no server needed)");
+  auto* parquet_cmd =
+      app.add_subcommand("parquet", "Inspect and write Parquet files (no server needed)");
   parquet_cmd->require_subcommand(1);
   auto* pq_schema = parquet_cmd->add_subcommand("schema", "Columns, types and metadata of a file");
   pq_schema->add_option("file", pq.file, "Parquet file")->required();
@@ -625,6 +741,15 @@ int Main(int argc, char** argv) {
   pq_head->add_option("--columns", pq.columns, "Comma-separated column names (default: all)");
   auto* pq_stats = parquet_cmd->add_subcommand("stats", "Row groups, codecs, encodings, sizes, min/max");
   pq_stats->add_option("file", pq.file, "Parquet file")->required();
+  FromJsonlArgs from_jsonl;
+  auto* pq_from_jsonl = parquet_cmd->add_subcommand(
+      "from-jsonl", "Write a Parquet file from JSON lines (sample data, entity files)");
+  pq_from_jsonl->add_option("in", from_jsonl.in, "JSON lines file, one object per row")->required();
+  pq_from_jsonl->add_option("out", from_jsonl.out, "Parquet file to write")->required();
+  pq_from_jsonl->add_option("--schema", from_jsonl.schema,
+                            "Columns in order: name:TYPE,name:TYPE,... (TYPE: INT64, DOUBLE, "
+                            "STRING, UNIX_TIMESTAMP, FLOAT_LIST, ...)")
+      ->required();
 
   try {
     app.parse(argc, argv);
@@ -637,17 +762,26 @@ int Main(int argc, char** argv) {
   if (*pq_schema) return ParquetSchema(pq);
   if (*pq_head) return ParquetHead(pq);
   if (*pq_stats) return ParquetStats(pq);
+  if (*pq_from_jsonl) {
+    from_jsonl.json = g.output == "json";
+    return ParquetFromJsonl(from_jsonl);
+  }
   if (*apply) return Apply(g, apply_file);
   if (*list) return List(g, list_what);
   if (*describe) return Describe(g, describe_name);
   if (*get_online) return GetOnline(g, get);
   if (*write) return Write(g, write_view, write_file, write_batch);
+  if (*historical) return Historical(g, hist, timeout_option->count() > 0);
   if (*health) {
     auto client = Connect(g);
     absl::Status s = client->CheckHealth();
     if (!s.ok()) return Fail(s, "health");
     std::cout << "SERVING\n";
     return 0;
+  }
+  if (*bench_historical) {
+    hist_bench.json = g.output == "json";
+    return RunHistoricalBench(hist_bench);
   }
   if (*bench_parquet) {
     pq_bench.json = g.output == "json";

@@ -1,16 +1,26 @@
 #include "client/cli/parquet_cmd.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "client/cli/json_values.h"
 #include "nlohmann/json.hpp"
+#include "server/offline/columns.h"
 #include "server/parquet/json_rows.h"
 #include "server/parquet/reader.h"
+#include "server/parquet/writer.h"
+#include "server/value/value.h"
 
 namespace pantry::cli {
 namespace {
@@ -35,35 +45,8 @@ int Fail(const absl::Status& s) {
   }
 }
 
-const char* CodecName(parquet::Codec c) {
-  switch (c) {
-    case parquet::Codec::kUncompressed: return "UNCOMPRESSED";
-    case parquet::Codec::kSnappy: return "SNAPPY";
-    case parquet::Codec::kGzip: return "GZIP";
-    case parquet::Codec::kLzo: return "LZO";
-    case parquet::Codec::kBrotli: return "BROTLI";
-    case parquet::Codec::kLz4: return "LZ4";
-    case parquet::Codec::kZstd: return "ZSTD";
-    case parquet::Codec::kLz4Raw: return "LZ4_RAW";
-  }
-  return "UNKNOWN";
-}
-
-const char* EncodingName(parquet::Encoding e) {
-  using parquet::Encoding;
-  switch (e) {
-    case Encoding::kPlain: return "PLAIN";
-    case Encoding::kPlainDictionary: return "PLAIN_DICTIONARY";
-    case Encoding::kRle: return "RLE";
-    case Encoding::kBitPacked: return "BIT_PACKED";
-    case Encoding::kDeltaBinaryPacked: return "DELTA_BINARY_PACKED";
-    case Encoding::kDeltaLengthByteArray: return "DELTA_LENGTH_BYTE_ARRAY";
-    case Encoding::kDeltaByteArray: return "DELTA_BYTE_ARRAY";
-    case Encoding::kRleDictionary: return "RLE_DICTIONARY";
-    case Encoding::kByteStreamSplit: return "BYTE_STREAM_SPLIT";
-  }
-  return "UNKNOWN";
-}
+using parquet::CodecName;
+using parquet::EncodingName;
 
 absl::StatusOr<std::unique_ptr<FileReader>> OpenFile(const std::string& file) {
   return FileReader::Open(file);
@@ -298,6 +281,119 @@ int ParquetStats(const ParquetArgs& args) {
   PrintTable({"group", "column", "codec", "encodings", "values", "compressed", "uncompressed",
               "nulls", "min", "max"},
              table);
+  return 0;
+}
+
+int ParquetFromJsonl(const FromJsonlArgs& args) {
+  auto bad = [](absl::string_view message) {
+    std::cerr << "pantry parquet from-jsonl: " << message << "\n";
+    return kBadInput;
+  };
+  std::vector<std::pair<std::string, ValueType>> columns;
+  std::map<std::string, size_t, std::less<>> index;
+  for (absl::string_view item : absl::StrSplit(args.schema, ',', absl::SkipWhitespace())) {
+    item = absl::StripAsciiWhitespace(item);
+    // Types hold no ':', so the last one separates; column names may have one.
+    const size_t colon = item.rfind(':');
+    const absl::string_view name =
+        absl::StripAsciiWhitespace(item.substr(0, colon == absl::string_view::npos ? 0 : colon));
+    if (colon == absl::string_view::npos || name.empty()) {
+      return bad(absl::StrCat("--schema: '", item, "' is not name:TYPE"));
+    }
+    const absl::string_view type_name = absl::StripAsciiWhitespace(item.substr(colon + 1));
+    const std::optional<ValueType> type = ParseValueType(type_name);
+    if (!type) {
+      return bad(absl::StrCat("--schema: column '", name, "': unknown type '", type_name,
+                              "'; valid types: ", absl::StrJoin(ValueTypeNames(), ", ")));
+    }
+    if (!index.emplace(std::string(name), columns.size()).second) {
+      return bad(absl::StrCat("--schema: column '", name, "' is listed twice"));
+    }
+    columns.emplace_back(std::string(name), *type);
+  }
+  if (columns.empty()) return bad("--schema names no column: give name:TYPE,name:TYPE,...");
+  std::vector<std::string> names;
+  for (const auto& c : columns) names.push_back(c.first);
+
+  std::ifstream in(args.in);
+  if (!in) return bad(absl::StrCat("cannot read '", args.in, "': ", std::strerror(errno)));
+  {
+    std::error_code ec;
+    const std::filesystem::path folder = std::filesystem::absolute(args.out, ec).parent_path();
+    if (!ec && !std::filesystem::is_directory(folder, ec)) {
+      return bad(absl::StrCat("cannot write '", args.out, "': no folder ", folder.string()));
+    }
+  }
+
+  std::vector<parquet::ColumnSpec> specs;
+  for (const auto& [name, type] : columns) specs.push_back(offline::OutputSpec(name, type));
+  // The writer works on a temporary file that only Close() renames to
+  // args.out: any return before that leaves nothing behind.
+  auto writer = parquet::FileWriter::Create(args.out, std::move(specs), parquet::WriterOptions{});
+  if (!writer.ok()) return Fail(writer.status());
+
+  constexpr int64_t kBatchRows = 8192;
+  std::vector<ColumnData> batch(columns.size());
+  int64_t batch_rows = 0, rows = 0;
+  std::vector<Value> row(columns.size());
+  std::vector<bool> seen(columns.size());
+  std::string line;
+  for (int64_t n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = absl::StrCat(args.in, ":", n);
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return bad(absl::StrCat(where, ": not a JSON object"));
+    std::fill(seen.begin(), seen.end(), false);
+    for (const auto& [key, json_value] : j.items()) {
+      auto it = index.find(key);
+      if (it == index.end()) {
+        return bad(absl::StrCat(where, ": field '", key, "' is not in --schema (columns: ",
+                                absl::StrJoin(names, ", "), ")"));
+      }
+      auto value = JsonToValue(json_value, columns[it->second].second);
+      if (!value.ok()) {
+        return bad(absl::StrCat(where, ": field '", key, "': ", value.status().message()));
+      }
+      row[it->second] = *std::move(value);
+      seen[it->second] = true;
+    }
+    for (size_t c = 0; c < columns.size(); ++c) {
+      if (!seen[c]) {
+        return bad(absl::StrCat(where, ": missing field '", columns[c].first,
+                                "' (write null for no value)"));
+      }
+    }
+    for (size_t c = 0; c < columns.size(); ++c) offline::AppendOutputValue(row[c], &batch[c]);
+    ++rows;
+    if (++batch_rows == kBatchRows) {
+      absl::Status s = (*writer)->Write(std::move(batch), batch_rows);
+      if (!s.ok()) return Fail(s);
+      batch.assign(columns.size(), ColumnData());
+      batch_rows = 0;
+    }
+  }
+  if (in.bad()) {
+    return Fail(absl::InternalError(absl::StrCat("cannot read '", args.in, "'")));
+  }
+  if (batch_rows > 0) {
+    absl::Status s = (*writer)->Write(std::move(batch), batch_rows);
+    if (!s.ok()) return Fail(s);
+  }
+  if (absl::Status s = (*writer)->Close(); !s.ok()) {
+    std::cerr << "pantry parquet from-jsonl: " << absl::StatusCodeToString(s.code()) << ": "
+              << s.message() << "\n";
+    return kFailed;
+  }
+  if (args.json) {
+    nlohmann::ordered_json j;
+    j["file"] = args.out;
+    j["rows"] = rows;
+    j["columns"] = columns.size();
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << "wrote " << rows << " rows of " << columns.size() << " columns to " << args.out
+              << "\n";
+  }
   return 0;
 }
 

@@ -37,11 +37,16 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
 
 template <typename Call>
 absl::Status Client::WithRetries(Call call) {
+  return WithRetries(std::move(call), options_.timeout);
+}
+
+template <typename Call>
+absl::Status Client::WithRetries(Call call, std::chrono::milliseconds timeout) {
   auto backoff = options_.initial_backoff;
   grpc::Status status;
   for (int attempt = 1;; ++attempt) {
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + options_.timeout);
+    context.set_deadline(std::chrono::system_clock::now() + timeout);
     status = call(&context);
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE || attempt >= options_.max_attempts) {
       break;
@@ -122,6 +127,36 @@ absl::StatusOr<WriteSummary> Client::WriteOnlineFeatures(const std::string& view
   });
   if (!status.ok()) return status;
   return WriteSummary{response.rows_written(), response.rows_skipped_older()};
+}
+
+absl::StatusOr<HistoricalResult> Client::GetHistoricalFeatures(const HistoricalQuery& query) {
+  v1::GetHistoricalFeaturesRequest request;
+  if (!query.feature_service.empty()) {
+    request.set_feature_service(query.feature_service);
+  } else {
+    for (const auto& f : query.features) request.mutable_features()->add_refs(f);
+  }
+  request.set_full_feature_names(query.full_feature_names);
+  request.set_entities_path(query.entities_path);
+  request.set_timestamp_column(query.timestamp_column);
+  request.set_output_path(query.output_path);
+  v1::GetHistoricalFeaturesResponse response;
+  absl::Status status = WithRetries(
+      [&](grpc::ClientContext* context) {
+        return features_->GetHistoricalFeatures(context, request, &response);
+      },
+      query.timeout);
+  if (!status.ok()) return status;
+  HistoricalResult out;
+  out.output_path = response.output_path();
+  out.entity_rows = response.stats().entity_rows();
+  out.feature_rows_scanned = response.stats().feature_rows_scanned();
+  out.row_groups_skipped = response.stats().row_groups_skipped();
+  out.files_skipped = response.stats().files_skipped();
+  out.values_found = response.stats().values_found();
+  out.queued = std::chrono::microseconds(response.queued_us());
+  out.run = std::chrono::microseconds(response.run_us());
+  return out;
 }
 
 absl::StatusOr<v1::ApplyResponse> Client::Apply(const std::string& yaml,

@@ -70,10 +70,16 @@ std::string OnlineStoreDifference(const OnlineStoreConfig& a, const OnlineStoreC
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Registry>> RegistryManager::LoadInitial(
-    const std::string& config_path, const std::string& state_dir) {
+    const std::string& config_path, const std::string& state_dir,
+    const RepositoryValidator& validator) {
   const std::string state = absl::StrCat(state_dir, "/", kStateFile);
   std::ifstream in(state);
-  if (!in) return LoadRegistryFile(config_path);
+  if (!in) {
+    PANTRY_ASSIGN_OR_RETURN(std::shared_ptr<const Registry> registry,
+                            LoadRegistryFile(config_path));
+    if (validator) PANTRY_RETURN_IF_ERROR(validator(*registry));
+    return registry;
+  }
   std::stringstream buf;
   buf << in.rdbuf();
   const std::string yaml = buf.str();
@@ -98,6 +104,11 @@ absl::StatusOr<std::shared_ptr<const Registry>> RegistryManager::LoadInitial(
     return Annotate(registry.status(),
                     absl::StrCat("last applied repository in '", state, "' is invalid"));
   }
+  if (validator) {
+    if (absl::Status s = validator(**registry); !s.ok()) {
+      return Annotate(s, absl::StrCat("last applied repository in '", state, "' is invalid"));
+    }
+  }
   return registry;
 }
 
@@ -121,6 +132,8 @@ absl::StatusOr<std::shared_ptr<const Registry>> RegistryManager::Apply(
           "settings take effect at restart (see docs/operations.md)"));
     }
   }
+  // After the cheap checks: this one reads the footers of the sources' files.
+  if (validator_) PANTRY_RETURN_IF_ERROR(validator_(*next));
   std::error_code ec;
   std::filesystem::create_directories(state_dir_, ec);
   if (ec) {

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "server/common/status.h"
 #include "absl/strings/string_view.h"
 
 namespace pantry {
@@ -65,6 +66,27 @@ const FeatureView* Registry::FindFeatureView(absl::string_view name) const {
 
 const FeatureService* Registry::FindFeatureService(absl::string_view name) const {
   return FindIn(feature_services, name);
+}
+
+absl::StatusOr<std::vector<FeatureRef>> Registry::ResolveFeatures(
+    absl::string_view feature_service, const std::vector<std::string>& refs) const {
+  std::vector<FeatureRef> out;
+  if (!feature_service.empty()) {
+    if (!refs.empty()) {
+      return absl::InvalidArgumentError(
+          "give either feature references or a feature service, not both");
+    }
+    const FeatureService* service = FindFeatureService(feature_service);
+    if (service == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown feature service '", feature_service, "'"));
+    }
+    out = service->features;
+  } else {
+    for (const std::string& ref : refs) PANTRY_RETURN_IF_ERROR(ResolveFeatureRef(ref, &out));
+  }
+  if (out.empty()) return absl::InvalidArgumentError("no features requested");
+  return out;
 }
 
 absl::Status Registry::ResolveFeatureRef(absl::string_view ref,

@@ -131,6 +131,12 @@ class Registry {
   // Resolves "view:feature" or "view:*" into refs appended to `out`.
   // InvalidArgument naming the reference when malformed or unknown.
   absl::Status ResolveFeatureRef(absl::string_view ref, std::vector<FeatureRef>* out) const;
+
+  // The features a request names: those of `feature_service` when it is not
+  // empty, else `refs` resolved in order. InvalidArgument when both or
+  // neither are given, the service is unknown, or a reference is bad.
+  absl::StatusOr<std::vector<FeatureRef>> ResolveFeatures(
+      absl::string_view feature_service, const std::vector<std::string>& refs) const;
 };
 
 // Parses and validates a feature repository.

@@ -1,6 +1,8 @@
 // gRPC adapter for pantry.v1.FeatureService: converts messages, applies the
-// call's deadline, and hands the work to OnlineServing without blocking the
-// gRPC thread (the reactor finishes from the store's completion).
+// call's deadline, and hands the work off without blocking the gRPC thread:
+// online reads and writes to OnlineServing (the reactor finishes from the
+// store's completion), point-in-time joins to the offline JobPool (the
+// reactor finishes from the worker that ran the join).
 #ifndef PANTRY_SERVER_SERVICE_FEATURE_SERVICE_H_
 #define PANTRY_SERVER_SERVICE_FEATURE_SERVICE_H_
 
@@ -8,6 +10,9 @@
 #include <grpcpp/support/message_allocator.h>
 
 #include "pantry/v1/serving.grpc.pb.h"
+#include "server/offline/historical.h"
+#include "server/registry/registry.h"
+#include "server/service/job_pool.h"
 #include "server/serving/online_serving.h"
 
 namespace pantry {
@@ -42,10 +47,18 @@ class ArenaMessageAllocator final : public grpc::MessageAllocator<Request, Respo
 
 class FeatureServiceImpl final : public v1::FeatureService::CallbackService {
  public:
-  // `serving` is borrowed. `default_timeout` bounds calls that carry no
-  // deadline (microseconds).
-  FeatureServiceImpl(OnlineServing* serving, Micros default_timeout)
-      : serving_(serving), default_timeout_(default_timeout) {
+  // All pointers are borrowed and must outlive the gRPC server.
+  // `default_timeout` bounds online calls that carry no deadline
+  // (microseconds). `registry` is read once per historical call (the snapshot
+  // the join uses); `offline_jobs` runs the joins, each with
+  // `historical_options`.
+  FeatureServiceImpl(OnlineServing* serving, Micros default_timeout, RegistryHolder* registry,
+                     JobPool* offline_jobs, offline::HistoricalOptions historical_options)
+      : serving_(serving),
+        default_timeout_(default_timeout),
+        registry_(registry),
+        offline_jobs_(offline_jobs),
+        historical_options_(historical_options) {
     SetMessageAllocatorFor_GetOnlineFeatures(&read_allocator_);
     SetMessageAllocatorFor_WriteOnlineFeatures(&write_allocator_);
   }
@@ -56,11 +69,22 @@ class FeatureServiceImpl final : public v1::FeatureService::CallbackService {
   grpc::ServerUnaryReactor* WriteOnlineFeatures(grpc::CallbackServerContext* context,
                                                 const v1::WriteOnlineFeaturesRequest* request,
                                                 v1::WriteOnlineFeaturesResponse* response) override;
+  // Checks what needs no disk (one of features or service, absolute paths,
+  // features known to the registry snapshot taken now) and queues the join;
+  // the worker drops it when the call was cancelled or its deadline passed
+  // while it waited, checks the output folder, then runs
+  // offline::GetHistoricalFeatures. RESOURCE_EXHAUSTED when the pool is full.
+  grpc::ServerUnaryReactor* GetHistoricalFeatures(
+      grpc::CallbackServerContext* context, const v1::GetHistoricalFeaturesRequest* request,
+      v1::GetHistoricalFeaturesResponse* response) override;
 
  private:
   Micros Deadline(grpc::CallbackServerContext* context) const;
   OnlineServing* serving_;
   Micros default_timeout_;
+  RegistryHolder* registry_;
+  JobPool* offline_jobs_;
+  const offline::HistoricalOptions historical_options_;
   ArenaMessageAllocator<v1::GetOnlineFeaturesRequest, v1::GetOnlineFeaturesResponse>
       read_allocator_;
   ArenaMessageAllocator<v1::WriteOnlineFeaturesRequest, v1::WriteOnlineFeaturesResponse>

@@ -77,24 +77,8 @@ absl::StatusOr<std::shared_ptr<const OnlineServing::Plan>> OnlineServing::GetPla
     }
   }
 
-  std::vector<FeatureRef> refs;
-  if (!request.feature_service.empty()) {
-    if (!request.feature_refs.empty()) {
-      return absl::InvalidArgumentError(
-          "give either feature references or a feature service, not both");
-    }
-    const FeatureService* service = registry->FindFeatureService(request.feature_service);
-    if (service == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown feature service '", request.feature_service, "'"));
-    }
-    refs = service->features;
-  } else {
-    for (const std::string& ref : request.feature_refs) {
-      PANTRY_RETURN_IF_ERROR(registry->ResolveFeatureRef(ref, &refs));
-    }
-  }
-  if (refs.empty()) return absl::InvalidArgumentError("no features requested");
+  PANTRY_ASSIGN_OR_RETURN(std::vector<FeatureRef> refs,
+                          registry->ResolveFeatures(request.feature_service, request.feature_refs));
   if (refs.size() > static_cast<size_t>(registry->serving.max_features_per_request)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "request names ", refs.size(), " features; the limit is ",

@@ -174,5 +174,62 @@ TEST_F(ParquetCli, CorruptFileFailsNamingFileColumnAndOffset) {
   EXPECT_THAT(r.err, HasSubstr("corrupt.parquet: column 'user_id', row group 0, byte offset 4"));
 }
 
+TEST_F(ParquetCli, FromJsonlWritesEveryTypeAndNulls) {
+  std::ofstream(dir_ / "rows.jsonl")
+      << "{\"user_id\": 7, \"t\": \"2026-01-31T12:00:00.5Z\", \"name\": \"web\", "
+         "\"emb\": [0.5, 1.5], \"b\": \"aGk=\", \"ok\": true, \"n\": 3}\n"
+         "\n"
+         "{\"user_id\": 8, \"t\": null, \"name\": null, \"emb\": [], \"b\": null, "
+         "\"ok\": null, \"n\": null}\n";
+  const fs::path out = dir_ / "rows.parquet";
+  Result r = Pantry("parquet from-jsonl " + (dir_ / "rows.jsonl").string() + " " + out.string() +
+                    " --schema user_id:INT64,t:UNIX_TIMESTAMP,name:STRING,emb:FLOAT_LIST,"
+                    "b:BYTES,ok:BOOL,n:INT32");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("wrote 2 rows of 7 columns"));
+  Result head = Pantry("parquet head " + out.string() + " -o json");
+  ASSERT_EQ(head.exit_code, 0) << head.err;
+  EXPECT_EQ(head.out,
+            "{\"user_id\":7,\"t\":\"2026-01-31T12:00:00.500000000Z\",\"name\":\"web\","
+            "\"emb\":[0.5,1.5],\"b\":{\"base64\": \"aGk=\"},\"ok\":true,\"n\":3}\n"
+            "{\"user_id\":8,\"t\":null,\"name\":null,\"emb\":[],\"b\":null,\"ok\":null,"
+            "\"n\":null}\n");
+  Result schema = Pantry("parquet schema " + out.string());
+  EXPECT_THAT(schema.out, HasSubstr("INT64 TIMESTAMP(MICROS, UTC) OPTIONAL"));
+  EXPECT_THAT(schema.out, HasSubstr("BYTE_ARRAY STRING OPTIONAL"));
+}
+
+TEST_F(ParquetCli, FromJsonlBadLineIsExit2NamingLineAndFieldAndWritesNothing) {
+  std::ofstream(dir_ / "bad.jsonl") << "{\"a\": 1, \"b\": \"x\"}\n{\"a\": \"zz\", \"b\": \"y\"}\n";
+  const fs::path out = dir_ / "bad.parquet";
+  const std::string cmd = "parquet from-jsonl " + (dir_ / "bad.jsonl").string() + " " + out.string();
+  Result r = Pantry(cmd + " --schema a:INT64,b:STRING");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("bad.jsonl:2: field 'a': expected INT64"));
+  EXPECT_FALSE(fs::exists(out));
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    EXPECT_THAT(entry.path().filename().string(), ::testing::Not(HasSubstr(".tmp-")));
+  }
+  // An existing file is left as it was.
+  std::ofstream(out) << "before";
+  EXPECT_EQ(Pantry(cmd + " --schema a:INT64,b:STRING").exit_code, 2);
+  EXPECT_EQ(ReadFile(out), "before");
+
+  std::ofstream(dir_ / "missing.jsonl") << "{\"a\": 1}\n";
+  Result missing = Pantry("parquet from-jsonl " + (dir_ / "missing.jsonl").string() + " " +
+                          out.string() + " --schema a:INT64,b:STRING");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("missing.jsonl:1: missing field 'b'"));
+  Result unknown = Pantry("parquet from-jsonl " + (dir_ / "missing.jsonl").string() + " " +
+                          out.string() + " --schema a:INT65");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("unknown type 'INT65'"));
+  Result extra = Pantry("parquet from-jsonl " + (dir_ / "bad.jsonl").string() + " " +
+                        out.string() + " --schema a:INT64");
+  EXPECT_EQ(extra.exit_code, 2);
+  EXPECT_THAT(extra.err, HasSubstr("bad.jsonl:1: field 'b' is not in --schema"));
+  EXPECT_EQ(ReadFile(out), "before");
+}
+
 }  // namespace
 }  // namespace pantry::parquet

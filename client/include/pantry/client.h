@@ -65,6 +65,33 @@ struct WriteSummary {
   int64_t skipped_older = 0;
 };
 
+// A point-in-time join run by pantryd: entity rows from a Parquet file,
+// result to a Parquet file. pantryd reads and writes both files itself, so
+// the paths must be absolute and mean the same file on pantryd's machine.
+struct HistoricalQuery {
+  std::vector<std::string> features;  // "view:feature" / "view:*"; or:
+  std::string feature_service;
+  bool full_feature_names = false;
+  std::string entities_path;     // join keys, the timestamp column, other columns
+  std::string timestamp_column;  // empty: "event_timestamp"
+  std::string output_path;       // written atomically; its folder must exist
+  // Deadline of the call (each attempt). Joins over large sources take long,
+  // hence the generous default; pantryd drops a join whose deadline passes
+  // while it is still queued.
+  std::chrono::milliseconds timeout = std::chrono::hours(1);
+};
+
+struct HistoricalResult {
+  std::string output_path;
+  int64_t entity_rows = 0;
+  int64_t feature_rows_scanned = 0;  // rows of key/time columns read, all views
+  int64_t row_groups_skipped = 0;    // pruned by partitions or statistics
+  int64_t files_skipped = 0;
+  int64_t values_found = 0;             // entity rows x views with a qualifying row
+  std::chrono::microseconds queued{0};  // waiting for a free slot in pantryd
+  std::chrono::microseconds run{0};     // the join itself
+};
+
 class Client {
  public:
   // Creates the channel; does not wait for the server to be up.
@@ -73,6 +100,14 @@ class Client {
   absl::StatusOr<OnlineFeatures> GetOnlineFeatures(const OnlineQuery& query);
   absl::StatusOr<WriteSummary> WriteOnlineFeatures(const std::string& view,
                                                    const std::vector<WriteRow>& rows);
+  // Runs a point-in-time join in pantryd and waits for it (up to
+  // query.timeout). Errors: INVALID_ARGUMENT (relative paths, unknown
+  // features, a bad entity file, an output name clash without full feature
+  // names), NOT_FOUND (no entity file), RESOURCE_EXHAUSTED (pantryd's job
+  // queue is full), DEADLINE_EXCEEDED; no output file is left on any error.
+  // Retried on UNAVAILABLE like every call (the output is written
+  // atomically, so a rerun is harmless).
+  absl::StatusOr<HistoricalResult> GetHistoricalFeatures(const HistoricalQuery& query);
 
   // Applies a feature repository. `base_dir`: folder its relative paths
   // resolve against; `source_name` names it in error messages.
@@ -91,10 +126,12 @@ class Client {
 
  private:
   Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel);
-  // Runs `call(context)` with a fresh deadline per attempt, retrying on
-  // UNAVAILABLE with backoff.
+  // Runs `call(context)` with a fresh deadline per attempt (`timeout`, or
+  // options_.timeout), retrying on UNAVAILABLE with backoff.
   template <typename Call>
   absl::Status WithRetries(Call call);
+  template <typename Call>
+  absl::Status WithRetries(Call call, std::chrono::milliseconds timeout);
 
   ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;

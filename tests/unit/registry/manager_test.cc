@@ -93,5 +93,41 @@ TEST_F(RegistryManagerTest, ApplyFileReadsTheConfigAgain) {
             absl::StatusCode::kNotFound);
 }
 
+// A validator that rejects any repository with a view named `bad`, the way
+// pantryd's source checks reject one whose Parquet files do not fit.
+absl::Status RejectViewNamedBad(const Registry& r) {
+  if (r.FindFeatureView("bad") == nullptr) return absl::OkStatus();
+  return absl::InvalidArgumentError("feature view 'bad': problem one\nfeature view 'bad': problem two");
+}
+
+TEST_F(RegistryManagerTest, ApplyRejectedByTheValidatorChangesNothing) {
+  RegistryHolder holder(*RegistryManager::LoadInitial(config_, dir_ / "state", RejectViewNamedBad));
+  RegistryManager manager(&holder, dir_ / "state", RejectViewNamedBad);
+  auto applied = manager.Apply(Repo("bad"), "next.yaml", "/data");
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(applied.status().message(), "feature view 'bad': problem one\nfeature view 'bad': problem two");
+  EXPECT_NE(holder.Get()->FindFeatureView("from_file"), nullptr);
+  EXPECT_FALSE(fs::exists(dir_ / "state" / "applied_repository.yaml"));
+  ASSERT_TRUE(manager.Apply(Repo("good"), "next.yaml", "/data").ok());
+  EXPECT_NE(holder.Get()->FindFeatureView("good"), nullptr);
+}
+
+TEST_F(RegistryManagerTest, LoadInitialRunsTheValidator) {
+  std::ofstream(config_) << Repo("bad");
+  auto from_config = RegistryManager::LoadInitial(config_, dir_ / "state", RejectViewNamedBad);
+  EXPECT_EQ(from_config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(from_config.status().message(), HasSubstr("problem two"));
+
+  // The applied repository fails now (its files changed since): startup
+  // says so rather than serving it.
+  RegistryHolder holder(*RegistryManager::LoadInitial(config_, dir_ / "state"));
+  RegistryManager manager(&holder, dir_ / "state");
+  ASSERT_TRUE(manager.Apply(Repo("bad"), "client.yaml", "/data").ok());
+  auto from_state = RegistryManager::LoadInitial(config_, dir_ / "state", RejectViewNamedBad);
+  EXPECT_EQ(from_state.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(from_state.status().message(), HasSubstr("last applied repository"));
+  EXPECT_THAT(from_state.status().message(), HasSubstr("problem one"));
+}
+
 }  // namespace
 }  // namespace pantry

@@ -1,0 +1,627 @@
+#include "server/offline/historical.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <functional>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/common/status.h"
+#include "server/offline/columns.h"
+#include "server/offline/source.h"
+#include "server/parquet/reader.h"
+#include "server/parquet/writer.h"
+
+namespace pantry::offline {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+using parquet::Column;
+using parquet::ColumnData;
+using parquet::FileReader;
+
+// Runs fn(i, worker) for i in [0, n) on `threads` threads (worker in
+// [0, threads) says which); returns the first error.
+absl::Status ParallelFor(int threads, size_t n,
+                         const std::function<absl::Status(size_t, int)>& fn) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  absl::Status first;
+  std::atomic<bool> failed{false};
+  auto work = [&](int worker) {
+    for (size_t i = next.fetch_add(1); i < n && !failed.load(); i = next.fetch_add(1)) {
+      absl::Status s = fn(i, worker);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (first.ok()) first = std::move(s);
+        failed = true;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads && static_cast<size_t>(t) < n; ++t) pool.emplace_back(work, t);
+  work(0);
+  for (auto& t : pool) t.join();
+  return first;
+}
+
+// One requested output feature.
+struct OutputFeature {
+  const FeatureView* view;
+  int index;  // in view->schema
+  std::string name;
+  ValueType dtype;
+};
+
+// The values of one output feature, indexed by entity row; unset rows are
+// null. Scalars are kept unboxed.
+class ResultColumn {
+ public:
+  ResultColumn(ValueType dtype, size_t rows) : dtype_(dtype), set_(rows, 0) {
+    switch (dtype) {
+      case ValueType::kInt32:
+      case ValueType::kInt64:
+      case ValueType::kBool:
+      case ValueType::kUnixTimestamp: ints_.resize(rows); break;
+      case ValueType::kFloat:
+      case ValueType::kDouble: doubles_.resize(rows); break;
+      case ValueType::kString:
+      case ValueType::kBytes: strings_.resize(rows); break;
+      default: others_.resize(rows); break;
+    }
+  }
+
+  // Rows set by different threads must differ.
+  void Set(size_t row, Value v) {
+    if (v.is_null()) return;
+    set_[row] = 1;
+    switch (dtype_) {
+      case ValueType::kInt32: ints_[row] = v.get<int32_t>(); break;
+      case ValueType::kInt64:
+      case ValueType::kUnixTimestamp: ints_[row] = v.get<int64_t>(); break;
+      case ValueType::kBool: ints_[row] = v.get<bool>() ? 1 : 0; break;
+      case ValueType::kFloat: doubles_[row] = v.get<float>(); break;
+      case ValueType::kDouble: doubles_[row] = v.get<double>(); break;
+      case ValueType::kString:
+      case ValueType::kBytes: strings_[row] = v.get<std::string>(); break;
+      default: others_[row] = std::move(v); break;
+    }
+  }
+
+  // Appends rows [begin, end) to `out`, a column of OutputSpec(_, dtype).
+  void AppendTo(size_t begin, size_t end, ColumnData* out) const {
+    for (size_t r = begin; r < end; ++r) {
+      ++out->num_slots;
+      if (!IsListType(dtype_)) {
+        if (!set_[r]) {
+          out->def_levels.push_back(0);
+          continue;
+        }
+        out->def_levels.push_back(1);
+        switch (dtype_) {
+          case ValueType::kInt32: out->i32.push_back(static_cast<int32_t>(ints_[r])); break;
+          case ValueType::kInt64:
+          case ValueType::kUnixTimestamp: out->i64.push_back(ints_[r]); break;
+          case ValueType::kBool: out->bools.push_back(static_cast<uint8_t>(ints_[r])); break;
+          case ValueType::kFloat: out->f32.push_back(static_cast<float>(doubles_[r])); break;
+          case ValueType::kDouble: out->f64.push_back(doubles_[r]); break;
+          default: out->bytes.Append(strings_[r]); break;
+        }
+        continue;
+      }
+      --out->num_slots;  // AppendOutputValue counts its own slots
+      AppendOutputValue(set_[r] ? others_[r] : Value::Null(dtype_), out);
+    }
+  }
+
+ private:
+  ValueType dtype_;
+  std::vector<uint8_t> set_;
+  std::vector<int64_t> ints_;
+  std::vector<double> doubles_;
+  std::vector<std::string> strings_;
+  std::vector<Value> others_;
+};
+
+// Appends the key encoding of `v`'s row `row` to `key`: integers as 8
+// bytes, byte strings length-prefixed.
+void AppendKey(const RowValues& v, int64_t row, bool integer, std::string* key) {
+  if (integer) {
+    const int64_t x = v.GetInt(row);
+    key->append(reinterpret_cast<const char*>(&x), 8);
+    return;
+  }
+  const absl::string_view b = v.GetBytes(row);
+  const uint32_t n = static_cast<uint32_t>(b.size());
+  key->append(reinterpret_cast<const char*>(&n), 4);
+  key->append(b.data(), b.size());
+}
+
+bool IsIntegerKey(ValueType t) { return t == ValueType::kInt32 || t == ValueType::kInt64; }
+
+// Where a candidate feature row is, and how it ranks.
+struct Candidate {
+  Micros event = kNoTimestamp;
+  Micros created = kNoTimestamp;
+  uint32_t file = 0;
+  uint32_t row_group = 0;
+  uint32_t row = 0;
+  bool set = false;
+};
+
+// Total order: event time, then created time, then position (so exact
+// duplicates resolve to the last one in file order, the same every run).
+bool Better(const Candidate& a, const Candidate& b) {
+  if (!b.set) return a.set;
+  if (!a.set) return false;
+  if (a.event != b.event) return a.event > b.event;
+  if (a.created != b.created) return a.created > b.created;
+  if (a.file != b.file) return a.file > b.file;
+  if (a.row_group != b.row_group) return a.row_group > b.row_group;
+  return a.row > b.row;
+}
+
+// The entity rows: their columns, times and, per view, keys.
+struct EntityTable {
+  std::unique_ptr<FileReader> reader;
+  std::vector<std::vector<ColumnData>> groups;  // [row group][column]
+  std::vector<int64_t> group_start;             // first row of each row group
+  std::vector<Micros> times;
+  int64_t rows = 0;
+};
+
+absl::StatusOr<EntityTable> LoadEntities(const HistoricalRequest& request) {
+  EntityTable t;
+  PANTRY_ASSIGN_OR_RETURN(t.reader, FileReader::Open(request.entities_path));
+  const auto& columns = t.reader->schema().columns();
+  for (const Column& c : columns) {
+    if (!c.supported) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(request.entities_path, ": ", c.unsupported_reason));
+    }
+    if (c.physical == parquet::Type::kInt96) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          request.entities_path, ": column '", c.name,
+          "' is INT96, which training-set outputs cannot carry; write it as a TIMESTAMP"));
+    }
+  }
+  const int ts = t.reader->schema().Find(request.timestamp_column);
+  if (ts < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(request.entities_path, ": no timestamp column '",
+                                                   request.timestamp_column, "'"));
+  }
+  if (absl::Status s = CheckTimeColumn(columns[ts]); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(request.entities_path, ": ", s.message()));
+  }
+  t.groups.resize(t.reader->num_row_groups());
+  std::vector<Micros> times;
+  for (int g = 0; g < t.reader->num_row_groups(); ++g) {
+    t.group_start.push_back(t.rows);
+    t.groups[g].resize(columns.size());
+    for (size_t c = 0; c < columns.size(); ++c) {
+      PANTRY_RETURN_IF_ERROR(t.reader->ReadColumn(g, static_cast<int>(c), &t.groups[g][c]));
+    }
+    ReadTimes(columns[ts], t.groups[g][ts], &times);
+    for (size_t r = 0; r < times.size(); ++r) {
+      if (times[r] == kNoTimestamp) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(request.entities_path, ": row ", t.rows + static_cast<int64_t>(r),
+                         " has a null '", request.timestamp_column, "'"));
+      }
+    }
+    t.times.insert(t.times.end(), times.begin(), times.end());
+    t.rows += t.reader->row_group_rows(g);
+  }
+  t.group_start.push_back(t.rows);
+  return t;
+}
+
+// The entity rows of one view grouped by key, each group sorted by time.
+struct KeyIndex {
+  // key -> group: one integer join key (the common case) is looked up as an
+  // integer, any other key as its encoding (AppendKey).
+  bool single_integer = false;
+  absl::flat_hash_map<int64_t, uint32_t> int_groups;
+  absl::flat_hash_map<std::string, uint32_t> groups;
+
+  size_t size() const { return single_integer ? int_groups.size() : groups.size(); }
+  // The group of a key, or UINT32_MAX.
+  uint32_t Find(const std::vector<RowValues>& values, const std::vector<bool>& integer,
+                int64_t row, std::string* scratch) const {
+    if (single_integer) {
+      if (values[0].IsNull(row)) return UINT32_MAX;
+      auto it = int_groups.find(values[0].GetInt(row));
+      return it == int_groups.end() ? UINT32_MAX : it->second;
+    }
+    scratch->clear();
+    for (size_t k = 0; k < values.size(); ++k) {
+      if (values[k].IsNull(row)) return UINT32_MAX;
+      AppendKey(values[k], row, integer[k], scratch);
+    }
+    auto it = groups.find(*scratch);
+    return it == groups.end() ? UINT32_MAX : it->second;
+  }
+  // Adds the key of `row`; false when it has a null part.
+  bool Add(const std::vector<RowValues>& values, const std::vector<bool>& integer, int64_t row,
+           std::string* scratch, uint32_t* group) {
+    if (single_integer) {
+      if (values[0].IsNull(row)) return false;
+      *group = int_groups.try_emplace(values[0].GetInt(row), static_cast<uint32_t>(size()))
+                   .first->second;
+      return true;
+    }
+    scratch->clear();
+    for (size_t k = 0; k < values.size(); ++k) {
+      if (values[k].IsNull(row)) return false;
+      AppendKey(values[k], row, integer[k], scratch);
+    }
+    *group = groups.try_emplace(*scratch, static_cast<uint32_t>(size())).first->second;
+    return true;
+  }
+  std::vector<uint32_t> begin;                        // group g: rows[begin[g], begin[g+1])
+  std::vector<uint32_t> rows;                         // entity rows
+  std::vector<Micros> times;                          // their times
+  Micros min_time = 0;
+  Micros max_time = 0;
+};
+
+absl::StatusOr<KeyIndex> IndexEntities(const Registry& registry, const FeatureView& view,
+                                       const HistoricalRequest& request, const EntityTable& t) {
+  const auto& schema = t.reader->schema();
+  std::vector<int> key_columns;
+  std::vector<bool> integer;
+  for (const JoinKey& k : view.join_keys) {
+    const int c = schema.Find(k.name);
+    if (c < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(request.entities_path, ": no join key column '",
+                                                     k.name, "' (needed by feature view '",
+                                                     view.name, "')"));
+    }
+    if (absl::Status s = CheckKeyColumn(schema.columns()[c], k.value_type); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(request.entities_path, ": ", s.message()));
+    }
+    key_columns.push_back(c);
+    integer.push_back(IsIntegerKey(k.value_type));
+  }
+  (void)registry;
+  KeyIndex index;
+  index.single_integer = key_columns.size() == 1 && integer[0];
+  std::vector<uint32_t> group_of(static_cast<size_t>(t.rows), UINT32_MAX);
+  std::string key;
+  for (size_t g = 0; g < t.groups.size(); ++g) {
+    std::vector<RowValues> values;
+    for (size_t k = 0; k < key_columns.size(); ++k) {
+      values.emplace_back(schema.columns()[key_columns[k]], t.groups[g][key_columns[k]],
+                          view.join_keys[k].value_type);
+    }
+    const int64_t n = t.group_start[g + 1] - t.group_start[g];
+    for (int64_t r = 0; r < n; ++r) {
+      uint32_t group;
+      // A null key matches no feature row.
+      if (index.Add(values, integer, r, &key, &group)) group_of[t.group_start[g] + r] = group;
+    }
+  }
+  // Counting sort by group, then each group by time.
+  const size_t groups = index.size();
+  index.begin.assign(groups + 1, 0);
+  for (uint32_t g : group_of) {
+    if (g != UINT32_MAX) ++index.begin[g + 1];
+  }
+  for (size_t g = 0; g < groups; ++g) index.begin[g + 1] += index.begin[g];
+  index.rows.resize(index.begin[groups]);
+  std::vector<uint32_t> fill(index.begin.begin(), index.begin.end() - 1);
+  for (size_t r = 0; r < group_of.size(); ++r) {
+    if (group_of[r] != UINT32_MAX) index.rows[fill[group_of[r]]++] = static_cast<uint32_t>(r);
+  }
+  for (size_t g = 0; g < groups; ++g) {
+    std::stable_sort(index.rows.begin() + index.begin[g], index.rows.begin() + index.begin[g + 1],
+                     [&](uint32_t a, uint32_t b) { return t.times[a] < t.times[b]; });
+  }
+  index.times.resize(index.rows.size());
+  for (size_t i = 0; i < index.rows.size(); ++i) index.times[i] = t.times[index.rows[i]];
+  if (!t.times.empty()) {
+    const auto [lo, hi] = std::minmax_element(t.times.begin(), t.times.end());
+    index.min_time = *lo;
+    index.max_time = *hi;
+  }
+  return index;
+}
+
+// One open source file of a view, with its column positions.
+struct ViewFile {
+  std::unique_ptr<FileReader> reader;
+  std::vector<int> key_columns;
+  int time_column = -1;
+  int created_column = -1;
+  std::vector<int> feature_columns;  // per requested feature of the view
+};
+
+std::string InFile(const DataSource& source, const std::string& path) {
+  return absl::StrCat("source '", source.name, "' (", path, ")");
+}
+
+absl::StatusOr<ViewFile> OpenViewFile(const FeatureView& view, const DataSource& source,
+                                      const std::string& path,
+                                      const std::vector<const OutputFeature*>& features) {
+  ViewFile f;
+  PANTRY_ASSIGN_OR_RETURN(f.reader, FileReader::Open(path));
+  const auto& schema = f.reader->schema();
+  auto find = [&](const std::string& name) -> absl::StatusOr<int> {
+    const int c = schema.Find(name);
+    if (c < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("feature view '", view.name, "': ",
+                                                     InFile(source, path), ": no column '", name,
+                                                     "'"));
+    }
+    return c;
+  };
+  auto wrap = [&](absl::Status s) {
+    return s.ok() ? s
+                  : absl::InvalidArgumentError(absl::StrCat("feature view '", view.name, "': ",
+                                                            InFile(source, path), ": ",
+                                                            s.message()));
+  };
+  for (const JoinKey& k : view.join_keys) {
+    PANTRY_ASSIGN_OR_RETURN(int c, find(k.name));
+    PANTRY_RETURN_IF_ERROR(wrap(CheckKeyColumn(schema.columns()[c], k.value_type)));
+    f.key_columns.push_back(c);
+  }
+  PANTRY_ASSIGN_OR_RETURN(f.time_column, find(source.timestamp_field));
+  PANTRY_RETURN_IF_ERROR(wrap(CheckTimeColumn(schema.columns()[f.time_column])));
+  if (!source.created_timestamp_field.empty()) {
+    PANTRY_ASSIGN_OR_RETURN(f.created_column, find(source.created_timestamp_field));
+    PANTRY_RETURN_IF_ERROR(wrap(CheckTimeColumn(schema.columns()[f.created_column])));
+  }
+  for (const OutputFeature* o : features) {
+    const Feature& feature = view.schema[o->index];
+    PANTRY_ASSIGN_OR_RETURN(int c, find(feature.name));
+    PANTRY_RETURN_IF_ERROR(wrap(CheckFeatureColumn(schema.columns()[c], feature.dtype)));
+    f.feature_columns.push_back(c);
+  }
+  return f;
+}
+
+// Joins one view into `results` (one per feature of `features`, in order).
+absl::Status JoinView(const Registry& registry, const FeatureView& view,
+                      const std::vector<const OutputFeature*>& features,
+                      const HistoricalRequest& request, const HistoricalOptions& options,
+                      const EntityTable& entities, std::vector<ResultColumn*> results,
+                      HistoricalStats* stats) {
+  if (view.source.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("feature view '", view.name, "' has no source, so it has no history"));
+  }
+  auto source_it = registry.sources.find(view.source);
+  if (source_it == registry.sources.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("feature view '", view.name, "': unknown source '", view.source, "'"));
+  }
+  const DataSource& source = source_it->second;
+  auto phase = std::chrono::steady_clock::now();
+  PANTRY_ASSIGN_OR_RETURN(KeyIndex index, IndexEntities(registry, view, request, entities));
+  stats->index_seconds += SecondsSince(phase);
+  phase = std::chrono::steady_clock::now();
+  if (index.rows.empty()) return absl::OkStatus();
+  const Micros hi = index.max_time;
+  const Micros lo = view.ttl > 0 ? index.min_time - view.ttl : kNoTimestamp;
+
+  PANTRY_ASSIGN_OR_RETURN(std::vector<SourceFile> listed, ListSourceFiles(source.path));
+  std::vector<ViewFile> files;
+  for (const SourceFile& sf : listed) {
+    if (!MayOverlap(sf, lo, hi)) {
+      ++stats->files_skipped;
+      continue;
+    }
+    PANTRY_ASSIGN_OR_RETURN(ViewFile f, OpenViewFile(view, source, sf.path, features));
+    files.push_back(std::move(f));
+  }
+  struct Task {
+    uint32_t file, row_group;
+  };
+  std::vector<Task> tasks;
+  for (size_t f = 0; f < files.size(); ++f) {
+    for (int g = 0; g < files[f].reader->num_row_groups(); ++g) {
+      auto range = files[f].reader->TimeRangeMicros(g, files[f].time_column);
+      if (range && (range->first > hi || range->second <= lo)) {
+        ++stats->row_groups_skipped;
+        continue;
+      }
+      tasks.push_back({static_cast<uint32_t>(f), static_cast<uint32_t>(g)});
+    }
+  }
+
+  // Pass 1: keys and times only; each thread keeps its own best candidates.
+  const int threads = std::max(1, options.threads);
+  std::vector<std::vector<Candidate>> best(
+      static_cast<size_t>(threads), std::vector<Candidate>(static_cast<size_t>(entities.rows)));
+  std::atomic<int64_t> scanned{0};
+  std::vector<bool> integer;
+  for (const JoinKey& k : view.join_keys) integer.push_back(IsIntegerKey(k.value_type));
+  PANTRY_RETURN_IF_ERROR(ParallelFor(threads, tasks.size(), [&](size_t i, int worker) -> absl::Status {
+    const Task task = tasks[i];
+    const ViewFile& f = files[task.file];
+    const auto& cols = f.reader->schema().columns();
+    std::vector<Candidate>& mine = best[worker];
+    std::vector<ColumnData> keys(f.key_columns.size());
+    ColumnData time_data, created_data;
+    for (size_t k = 0; k < keys.size(); ++k) {
+      PANTRY_RETURN_IF_ERROR(f.reader->ReadColumn(task.row_group, f.key_columns[k], &keys[k]));
+    }
+    PANTRY_RETURN_IF_ERROR(f.reader->ReadColumn(task.row_group, f.time_column, &time_data));
+    std::vector<Micros> times, created;
+    ReadTimes(cols[f.time_column], time_data, &times);
+    if (f.created_column >= 0) {
+      PANTRY_RETURN_IF_ERROR(f.reader->ReadColumn(task.row_group, f.created_column, &created_data));
+      ReadTimes(cols[f.created_column], created_data, &created);
+    }
+    std::vector<RowValues> key_values;
+    for (size_t k = 0; k < keys.size(); ++k) {
+      key_values.emplace_back(cols[f.key_columns[k]], keys[k], view.join_keys[k].value_type);
+    }
+    std::string key;
+    const int64_t n = static_cast<int64_t>(times.size());
+    scanned += n;
+    for (int64_t r = 0; r < n; ++r) {
+      const Micros t = times[r];
+      if (t == kNoTimestamp || t > hi) continue;
+      const uint32_t g = index.Find(key_values, integer, r, &key);
+      if (g == UINT32_MAX) continue;
+      const Micros* gt = index.times.data();
+      size_t e = std::lower_bound(gt + index.begin[g], gt + index.begin[g + 1], t) - gt;
+      Candidate c;
+      c.event = t;
+      c.created = created.empty() ? kNoTimestamp : created[r];
+      c.file = task.file;
+      c.row_group = task.row_group;
+      c.row = static_cast<uint32_t>(r);
+      c.set = true;
+      // The row qualifies for entity times in [t, t + ttl). Along that run
+      // the best candidates only improve, so the first entity row whose best
+      // beats this row ends the run.
+      for (; e < index.begin[g + 1]; ++e) {
+        if (view.ttl > 0 && static_cast<uint64_t>(gt[e]) - static_cast<uint64_t>(t) >=
+                                static_cast<uint64_t>(view.ttl)) {
+          break;
+        }
+        Candidate& b = mine[index.rows[e]];
+        if (!Better(c, b)) break;
+        b = c;
+      }
+    }
+    return absl::OkStatus();
+  }));
+  stats->feature_rows_scanned += scanned.load();
+  stats->scan_seconds += SecondsSince(phase);
+  phase = std::chrono::steady_clock::now();
+  // Merge the threads' candidates into best[0].
+  for (int t = 1; t < threads; ++t) {
+    for (int64_t e = 0; e < entities.rows; ++e) {
+      if (Better(best[t][e], best[0][e])) best[0][e] = best[t][e];
+    }
+  }
+  best.resize(1);
+
+  // Pass 2: read the feature columns of the row groups holding winners.
+  std::map<std::pair<uint32_t, uint32_t>, std::vector<std::pair<uint32_t, uint32_t>>> wanted;
+  for (int64_t e = 0; e < entities.rows; ++e) {
+    const Candidate& c = best[0][e];
+    if (!c.set) continue;
+    ++stats->values_found;
+    wanted[{c.file, c.row_group}].push_back({c.row, static_cast<uint32_t>(e)});
+  }
+  std::vector<const std::pair<const std::pair<uint32_t, uint32_t>,
+                              std::vector<std::pair<uint32_t, uint32_t>>>*>
+      buckets;
+  for (const auto& w : wanted) buckets.push_back(&w);
+  absl::Status fetched = ParallelFor(threads, buckets.size(), [&](size_t i, int) -> absl::Status {
+    const auto& [where, rows] = *buckets[i];
+    const ViewFile& f = files[where.first];
+    const auto& cols = f.reader->schema().columns();
+    ColumnData data;
+    for (size_t k = 0; k < features.size(); ++k) {
+      PANTRY_RETURN_IF_ERROR(f.reader->ReadColumn(static_cast<int>(where.second),
+                                                  f.feature_columns[k], &data));
+      RowValues values(cols[f.feature_columns[k]], data, features[k]->dtype);
+      for (const auto& [row, e] : rows) results[k]->Set(e, values.Get(row));
+    }
+    return absl::OkStatus();
+  });
+  stats->fetch_seconds += SecondsSince(phase);
+  return fetched;
+}
+
+}  // namespace
+
+absl::StatusOr<HistoricalStats> GetHistoricalFeatures(const Registry& registry,
+                                                      const HistoricalRequest& request,
+                                                      const HistoricalOptions& options) {
+  PANTRY_ASSIGN_OR_RETURN(std::vector<FeatureRef> refs,
+                          registry.ResolveFeatures(request.feature_service, request.feature_refs));
+  std::vector<OutputFeature> outputs;
+  for (const FeatureRef& ref : refs) {
+    const FeatureView* view = registry.FindFeatureView(ref.view);
+    const int index = view->FeatureIndex(ref.feature);
+    outputs.push_back({view, index,
+                       request.full_feature_names ? absl::StrCat(ref.view, "__", ref.feature)
+                                                  : ref.feature,
+                       view->schema[index].dtype});
+  }
+
+  PANTRY_ASSIGN_OR_RETURN(EntityTable entities, LoadEntities(request));
+  // Output names must be unique: entity columns first, then features.
+  absl::flat_hash_map<std::string, std::string> owner;
+  for (const Column& c : entities.reader->schema().columns()) owner[c.name] = "the entity file";
+  for (const OutputFeature& o : outputs) {
+    const std::string mine = absl::StrCat("feature view '", o.view->name, "'");
+    auto [it, inserted] = owner.try_emplace(o.name, mine);
+    if (!inserted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "output column '", o.name, "' comes from both ", it->second, " and ", mine,
+          request.full_feature_names ? "" : "; use full feature names (view__feature)"));
+    }
+  }
+
+  HistoricalStats stats;
+  stats.entity_rows = entities.rows;
+  std::vector<ResultColumn> results;
+  results.reserve(outputs.size());
+  for (const OutputFeature& o : outputs) {
+    results.emplace_back(o.dtype, static_cast<size_t>(entities.rows));
+  }
+  // Views in order of first appearance.
+  std::vector<const FeatureView*> views;
+  for (const OutputFeature& o : outputs) {
+    if (std::find(views.begin(), views.end(), o.view) == views.end()) views.push_back(o.view);
+  }
+  for (const FeatureView* view : views) {
+    std::vector<const OutputFeature*> features;
+    std::vector<ResultColumn*> columns;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (outputs[i].view == view) {
+        features.push_back(&outputs[i]);
+        columns.push_back(&results[i]);
+      }
+    }
+    PANTRY_RETURN_IF_ERROR(
+        JoinView(registry, *view, features, request, options, entities, columns, &stats));
+  }
+
+  // Write: the entity columns as they were, then the features.
+  std::vector<parquet::ColumnSpec> specs(entities.reader->schema().columns().begin(),
+                                         entities.reader->schema().columns().end());
+  for (const OutputFeature& o : outputs) specs.push_back(OutputSpec(o.name, o.dtype));
+  parquet::WriterOptions wo;
+  wo.row_group_rows = options.output_row_group_rows;
+  wo.threads = options.threads;
+  wo.key_value_metadata.push_back(
+      {"pantry.features", absl::StrJoin(refs, ",", [](std::string* out, const FeatureRef& r) {
+         out->append(r.ToString());
+       })});
+  const auto write_start = std::chrono::steady_clock::now();
+  PANTRY_ASSIGN_OR_RETURN(auto writer, parquet::FileWriter::Create(request.output_path, specs, wo));
+  for (size_t g = 0; g < entities.groups.size(); ++g) {
+    std::vector<ColumnData> batch = std::move(entities.groups[g]);
+    const size_t begin = static_cast<size_t>(entities.group_start[g]);
+    const size_t end = static_cast<size_t>(entities.group_start[g + 1]);
+    for (const ResultColumn& r : results) {
+      batch.emplace_back();
+      r.AppendTo(begin, end, &batch.back());
+    }
+    PANTRY_RETURN_IF_ERROR(writer->Write(std::move(batch), static_cast<int64_t>(end - begin)));
+  }
+  PANTRY_RETURN_IF_ERROR(writer->Close());
+  stats.write_seconds = SecondsSince(write_start);
+  return stats;
+}
+
+}  // namespace pantry::offline
