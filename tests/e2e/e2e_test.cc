@@ -14,6 +14,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/e2e.h"
 #include "tests/support/redis_server.h"
 
 namespace pantry {
@@ -22,96 +23,12 @@ namespace {
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
-std::string BinDir() {
-  const char* dir = std::getenv("PANTRY_BIN_DIR");
-  return dir != nullptr ? dir : "build/bin";
-}
-
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-void WriteFile(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/pantry-e2e-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// Runs pantryd as a child process on a free port.
-class Daemon {
- public:
-  Daemon(fs::path config, fs::path state_dir) : config_(std::move(config)), state_(std::move(state_dir)) {}
-  ~Daemon() { Stop(); }
-
-  void Start() {
-    const fs::path port_file = state_.parent_path() / "port";
-    fs::remove(port_file);
-    log_ = state_.parent_path() / "pantryd.log";
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string bin = BinDir() + "/pantryd";
-      freopen(log_.c_str(), "a", stderr);
-      freopen(log_.c_str(), "a", stdout);
-      execl(bin.c_str(), "pantryd", "--config", config_.c_str(), "--listen", "127.0.0.1:0",
-            "--state-dir", state_.c_str(), "--port-file", port_file.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 1000; ++i) {
-      const std::string port = ReadFile(port_file);
-      if (!port.empty() && port.back() == '\n') {
-        address_ = "127.0.0.1:" + port.substr(0, port.size() - 1);
-        return;
-      }
-      int status;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        FAIL() << "pantryd exited at start:\n" << ReadFile(log_);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL() << "pantryd did not start:\n" << ReadFile(log_);
-  }
-
-  void Signal(int sig) { kill(pid_, sig); }
-
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  bool Alive() {
-    if (pid_ <= 0) return false;
-    int status;
-    return waitpid(pid_, &status, WNOHANG) == 0;
-  }
-  const std::string& address() const { return address_; }
-  std::string Log() const { return ReadFile(log_); }
-
- private:
-  fs::path config_, state_, log_;
-  pid_t pid_ = -1;
-  std::string address_;
-};
+using ::pantry::testing::BinDir;
+using ::pantry::testing::Daemon;
+using ::pantry::testing::ReadFile;
+using ::pantry::testing::Result;
+using ::pantry::testing::TempDir;
+using ::pantry::testing::WriteFile;
 
 class E2E : public ::testing::Test {
  protected:
@@ -151,15 +68,8 @@ class E2E : public ::testing::Test {
   }
 
   Result Pantry(const std::string& args) {
-    const fs::path out = data_ / "out.txt", err = data_ / "err.txt";
-    const std::string cmd = BinDir() + "/pantry --server " + daemon_->address() + " " + args +
-                            " >" + out.string() + " 2>" + err.string();
-    Result r;
-    const int status = std::system(cmd.c_str());
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadFile(out);
-    r.err = ReadFile(err);
-    return r;
+    return ::pantry::testing::RunCommand(
+        BinDir() + "/pantry --server " + daemon_->address() + " " + args, data_);
   }
 
   std::string Now(int offset_s = 0) {

@@ -25,6 +25,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "tests/support/e2e.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "pantry/client.h"
@@ -42,124 +43,16 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 namespace fs = std::filesystem;
 
-std::string BinDir() {
-  const char* dir = std::getenv("PANTRY_BIN_DIR");
-  return dir != nullptr ? dir : "build/bin";
-}
+using ::pantry::testing::BinDir;
+using ::pantry::testing::Daemon;
+using ::pantry::testing::ReadFile;
+using ::pantry::testing::Result;
+using ::pantry::testing::WriteFile;
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-void WriteFile(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
-
-class TempDir {
+// Its folder: see PANTRY_KEEP_TEST_DIR in tests/support/e2e.h.
+class TempDir : public ::pantry::testing::TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/pantry-hist-e2e-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  // PANTRY_KEEP_TEST_DIR=1 keeps the folder (repository, data, outputs,
-  // pantryd.log) for a look after a failure.
-  ~TempDir() {
-    const char* keep = std::getenv("PANTRY_KEEP_TEST_DIR");
-    if (keep != nullptr && *keep == '1') {
-      std::cerr << "kept " << path_ << "\n";
-      return;
-    }
-    fs::remove_all(path_);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// pantryd as a child process on a free port, started from `/` so that its
-// working directory is not the test's (relative paths would mean nothing).
-class Daemon {
- public:
-  Daemon(fs::path config, fs::path state_dir, std::vector<std::string> extra_args)
-      : config_(std::move(config)), state_(std::move(state_dir)), extra_(std::move(extra_args)) {}
-  ~Daemon() { Stop(); }
-
-  void Start() {
-    const fs::path port_file = state_.parent_path() / "port";
-    fs::remove(port_file);
-    log_ = state_.parent_path() / "pantryd.log";
-    std::vector<std::string> args = {"pantryd",       "--config",    config_.string(),
-                                     "--listen",      "127.0.0.1:0", "--state-dir",
-                                     state_.string(), "--port-file", port_file.string()};
-    args.insert(args.end(), extra_.begin(), extra_.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string bin = BinDir() + "/pantryd";
-      freopen(log_.c_str(), "a", stderr);
-      freopen(log_.c_str(), "a", stdout);
-      if (chdir("/") != 0) _exit(126);
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(bin.c_str(), argv.data());
-      _exit(127);
-    }
-    for (int i = 0; i < 1000; ++i) {
-      const std::string port = ReadFile(port_file);
-      if (!port.empty() && port.back() == '\n') {
-        address_ = "127.0.0.1:" + port.substr(0, port.size() - 1);
-        return;
-      }
-      int status;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        FAIL() << "pantryd exited at start:\n" << ReadFile(log_);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL() << "pantryd did not start:\n" << ReadFile(log_);
-  }
-
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  void Signal(int sig) { kill(pid_, sig); }
-  bool Alive() {
-    if (pid_ <= 0) return false;
-    int status;
-    if (waitpid(pid_, &status, WNOHANG) == 0) return true;
-    pid_ = -1;
-    exit_status_ = status;
-    return false;
-  }
-  // The exit status once it has exited (waits up to `timeout`), else -1.
-  int WaitExit(std::chrono::milliseconds timeout) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (Alive() && std::chrono::steady_clock::now() < end) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return pid_ > 0 ? -1 : exit_status_;
-  }
-  const std::string& address() const { return address_; }
-  std::string Log() const { return ReadFile(log_); }
-
- private:
-  fs::path config_, state_, log_;
-  std::vector<std::string> extra_;
-  pid_t pid_ = -1;
-  int exit_status_ = -1;
-  std::string address_;
-};
-
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
+  TempDir() : ::pantry::testing::TempDir("pantry-hist-e2e") {}
 };
 
 // Seconds after 2026-01-01T00:00:00Z, in microseconds.
@@ -364,18 +257,8 @@ class Historical : public ::testing::Test {
 
   // Runs the CLI from `cwd` (default: the test's folder).
   Result Pantry(const std::string& args, const fs::path& cwd = {}) {
-    const int n = runs_++;
-    const fs::path out = root_ / absl::StrCat("stdout-", n),
-                   err = root_ / absl::StrCat("stderr-", n);
-    std::string cmd = BinDir() + "/pantry --server " + daemon_->address() + " " + args + " >" +
-                      out.string() + " 2>" + err.string();
-    if (!cwd.empty()) cmd = "cd " + cwd.string() + " && " + cmd;
-    Result r;
-    const int status = std::system(cmd.c_str());
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadFile(out);
-    r.err = ReadFile(err);
-    return r;
+    return ::pantry::testing::RunCommand(
+        BinDir() + "/pantry --server " + daemon_->address() + " " + args, root_, cwd);
   }
 
   std::string Entities() const { return (data_ / "entities.parquet").string(); }

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "server/parquet/writer.h"
+#include "tests/support/e2e.h"
 
 namespace pantry::parquet {
 namespace {
@@ -20,18 +21,8 @@ namespace {
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
+using ::pantry::testing::ReadFile;
+using ::pantry::testing::Result;
 
 class ParquetCli : public ::testing::Test {
  protected:
@@ -81,16 +72,7 @@ class ParquetCli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   Result Pantry(const std::string& args) {
-    const char* bin_dir = std::getenv("PANTRY_BIN_DIR");
-    const fs::path out = dir_ / "out.txt", err = dir_ / "err.txt";
-    const std::string cmd = std::string(bin_dir ? bin_dir : "build/bin") + "/pantry " + args +
-                            " >" + out.string() + " 2>" + err.string();
-    Result r;
-    const int status = std::system(cmd.c_str());
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadFile(out);
-    r.err = ReadFile(err);
-    return r;
+    return ::pantry::testing::RunCommand(::pantry::testing::BinDir() + "/pantry " + args, dir_);
   }
 
   fs::path dir_;
