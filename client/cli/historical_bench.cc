@@ -35,6 +35,7 @@ int RunHistoricalBench(const HistoricalBenchOptions& o) {
   request.output_path = o.out;
   offline::HistoricalOptions options;
   options.threads = o.threads;
+  options.memory_budget_bytes = (*registry)->offline_store.memory_budget_bytes;
   const auto start = std::chrono::steady_clock::now();
   auto stats = offline::GetHistoricalFeatures(**registry, request, options);
   const double seconds =
@@ -55,6 +56,7 @@ int RunHistoricalBench(const HistoricalBenchOptions& o) {
     j["feature_rows_scanned"] = stats->feature_rows_scanned;
     j["values_found"] = stats->values_found;
     j["row_groups_skipped"] = stats->row_groups_skipped;
+    j["chunks"] = stats->chunks;
     j["index_seconds"] = stats->index_seconds;
     j["scan_seconds"] = stats->scan_seconds;
     j["fetch_seconds"] = stats->fetch_seconds;

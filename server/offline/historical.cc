@@ -171,19 +171,22 @@ bool Better(const Candidate& a, const Candidate& b) {
   return a.row > b.row;
 }
 
-// The entity rows: their columns, times and, per view, keys.
+// A chunk of consecutive entity rows: their columns and times.
 struct EntityTable {
-  std::unique_ptr<FileReader> reader;
-  std::vector<std::vector<ColumnData>> groups;  // [row group][column]
-  std::vector<int64_t> group_start;             // first row of each row group
+  const FileReader* reader = nullptr;
+  std::vector<std::vector<ColumnData>> groups;  // [row group of the chunk][column]
+  std::vector<int64_t> group_start;             // first row (in the chunk) of each row group
   std::vector<Micros> times;
   int64_t rows = 0;
+  int64_t first_row = 0;  // in the file, for messages
+  int next_group = 0;     // the first row group after the chunk
 };
 
-absl::StatusOr<EntityTable> LoadEntities(const HistoricalRequest& request) {
-  EntityTable t;
-  PANTRY_ASSIGN_OR_RETURN(t.reader, FileReader::Open(request.entities_path));
-  const auto& columns = t.reader->schema().columns();
+// Opens the entity file and checks its columns; sets `*time_column`.
+absl::StatusOr<std::unique_ptr<FileReader>> OpenEntities(const HistoricalRequest& request,
+                                                         int* time_column) {
+  PANTRY_ASSIGN_OR_RETURN(auto reader, FileReader::Open(request.entities_path));
+  const auto& columns = reader->schema().columns();
   for (const Column& c : columns) {
     if (!c.supported) {
       return absl::InvalidArgumentError(
@@ -195,7 +198,7 @@ absl::StatusOr<EntityTable> LoadEntities(const HistoricalRequest& request) {
           "' is INT96, which training-set outputs cannot carry; write it as a TIMESTAMP"));
     }
   }
-  const int ts = t.reader->schema().Find(request.timestamp_column);
+  const int ts = reader->schema().Find(request.timestamp_column);
   if (ts < 0) {
     return absl::InvalidArgumentError(absl::StrCat(request.entities_path, ": no timestamp column '",
                                                    request.timestamp_column, "'"));
@@ -203,26 +206,47 @@ absl::StatusOr<EntityTable> LoadEntities(const HistoricalRequest& request) {
   if (absl::Status s = CheckTimeColumn(columns[ts]); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(request.entities_path, ": ", s.message()));
   }
-  t.groups.resize(t.reader->num_row_groups());
+  *time_column = ts;
+  return reader;
+}
+
+// Reads entity row groups from `first_group` on while their estimated
+// memory (decoded columns plus `per_row` bytes of join state a row) stays
+// within `budget`; at least one row group.
+absl::StatusOr<EntityTable> LoadEntityChunk(const FileReader& reader, int ts,
+                                            const HistoricalRequest& request, int first_group,
+                                            int64_t first_row, int64_t budget, int64_t per_row) {
+  EntityTable t;
+  t.reader = &reader;
+  t.first_row = first_row;
+  const auto& columns = reader.schema().columns();
   std::vector<Micros> times;
-  for (int g = 0; g < t.reader->num_row_groups(); ++g) {
-    t.group_start.push_back(t.rows);
-    t.groups[g].resize(columns.size());
+  int64_t bytes = 0;
+  int g = first_group;
+  for (; g < reader.num_row_groups(); ++g) {
+    std::vector<ColumnData> group(columns.size());
+    int64_t group_bytes = reader.row_group_rows(g) * per_row;
     for (size_t c = 0; c < columns.size(); ++c) {
-      PANTRY_RETURN_IF_ERROR(t.reader->ReadColumn(g, static_cast<int>(c), &t.groups[g][c]));
+      PANTRY_RETURN_IF_ERROR(reader.ReadColumn(g, static_cast<int>(c), &group[c]));
+      group_bytes += static_cast<int64_t>(group[c].MemoryBytes());
     }
-    ReadTimes(columns[ts], t.groups[g][ts], &times);
+    if (!t.groups.empty() && bytes + group_bytes > budget) break;  // the next chunk's
+    bytes += group_bytes;
+    ReadTimes(columns[ts], group[ts], &times);
     for (size_t r = 0; r < times.size(); ++r) {
       if (times[r] == kNoTimestamp) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(request.entities_path, ": row ", t.rows + static_cast<int64_t>(r),
-                         " has a null '", request.timestamp_column, "'"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            request.entities_path, ": row ", first_row + t.rows + static_cast<int64_t>(r),
+            " has a null '", request.timestamp_column, "'"));
       }
     }
+    t.group_start.push_back(t.rows);
+    t.groups.push_back(std::move(group));
     t.times.insert(t.times.end(), times.begin(), times.end());
-    t.rows += t.reader->row_group_rows(g);
+    t.rows += reader.row_group_rows(g);
   }
   t.group_start.push_back(t.rows);
+  t.next_group = g;
   return t;
 }
 
@@ -557,10 +581,12 @@ absl::StatusOr<HistoricalStats> GetHistoricalFeatures(const Registry& registry,
                        view->schema[index].dtype});
   }
 
-  PANTRY_ASSIGN_OR_RETURN(EntityTable entities, LoadEntities(request));
+  int time_column = -1;
+  PANTRY_ASSIGN_OR_RETURN(std::unique_ptr<FileReader> entity_reader,
+                          OpenEntities(request, &time_column));
   // Output names must be unique: entity columns first, then features.
   absl::flat_hash_map<std::string, std::string> owner;
-  for (const Column& c : entities.reader->schema().columns()) owner[c.name] = "the entity file";
+  for (const Column& c : entity_reader->schema().columns()) owner[c.name] = "the entity file";
   for (const OutputFeature& o : outputs) {
     const std::string mine = absl::StrCat("feature view '", o.view->name, "'");
     auto [it, inserted] = owner.try_emplace(o.name, mine);
@@ -570,35 +596,15 @@ absl::StatusOr<HistoricalStats> GetHistoricalFeatures(const Registry& registry,
           request.full_feature_names ? "" : "; use full feature names (view__feature)"));
     }
   }
-
-  HistoricalStats stats;
-  stats.entity_rows = entities.rows;
-  std::vector<ResultColumn> results;
-  results.reserve(outputs.size());
-  for (const OutputFeature& o : outputs) {
-    results.emplace_back(o.dtype, static_cast<size_t>(entities.rows));
-  }
   // Views in order of first appearance.
   std::vector<const FeatureView*> views;
   for (const OutputFeature& o : outputs) {
     if (std::find(views.begin(), views.end(), o.view) == views.end()) views.push_back(o.view);
   }
-  for (const FeatureView* view : views) {
-    std::vector<const OutputFeature*> features;
-    std::vector<ResultColumn*> columns;
-    for (size_t i = 0; i < outputs.size(); ++i) {
-      if (outputs[i].view == view) {
-        features.push_back(&outputs[i]);
-        columns.push_back(&results[i]);
-      }
-    }
-    PANTRY_RETURN_IF_ERROR(
-        JoinView(registry, *view, features, request, options, entities, columns, &stats));
-  }
 
-  // Write: the entity columns as they were, then the features.
-  std::vector<parquet::ColumnSpec> specs(entities.reader->schema().columns().begin(),
-                                         entities.reader->schema().columns().end());
+  // The output: the entity columns as they were, then the features.
+  std::vector<parquet::ColumnSpec> specs(entity_reader->schema().columns().begin(),
+                                         entity_reader->schema().columns().end());
   for (const OutputFeature& o : outputs) specs.push_back(OutputSpec(o.name, o.dtype));
   parquet::WriterOptions wo;
   wo.row_group_rows = options.output_row_group_rows;
@@ -607,20 +613,61 @@ absl::StatusOr<HistoricalStats> GetHistoricalFeatures(const Registry& registry,
       {"pantry.features", absl::StrJoin(refs, ",", [](std::string* out, const FeatureRef& r) {
          out->append(r.ToString());
        })});
-  const auto write_start = std::chrono::steady_clock::now();
   PANTRY_ASSIGN_OR_RETURN(auto writer, parquet::FileWriter::Create(request.output_path, specs, wo));
-  for (size_t g = 0; g < entities.groups.size(); ++g) {
-    std::vector<ColumnData> batch = std::move(entities.groups[g]);
-    const size_t begin = static_cast<size_t>(entities.group_start[g]);
-    const size_t end = static_cast<size_t>(entities.group_start[g + 1]);
-    for (const ResultColumn& r : results) {
-      batch.emplace_back();
-      r.AppendTo(begin, end, &batch.back());
+
+  // Entity rows are independent: they are joined in chunks that fit the
+  // memory budget, each written before the next is read. The sources are
+  // scanned once per chunk.
+  const int64_t per_row = 8 + static_cast<int64_t>(views.size()) * 64 +
+                          static_cast<int64_t>(std::max(1, options.threads)) * 32 +
+                          static_cast<int64_t>(outputs.size()) * 24;
+  HistoricalStats stats;
+  int next_group = 0;
+  int64_t next_row = 0;
+  do {
+    auto phase = std::chrono::steady_clock::now();
+    PANTRY_ASSIGN_OR_RETURN(
+        EntityTable entities,
+        LoadEntityChunk(*entity_reader, time_column, request, next_group, next_row,
+                        options.memory_budget_bytes, per_row));
+    stats.index_seconds += SecondsSince(phase);
+    ++stats.chunks;
+    stats.entity_rows += entities.rows;
+    std::vector<ResultColumn> results;
+    results.reserve(outputs.size());
+    for (const OutputFeature& o : outputs) {
+      results.emplace_back(o.dtype, static_cast<size_t>(entities.rows));
     }
-    PANTRY_RETURN_IF_ERROR(writer->Write(std::move(batch), static_cast<int64_t>(end - begin)));
-  }
+    for (const FeatureView* view : views) {
+      std::vector<const OutputFeature*> features;
+      std::vector<ResultColumn*> columns;
+      for (size_t i = 0; i < outputs.size(); ++i) {
+        if (outputs[i].view == view) {
+          features.push_back(&outputs[i]);
+          columns.push_back(&results[i]);
+        }
+      }
+      PANTRY_RETURN_IF_ERROR(
+          JoinView(registry, *view, features, request, options, entities, columns, &stats));
+    }
+    phase = std::chrono::steady_clock::now();
+    for (size_t g = 0; g < entities.groups.size(); ++g) {
+      std::vector<ColumnData> batch = std::move(entities.groups[g]);
+      const size_t begin = static_cast<size_t>(entities.group_start[g]);
+      const size_t end = static_cast<size_t>(entities.group_start[g + 1]);
+      for (const ResultColumn& r : results) {
+        batch.emplace_back();
+        r.AppendTo(begin, end, &batch.back());
+      }
+      PANTRY_RETURN_IF_ERROR(writer->Write(std::move(batch), static_cast<int64_t>(end - begin)));
+    }
+    stats.write_seconds += SecondsSince(phase);
+    next_group = entities.next_group;
+    next_row += entities.rows;
+  } while (next_group < entity_reader->num_row_groups());
+  const auto close_start = std::chrono::steady_clock::now();
   PANTRY_RETURN_IF_ERROR(writer->Close());
-  stats.write_seconds = SecondsSince(write_start);
+  stats.write_seconds += SecondsSince(close_start);
   return stats;
 }
 

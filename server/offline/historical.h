@@ -11,7 +11,8 @@
 // row groups outside the entity rows' time range are skipped unread), and
 // every feature row updates the best candidate of the entity rows it
 // qualifies for. A second pass reads the feature columns of just the row
-// groups that hold winners. Both passes run on `threads` threads.
+// groups that hold winners. Both passes run on `threads` threads. Entity
+// rows that do not fit the memory budget are joined in consecutive chunks.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +40,10 @@ struct HistoricalRequest {
 struct HistoricalOptions {
   int threads = 2;
   int64_t output_row_group_rows = 122880;
+  // Memory for entity rows and their join state (offline_store.memory_budget).
+  // Entity rows beyond it are joined in several chunks, each a scan of the
+  // sources; the feature data itself is never held, whatever its size.
+  int64_t memory_budget_bytes = int64_t{2} << 30;
 };
 
 struct HistoricalStats {
@@ -47,6 +52,7 @@ struct HistoricalStats {
   int64_t row_groups_skipped = 0;     // from partitions or statistics
   int64_t files_skipped = 0;
   int64_t values_found = 0;           // entity rows × views with a qualifying row
+  int64_t chunks = 0;                 // entity chunks joined (1 unless over the budget)
   // Wall time of the phases, summed over views.
   double index_seconds = 0;           // reading and grouping the entity rows
   double scan_seconds = 0;            // pass 1: keys and times

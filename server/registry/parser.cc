@@ -26,6 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -59,7 +60,7 @@ constexpr absl::string_view kOnlineStoreKeys[] = {"type",
                                                   "request_timeout",
                                                   "key_ttl",
                                                   "max_pending_requests"};
-constexpr absl::string_view kOfflineStoreKeys[] = {"path"};
+constexpr absl::string_view kOfflineStoreKeys[] = {"path", "memory_budget"};
 constexpr absl::string_view kServingKeys[] = {
     "max_entities_per_request", "max_features_per_request", "max_write_rows_per_request"};
 constexpr absl::string_view kEntityKeys[] = {"name", "join_keys", "value_type", "description"};
@@ -141,6 +142,30 @@ std::string Child(absl::string_view parent, absl::string_view key) {
 
 std::string Element(absl::string_view parent, size_t index) {
   return absl::StrCat(parent, "[", index, "]");
+}
+
+// "512MiB", "2GiB", "1GB", "64KiB", or a number of bytes; binary (KiB,
+// MiB, GiB, TiB) and decimal (KB, MB, GB, TB) units.
+absl::StatusOr<int64_t> ParseByteSize(absl::string_view text) {
+  static constexpr std::pair<absl::string_view, int64_t> kUnits[] = {
+      {"TiB", int64_t{1} << 40}, {"GiB", int64_t{1} << 30}, {"MiB", int64_t{1} << 20},
+      {"KiB", int64_t{1} << 10}, {"TB", 1'000'000'000'000}, {"GB", 1'000'000'000},
+      {"MB", 1'000'000},         {"KB", 1'000},            {"B", 1}};
+  absl::string_view digits = text;
+  int64_t unit = 1;
+  for (const auto& [suffix, size] : kUnits) {
+    if (absl::EndsWith(text, suffix)) {
+      digits = text.substr(0, text.size() - suffix.size());
+      unit = size;
+      break;
+    }
+  }
+  int64_t n = 0;
+  if (digits.empty() || !absl::SimpleAtoi(digits, &n) || n < 0 || n > INT64_MAX / unit) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", text, "' is not a size: expected a number with a unit such as 512MiB or 2GiB"));
+  }
+  return n * unit;
 }
 
 // Accepts everything ParseDuration does, plus whole milliseconds ("250ms"),
@@ -645,6 +670,19 @@ void RepoParser::ParseOfflineStore(const YAML::Node* node) {
         Error(*n, Child(path, "path"), "must not be empty");
       } else {
         registry_->offline_store.path = ResolvePath(p);
+      }
+    }
+  }
+  if (const YAML::Node* n = f.Get("memory_budget")) {
+    std::string text;
+    if (ReadString(*n, Child(path, "memory_budget"), &text)) {
+      absl::StatusOr<int64_t> bytes = ParseByteSize(text);
+      if (!bytes.ok()) {
+        Error(*n, Child(path, "memory_budget"), bytes.status().message());
+      } else if (*bytes < (int64_t{1} << 20)) {
+        Error(*n, Child(path, "memory_budget"), "must be at least 1MiB");
+      } else {
+        registry_->offline_store.memory_budget_bytes = *bytes;
       }
     }
   }

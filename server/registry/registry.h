@@ -99,6 +99,9 @@ struct OnlineStoreConfig {
 
 struct OfflineStoreConfig {
   std::string path;  // absolute
+  // Memory a point-in-time join may use for entity rows and their join
+  // state; beyond it the entity rows are joined in chunks.
+  int64_t memory_budget_bytes = int64_t{2} << 30;
 };
 
 // Request limits enforced by the serving path (the `serving:` key).

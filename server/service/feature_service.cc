@@ -235,8 +235,11 @@ grpc::ServerUnaryReactor* FeatureServiceImpl::GetHistoricalFeatures(
           return;
         }
         absl::Status output = CheckOutput(req);
+        // The budget is the repository's, from the snapshot of this request.
+        offline::HistoricalOptions run_options = options;
+        run_options.memory_budget_bytes = registry->offline_store.memory_budget_bytes;
         absl::StatusOr<offline::HistoricalStats> stats =
-            output.ok() ? offline::GetHistoricalFeatures(*registry, req, options)
+            output.ok() ? offline::GetHistoricalFeatures(*registry, req, run_options)
                         : absl::StatusOr<offline::HistoricalStats>(output);
         const Micros finished = NowMicros();
         if (!stats.ok()) {

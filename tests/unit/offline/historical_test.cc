@@ -221,9 +221,17 @@ TEST_P(HistoricalProperty, MatchesTheNaiveOracle) {
   HistoricalOptions options;
   options.threads = 1 + static_cast<int>(rng() % 2);
   options.output_row_group_rows = 1 + rng() % 50;
+  // Half the seeds with a budget so small that every entity row group is
+  // joined as a chunk of its own.
+  if (GetParam() % 2 == 1) options.memory_budget_bytes = 1;
   auto stats = GetHistoricalFeatures(**registry, request, options);
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->entity_rows, static_cast<int64_t>(entities.size()));
+  if (GetParam() % 2 == 1) {
+    auto entity_file = parquet::FileReader::Open(request.entities_path);
+    ASSERT_TRUE(entity_file.ok());
+    EXPECT_EQ(stats->chunks, (*entity_file)->num_row_groups());
+  }
 
   // Read the output back and compare row by row.
   auto reader = parquet::FileReader::Open(request.output_path);

@@ -165,6 +165,24 @@ TEST(LoadRegistryFile, RelativePathsResolveAgainstTheFilesFolder) {
   EXPECT_EQ((*r)->offline_store.path, folder + "/offline");
 }
 
+TEST(Registry, OfflineMemoryBudgetTakesSizesWithUnits) {
+  const std::string base = std::string(kRepo) + "offline_store: {memory_budget: ";
+  auto r = ParseRegistry(base + "512MiB}\n", "repo.yaml", "/repo");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)->offline_store.memory_budget_bytes, int64_t{512} << 20);
+  auto gb = ParseRegistry(base + "3GB}\n", "repo.yaml", "/repo");
+  ASSERT_TRUE(gb.ok()) << gb.status();
+  EXPECT_EQ((*gb)->offline_store.memory_budget_bytes, int64_t{3'000'000'000});
+  EXPECT_EQ(Load()->offline_store.memory_budget_bytes, int64_t{2} << 30);
+  auto bad = ParseRegistry(base + "lots}\n", "repo.yaml", "/repo");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("offline_store.memory_budget"));
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("'lots' is not a size"));
+  auto tiny = ParseRegistry(base + "10KiB}\n", "repo.yaml", "/repo");
+  ASSERT_FALSE(tiny.ok());
+  EXPECT_THAT(std::string(tiny.status().message()), HasSubstr("at least 1MiB"));
+}
+
 TEST(LoadRegistryFile, ErrorsNameTheFileAsGiven) {
   TempDir dir;
   const std::string path = dir.path() + "/bad.yaml";
