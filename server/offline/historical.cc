@@ -10,7 +10,6 @@
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/common/status.h"
@@ -299,8 +298,8 @@ struct KeyIndex {
   Micros max_time = 0;
 };
 
-absl::StatusOr<KeyIndex> IndexEntities(const Registry& registry, const FeatureView& view,
-                                       const HistoricalRequest& request, const EntityTable& t) {
+absl::StatusOr<KeyIndex> IndexEntities(const FeatureView& view, const HistoricalRequest& request,
+                                       const EntityTable& t) {
   const auto& schema = t.reader->schema();
   std::vector<int> key_columns;
   std::vector<bool> integer;
@@ -317,7 +316,6 @@ absl::StatusOr<KeyIndex> IndexEntities(const Registry& registry, const FeatureVi
     key_columns.push_back(c);
     integer.push_back(IsIntegerKey(k.value_type));
   }
-  (void)registry;
   KeyIndex index;
   index.single_integer = key_columns.size() == 1 && integer[0];
   std::vector<uint32_t> group_of(static_cast<size_t>(t.rows), UINT32_MAX);
@@ -432,7 +430,7 @@ absl::Status JoinView(const Registry& registry, const FeatureView& view,
   }
   const DataSource& source = source_it->second;
   auto phase = std::chrono::steady_clock::now();
-  PANTRY_ASSIGN_OR_RETURN(KeyIndex index, IndexEntities(registry, view, request, entities));
+  PANTRY_ASSIGN_OR_RETURN(KeyIndex index, IndexEntities(view, request, entities));
   stats->index_seconds += SecondsSince(phase);
   phase = std::chrono::steady_clock::now();
   if (index.rows.empty()) return absl::OkStatus();

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/common/status.h"
 #include "server/parquet/compression.h"
 #include "server/parquet/encodings.h"
+#include "server/parquet/logical.h"
 
 namespace pantry::parquet {
 namespace {
@@ -708,25 +710,20 @@ std::optional<std::pair<int64_t, int64_t>> FileReader::TimeRangeMicros(int row_g
     if (col.physical == Type::kInt64 && raw.size() == 8) {
       int64_t v;
       std::memcpy(&v, raw.data(), 8);
-      switch (col.unit) {
-        case TimeUnit::kMillis: {
-          // Out of range for microseconds: no usable bound.
-          int64_t us;
-          if (__builtin_mul_overflow(v, int64_t{1000}, &us)) return std::nullopt;
-          return us;
-        }
-        case TimeUnit::kMicros: return v;
-        case TimeUnit::kNanos: return v / 1000;
+      // Floored, so a bound only widens; beyond the microsecond range
+      // (ToMicros saturates) the bound is unknown.
+      const int64_t us = ToMicros(v, col.unit);
+      if (us == std::numeric_limits<int64_t>::min() || us == std::numeric_limits<int64_t>::max()) {
+        return std::nullopt;
       }
+      return us;
     }
     return std::nullopt;  // INT96 statistics have no defined order
   };
   auto a = to_micros(*lo);
   auto b = to_micros(*hi);
   if (!a || !b) return std::nullopt;
-  // Floor division of the lower bound for nanoseconds would only widen it;
-  // truncation toward zero of a negative lower bound may narrow it by one.
-  return std::make_pair(*a - (col.unit == TimeUnit::kNanos ? 1 : 0), *b);
+  return std::make_pair(*a, *b);
 }
 
 }  // namespace pantry::parquet

@@ -77,6 +77,7 @@
 #include "server/parquet/json_rows.h"
 #include "server/parquet/reader.h"
 #include "server/parquet/writer.h"
+#include "tests/interop/node_support.h"
 #include "server/registry/registry.h"
 #include "server/value/value.h"
 
@@ -102,46 +103,15 @@ constexpr Micros kDay = 24 * kHour;
 // ---------------------------------------------------------------------------
 // Environment: the source tree, node, commands (as in interop_test.cc).
 
-std::string SourceDir() {
-  const char* env = std::getenv("PANTRY_SOURCE_DIR");
-  return env != nullptr && *env != '\0' ? std::string(env) : std::string(PANTRY_DEFAULT_SOURCE_DIR);
-}
-
-fs::path InteropDir() { return fs::path(SourceDir()) / "tests" / "interop"; }
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  out += "'";
-  return out;
-}
+using interop::Command;
+using interop::InteropDir;
+using interop::ReadFileText;
+using interop::ShellQuote;
 
 // Why DuckDB can't run here, or "" when it can.
-std::string NodeProblem() {
-  const std::string fix = absl::StrCat("install Node 20 and run `npm ci` in ",
-                                       InteropDir().string(), " (see README.md there)");
-  if (std::system("command -v node >/dev/null 2>&1") != 0) {
-    return absl::StrCat("`node` is not on PATH: ", fix);
-  }
-  const fs::path duckdb = InteropDir() / "node_modules" / "@duckdb" / "node-api";
-  if (!fs::is_directory(duckdb)) return absl::StrCat(duckdb.string(), " is missing: ", fix);
-  return "";
-}
+std::string NodeProblem() { return interop::NodeProblem("@duckdb/node-api"); }
 
 bool KeepFiles() { return std::getenv("PANTRY_INTEROP_KEEP_FILES") != nullptr; }
-
-std::string ReadFileText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::vector<std::string> SplitLines(const std::string& text) {
   std::vector<std::string> lines;
@@ -149,31 +119,6 @@ std::vector<std::string> SplitLines(const std::string& text) {
     if (!line.empty()) lines.emplace_back(line);
   }
   return lines;
-}
-
-struct CommandResult {
-  int exit_code = -1;  // -1: did not start or ended by a signal
-  std::string out;
-  std::string err;
-};
-
-// Runs `command` in tests/interop; stdout piped here, stderr via a file.
-CommandResult RunCommand(const std::string& command, const fs::path& err_path) {
-  CommandResult r;
-  const std::string full = absl::StrCat("cd ", ShellQuote(InteropDir().string()), " && ", command,
-                                        " 2>", ShellQuote(err_path.string()));
-  FILE* pipe = ::popen(full.c_str(), "r");
-  if (pipe == nullptr) {
-    r.err = "popen failed";
-    return r;
-  }
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(pipe);
-  if (status != -1 && WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  r.err = ReadFileText(err_path);
-  return r;
 }
 
 // ---------------------------------------------------------------------------
@@ -919,7 +864,7 @@ struct Suite {
   fs::path root;
   std::vector<Case> cases;
   std::string setup_problem;                   // "" when node, DuckDB and a temp dir are there
-  CommandResult node;                          // the node run
+  Command::Result node;                        // the node run
   std::map<std::string, Json> duckdb_results;  // by case name
   double pantry_seconds = 0;
   double node_seconds = 0;
@@ -956,8 +901,8 @@ class HistoricalVsDuckDb : public ::testing::TestWithParam<int> {
 
     const fs::path spec_path = s.root / "SPEC.json";
     std::ofstream(spec_path) << spec.dump(1) << "\n";
-    s.node = RunCommand(absl::StrCat("node pit_duckdb.mjs ", ShellQuote(spec_path.string())),
-                        s.root / "node.stderr");
+    s.node =
+        Command(absl::StrCat("node pit_duckdb.mjs ", ShellQuote(spec_path.string()))).Finish();
     s.node_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - generated).count();
     for (const std::string& line : SplitLines(s.node.out)) {

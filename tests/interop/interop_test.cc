@@ -51,6 +51,7 @@
 #include "server/parquet/json_rows.h"
 #include "server/parquet/reader.h"
 #include "server/parquet/writer.h"
+#include "tests/interop/node_support.h"
 
 namespace pantry::parquet {
 namespace {
@@ -61,40 +62,10 @@ using Json = nlohmann::ordered_json;
 // ---------------------------------------------------------------------------
 // Environment: the source tree, node, commands.
 
-std::string SourceDir() {
-  const char* env = std::getenv("PANTRY_SOURCE_DIR");
-  return env != nullptr && *env != '\0' ? std::string(env) : std::string(PANTRY_DEFAULT_SOURCE_DIR);
-}
-
-fs::path InteropDir() { return fs::path(SourceDir()) / "tests" / "interop"; }
-
-std::string ShellQuote(absl::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  out += "'";
-  return out;
-}
-
 // Why the reference implementations can't run here, or "" when they can.
+// Checked once: every test asks.
 const std::string& NodeProblem() {
-  static const std::string* const problem = [] {
-    const std::string fix = absl::StrCat("install Node 20 and run `npm ci` in ",
-                                         InteropDir().string(), " (see README.md there)");
-    if (std::system("command -v node >/dev/null 2>&1") != 0) {
-      return new std::string(absl::StrCat("`node` is not on PATH: ", fix));
-    }
-    if (!fs::is_directory(InteropDir() / "node_modules")) {
-      return new std::string(
-          absl::StrCat((InteropDir() / "node_modules").string(), " is missing: ", fix));
-    }
-    return new std::string();
-  }();
+  static const std::string* const problem = new std::string(interop::NodeProblem());
   return *problem;
 }
 
@@ -116,13 +87,6 @@ fs::path MakeTempDir(const std::string& prefix) {
   return fs::path(templ);
 }
 
-std::string ReadFileText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::vector<std::string> SplitLines(absl::string_view text) {
   std::vector<std::string> lines;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
@@ -131,55 +95,10 @@ std::vector<std::string> SplitLines(absl::string_view text) {
   return lines;
 }
 
-// A shell command run in tests/interop: stdout is piped to us, stderr kept
-// in a file. Started by the constructor, so several can run at once.
-class Command {
- public:
-  struct Result {
-    int exit_code = -1;  // -1: did not start or ended by a signal
-    std::string out;
-    std::string err;
-  };
-
-  explicit Command(const std::string& command) {
-    std::string err_templ = (fs::temp_directory_path() / "pantry_interop_err_XXXXXX").string();
-    const int fd = ::mkstemp(err_templ.data());
-    if (fd >= 0) {
-      ::close(fd);
-      err_path_ = err_templ;
-    }
-    const std::string full = absl::StrCat("cd ", ShellQuote(InteropDir().string()), " && ", command,
-                                          " 2>", ShellQuote(err_path_));
-    pipe_ = ::popen(full.c_str(), "r");
-  }
-  ~Command() {
-    if (pipe_ != nullptr) ::pclose(pipe_);
-    if (!err_path_.empty()) ::unlink(err_path_.c_str());
-  }
-  Command(const Command&) = delete;
-  Command& operator=(const Command&) = delete;
-
-  // Waits for the command to end.
-  Result Finish() {
-    Result r;
-    if (pipe_ == nullptr) {
-      r.err = "popen failed";
-      return r;
-    }
-    char buf[1 << 16];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), pipe_)) > 0) r.out.append(buf, n);
-    const int status = ::pclose(pipe_);
-    pipe_ = nullptr;
-    if (status != -1 && WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-    r.err = ReadFileText(err_path_);
-    return r;
-  }
-
- private:
-  FILE* pipe_ = nullptr;
-  std::string err_path_;
-};
+using interop::Command;
+using interop::InteropDir;
+using interop::ReadFileText;
+using interop::ShellQuote;
 
 // ---------------------------------------------------------------------------
 // Reading with Pantry.
