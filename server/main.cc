@@ -6,7 +6,9 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -36,6 +38,8 @@ struct Options {
   int offline_jobs = 1;     // point-in-time joins running at once
   int offline_queue = 16;   // joins waiting for a worker beyond those
   int offline_threads = 0;  // threads of each join; 0: hardware concurrency
+  std::string temp_dir;     // streamed joins' files; empty: $TMPDIR or /tmp
+  int64_t max_upload_mb = 16384;
 };
 
 int Run(const Options& options) {
@@ -93,8 +97,19 @@ int Run(const Options& options) {
           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   spdlog::info("offline jobs: {} at once, {} may queue, {} threads each", offline_jobs.workers(),
                offline_jobs.max_queued(), historical_options.threads);
+  pantry::HistoricalStreamOptions stream_options;
+  if (!options.temp_dir.empty()) {
+    stream_options.temp_dir = options.temp_dir;
+  } else if (const char* tmp = std::getenv("TMPDIR"); tmp != nullptr && *tmp != '\0') {
+    stream_options.temp_dir = tmp;
+  }
+  stream_options.max_upload_bytes = options.max_upload_mb << 20;
+  if (std::error_code ec; !std::filesystem::is_directory(stream_options.temp_dir, ec)) {
+    spdlog::error("temp folder {} does not exist (--temp-dir)", stream_options.temp_dir);
+    return 2;
+  }
   pantry::FeatureServiceImpl feature_service(&serving, store_config.request_timeout, &holder,
-                                             &offline_jobs, historical_options);
+                                             &offline_jobs, historical_options, stream_options);
   pantry::RegistryServiceImpl registry_service(&holder, &manager);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -134,8 +149,8 @@ int Run(const Options& options) {
         continue;
       }
       spdlog::info("signal {}: shutting down", sig);
-      // Queued joins are answered UNAVAILABLE; running ones cannot be
-      // interrupted, and the server waits for their calls to end.
+      // Queued joins are answered UNAVAILABLE; running ones see the pool
+      // shutting down and stop at their next row group.
       offline_jobs.Shutdown();
       if (const int running = offline_jobs.running(); running > 0) {
         spdlog::info("waiting for {} running offline job(s) to finish", running);
@@ -174,6 +189,11 @@ int main(int argc, char** argv) {
   app.add_option("--offline-threads", options.offline_threads,
                  "Threads each join uses (default: the number of cores)")
       ->check(CLI::Range(0, 1024));
+  app.add_option("--temp-dir", options.temp_dir,
+                 "Folder for the files of streamed joins (default: $TMPDIR, else /tmp)");
+  app.add_option("--max-upload-mb", options.max_upload_mb,
+                 "Largest entity file a streamed join may upload, in MiB")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(options.log_level));
   // gRPC locks absl::Mutex on every call; Debian's Abseil checks each lock

@@ -557,6 +557,7 @@ struct HistoricalArgs {
   std::string out;
   std::string timestamp_column = "event_timestamp";
   bool full_feature_names = false;
+  bool server_paths = false;
 };
 
 // The deadline when --timeout-ms is not given: joins over large sources take
@@ -573,8 +574,8 @@ int Historical(const Globals& g, const HistoricalArgs& a, bool timeout_given) {
   if (a.features.empty() == a.service.empty()) {
     return BadInput("historical: give exactly one of --features or --service");
   }
-  // pantryd resolves paths itself, from its own working directory: send
-  // them absolute, as this shell means them.
+  // With --server-paths pantryd resolves paths itself, from its own working
+  // directory: send them absolute, as this shell means them.
   auto absolute = [](const std::string& path) -> absl::StatusOr<std::string> {
     std::error_code ec;
     std::filesystem::path p = std::filesystem::absolute(path, ec);
@@ -604,7 +605,8 @@ int Historical(const Globals& g, const HistoricalArgs& a, bool timeout_given) {
 
   auto client = Connect(g);
   const auto start = std::chrono::steady_clock::now();
-  auto result = client->GetHistoricalFeatures(query);
+  auto result = a.server_paths ? client->GetHistoricalFeatures(query)
+                               : client->StreamHistoricalFeatures(query);
   if (!result.ok()) return Fail(result.status(), "historical");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -696,6 +698,10 @@ int Main(int argc, char** argv) {
                        "Name outputs view__feature");
   historical->add_option("--timestamp-column", hist.timestamp_column,
                          "Column of --entities holding each row's time (default event_timestamp)");
+  historical->add_flag("--server-paths", hist.server_paths,
+                       "pantryd reads --entities and writes --out itself, on its own machine "
+                       "(no upload); by default both files are this machine's and travel in "
+                       "the call");
 
   auto* health = app.add_subcommand("health", "Check that pantryd is serving");
 

@@ -3,10 +3,22 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "server/common/status.h"
 #include "server/service/convert.h"
+#include "server/service/historical_stream.h"
 
 namespace pantry {
 
@@ -129,7 +141,9 @@ absl::StatusOr<WriteSummary> Client::WriteOnlineFeatures(const std::string& view
   return WriteSummary{response.rows_written(), response.rows_skipped_older()};
 }
 
-absl::StatusOr<HistoricalResult> Client::GetHistoricalFeatures(const HistoricalQuery& query) {
+namespace {
+
+v1::GetHistoricalFeaturesRequest HistoricalRequestProto(const HistoricalQuery& query) {
   v1::GetHistoricalFeaturesRequest request;
   if (!query.feature_service.empty()) {
     request.set_feature_service(query.feature_service);
@@ -137,16 +151,11 @@ absl::StatusOr<HistoricalResult> Client::GetHistoricalFeatures(const HistoricalQ
     for (const auto& f : query.features) request.mutable_features()->add_refs(f);
   }
   request.set_full_feature_names(query.full_feature_names);
-  request.set_entities_path(query.entities_path);
   request.set_timestamp_column(query.timestamp_column);
-  request.set_output_path(query.output_path);
-  v1::GetHistoricalFeaturesResponse response;
-  absl::Status status = WithRetries(
-      [&](grpc::ClientContext* context) {
-        return features_->GetHistoricalFeatures(context, request, &response);
-      },
-      query.timeout);
-  if (!status.ok()) return status;
+  return request;
+}
+
+HistoricalResult HistoricalResultFrom(const v1::GetHistoricalFeaturesResponse& response) {
   HistoricalResult out;
   out.output_path = response.output_path();
   out.entity_rows = response.stats().entity_rows();
@@ -156,6 +165,156 @@ absl::StatusOr<HistoricalResult> Client::GetHistoricalFeatures(const HistoricalQ
   out.values_found = response.stats().values_found();
   out.queued = std::chrono::microseconds(response.queued_us());
   out.run = std::chrono::microseconds(response.run_us());
+  return out;
+}
+
+absl::Status LocalError(absl::string_view what, const std::string& path) {
+  return absl::InternalError(absl::StrCat(what, " '", path, "': ", std::strerror(errno)));
+}
+
+// The local side of a streamed join: a temp file beside the output, made
+// fresh for each attempt and removed unless committed.
+class LocalResult {
+ public:
+  explicit LocalResult(std::string path) : path_(std::move(path)) {}
+  ~LocalResult() { Discard(); }
+  absl::Status Open() {
+    Discard();
+    std::string pattern = path_ + ".pantry-tmp-XXXXXX";
+    std::vector<char> name(pattern.begin(), pattern.end());
+    name.push_back('\0');
+    fd_ = ::mkstemp(name.data());
+    if (fd_ < 0) return LocalError("cannot create a temp file beside", path_);
+    temp_ = name.data();
+    return absl::OkStatus();
+  }
+  absl::Status Append(const std::string& piece) {
+    size_t done = 0;
+    while (done < piece.size()) {
+      const ssize_t n = ::write(fd_, piece.data() + done, piece.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return LocalError("cannot write", temp_);
+      done += static_cast<size_t>(n);
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Commit() {
+    if (::fchmod(fd_, 0644) != 0 || ::fsync(fd_) != 0) return LocalError("cannot write", temp_);
+    ::close(fd_);
+    fd_ = -1;
+    if (::rename(temp_.c_str(), path_.c_str()) != 0) return LocalError("cannot rename onto", path_);
+    temp_.clear();
+    return absl::OkStatus();
+  }
+
+ private:
+  void Discard() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    if (!temp_.empty()) ::unlink(temp_.c_str());
+    temp_.clear();
+  }
+  std::string path_;
+  std::string temp_;
+  int fd_ = -1;
+};
+
+}  // namespace
+
+absl::StatusOr<HistoricalResult> Client::GetHistoricalFeatures(const HistoricalQuery& query) {
+  v1::GetHistoricalFeaturesRequest request = HistoricalRequestProto(query);
+  request.set_entities_path(query.entities_path);
+  request.set_output_path(query.output_path);
+  v1::GetHistoricalFeaturesResponse response;
+  absl::Status status = WithRetries(
+      [&](grpc::ClientContext* context) {
+        return features_->GetHistoricalFeatures(context, request, &response);
+      },
+      query.timeout);
+  if (!status.ok()) return status;
+  return HistoricalResultFrom(response);
+}
+
+absl::StatusOr<HistoricalResult> Client::StreamHistoricalFeatures(const HistoricalQuery& query) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_regular_file(query.entities_path, ec)) {
+    return absl::NotFoundError(
+        absl::StrCat("entity file '", query.entities_path, "' does not exist or is not a file"));
+  }
+  const fs::path output = fs::absolute(query.output_path, ec).lexically_normal();
+  if (ec || !output.has_filename() || !fs::is_directory(output.parent_path(), ec)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "output file '", query.output_path, "': its folder does not exist or it names a folder"));
+  }
+  if (fs::equivalent(output, query.entities_path, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "output file '", query.output_path, "' is the entity file: it would be replaced"));
+  }
+  v1::HistoricalUpload first;
+  *first.mutable_request() = HistoricalRequestProto(query);
+  LocalResult result(output.string());
+  v1::GetHistoricalFeaturesResponse done;
+  absl::Status local;  // a local failure, which ends the call
+  absl::Status status = WithRetries(
+      [&](grpc::ClientContext* context) -> grpc::Status {
+        done.Clear();
+        local = result.Open();
+        if (!local.ok()) return grpc::Status(grpc::StatusCode::CANCELLED, "");
+        auto stream = features_->StreamHistoricalFeatures(context);
+        bool open = stream->Write(first);
+        const int fd = ::open(query.entities_path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+          local = LocalError("cannot read", query.entities_path);
+          context->TryCancel();
+        }
+        v1::HistoricalUpload piece;
+        std::string* bytes = piece.mutable_entities_chunk();
+        constexpr size_t kPiece = size_t{1} << 20;
+        while (open && fd >= 0) {
+          bytes->resize(kPiece);
+          const ssize_t n = ::read(fd, bytes->data(), kPiece);
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) {
+            local = LocalError("cannot read", query.entities_path);
+            context->TryCancel();
+            break;
+          }
+          if (n == 0) break;
+          bytes->resize(static_cast<size_t>(n));
+          open = stream->Write(piece);  // false: pantryd ended the call; Finish says why
+        }
+        if (fd >= 0) ::close(fd);
+        if (open) stream->WritesDone();
+        v1::HistoricalDownload in;
+        bool got_done = false;
+        while (stream->Read(&in)) {
+          if (in.part_case() == v1::HistoricalDownload::kResultChunk && local.ok() && !got_done) {
+            local = result.Append(in.result_chunk());
+            if (!local.ok()) context->TryCancel();
+          } else if (in.part_case() == v1::HistoricalDownload::kDone) {
+            done = in.done();
+            got_done = true;
+          }
+        }
+        grpc::Status finished = stream->Finish();
+        if (finished.ok() && local.ok() && !got_done) {
+          return grpc::Status(grpc::StatusCode::INTERNAL,
+                              "pantryd ended the stream without its closing message");
+        }
+        return finished;
+      },
+      query.timeout);
+  if (!local.ok()) return local;
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrReplaceAll(status.message(),
+                                            {{kUploadedEntityFile, query.entities_path},
+                                             {kStreamedResultFile, query.output_path}}));
+  }
+  PANTRY_RETURN_IF_ERROR(result.Commit());
+  HistoricalResult out = HistoricalResultFrom(done);
+  out.output_path = output.string();
   return out;
 }
 

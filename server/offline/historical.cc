@@ -54,6 +54,10 @@ absl::Status ParallelFor(int threads, size_t n,
   return first;
 }
 
+absl::Status Interrupted(const HistoricalOptions& options) {
+  return options.interrupt ? options.interrupt() : absl::OkStatus();
+}
+
 // One requested output feature.
 struct OutputFeature {
   const FeatureView* view;
@@ -470,6 +474,7 @@ absl::Status JoinView(const Registry& registry, const FeatureView& view,
   std::vector<bool> integer;
   for (const JoinKey& k : view.join_keys) integer.push_back(IsIntegerKey(k.value_type));
   PANTRY_RETURN_IF_ERROR(ParallelFor(threads, tasks.size(), [&](size_t i, int worker) -> absl::Status {
+    PANTRY_RETURN_IF_ERROR(Interrupted(options));
     const Task task = tasks[i];
     const ViewFile& f = files[task.file];
     const auto& cols = f.reader->schema().columns();
@@ -546,6 +551,7 @@ absl::Status JoinView(const Registry& registry, const FeatureView& view,
       buckets;
   for (const auto& w : wanted) buckets.push_back(&w);
   absl::Status fetched = ParallelFor(threads, buckets.size(), [&](size_t i, int) -> absl::Status {
+    PANTRY_RETURN_IF_ERROR(Interrupted(options));
     const auto& [where, rows] = *buckets[i];
     const ViewFile& f = files[where.first];
     const auto& cols = f.reader->schema().columns();
@@ -645,11 +651,13 @@ absl::StatusOr<HistoricalStats> GetHistoricalFeatures(const Registry& registry,
           columns.push_back(&results[i]);
         }
       }
+      PANTRY_RETURN_IF_ERROR(Interrupted(options));
       PANTRY_RETURN_IF_ERROR(
           JoinView(registry, *view, features, request, options, entities, columns, &stats));
     }
     phase = std::chrono::steady_clock::now();
     for (size_t g = 0; g < entities.groups.size(); ++g) {
+      PANTRY_RETURN_IF_ERROR(Interrupted(options));
       std::vector<ColumnData> batch = std::move(entities.groups[g]);
       const size_t begin = static_cast<size_t>(entities.group_start[g]);
       const size_t end = static_cast<size_t>(entities.group_start[g + 1]);

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,11 @@ struct HistoricalOptions {
   // Entity rows beyond it are joined in several chunks, each a scan of the
   // sources; the feature data itself is never held, whatever its size.
   int64_t memory_budget_bytes = int64_t{2} << 30;
+  // Asked before every unit of work (a row group scanned or fetched, a view,
+  // a chunk, an output row group): a non-OK answer stops the join, which
+  // then returns that status and leaves no output file. Unset: never asked.
+  // Called from the join's worker threads, possibly at once.
+  std::function<absl::Status()> interrupt;
 };
 
 struct HistoricalStats {
@@ -64,8 +70,9 @@ struct HistoricalStats {
 // unknown feature, an output name clash without full names, an entity file
 // lacking a join key or the timestamp column or holding them with the wrong
 // type, a null entity time); FailedPrecondition for a view without a source;
-// DataLoss / NotFound for unreadable sources, naming file and column. On any
-// error no output file is left behind.
+// DataLoss / NotFound for unreadable sources, naming file and column; the
+// status of options.interrupt when it stops the join. On any error no output
+// file is left behind.
 absl::StatusOr<HistoricalStats> GetHistoricalFeatures(const Registry& registry,
                                                       const HistoricalRequest& request,
                                                       const HistoricalOptions& options);

@@ -2,7 +2,8 @@
 // call's deadline, and hands the work off without blocking the gRPC thread:
 // online reads and writes to OnlineServing (the reactor finishes from the
 // store's completion), point-in-time joins to the offline JobPool (the
-// reactor finishes from the worker that ran the join).
+// reactor finishes from the worker that ran the join; a streamed join's
+// reactor is HistoricalStream).
 #ifndef PANTRY_SERVER_SERVICE_FEATURE_SERVICE_H_
 #define PANTRY_SERVER_SERVICE_FEATURE_SERVICE_H_
 
@@ -12,6 +13,7 @@
 #include "pantry/v1/serving.grpc.pb.h"
 #include "server/offline/historical.h"
 #include "server/registry/registry.h"
+#include "server/service/historical_stream.h"
 #include "server/service/job_pool.h"
 #include "server/serving/online_serving.h"
 
@@ -53,12 +55,14 @@ class FeatureServiceImpl final : public v1::FeatureService::CallbackService {
   // the join uses); `offline_jobs` runs the joins, each with
   // `historical_options`.
   FeatureServiceImpl(OnlineServing* serving, Micros default_timeout, RegistryHolder* registry,
-                     JobPool* offline_jobs, offline::HistoricalOptions historical_options)
+                     JobPool* offline_jobs, offline::HistoricalOptions historical_options,
+                     HistoricalStreamOptions stream_options)
       : serving_(serving),
         default_timeout_(default_timeout),
         registry_(registry),
         offline_jobs_(offline_jobs),
-        historical_options_(historical_options) {
+        historical_options_(historical_options),
+        stream_options_(std::move(stream_options)) {
     SetMessageAllocatorFor_GetOnlineFeatures(&read_allocator_);
     SetMessageAllocatorFor_WriteOnlineFeatures(&write_allocator_);
   }
@@ -71,12 +75,15 @@ class FeatureServiceImpl final : public v1::FeatureService::CallbackService {
                                                 v1::WriteOnlineFeaturesResponse* response) override;
   // Checks what needs no disk (one of features or service, absolute paths,
   // features known to the registry snapshot taken now) and queues the join;
-  // the worker drops it when the call was cancelled or its deadline passed
-  // while it waited, checks the output folder, then runs
-  // offline::GetHistoricalFeatures. RESOURCE_EXHAUSTED when the pool is full.
+  // the worker runs it with RunHistoricalJob (which stops it when the call
+  // is cancelled, its deadline passes or pantryd shuts down).
+  // RESOURCE_EXHAUSTED when the pool is full.
   grpc::ServerUnaryReactor* GetHistoricalFeatures(
       grpc::CallbackServerContext* context, const v1::GetHistoricalFeaturesRequest* request,
       v1::GetHistoricalFeaturesResponse* response) override;
+  // The same join with both files in the stream (HistoricalStream).
+  grpc::ServerBidiReactor<v1::HistoricalUpload, v1::HistoricalDownload>* StreamHistoricalFeatures(
+      grpc::CallbackServerContext* context) override;
 
  private:
   Micros Deadline(grpc::CallbackServerContext* context) const;
@@ -85,6 +92,7 @@ class FeatureServiceImpl final : public v1::FeatureService::CallbackService {
   RegistryHolder* registry_;
   JobPool* offline_jobs_;
   const offline::HistoricalOptions historical_options_;
+  const HistoricalStreamOptions stream_options_;
   ArenaMessageAllocator<v1::GetOnlineFeaturesRequest, v1::GetOnlineFeaturesResponse>
       read_allocator_;
   ArenaMessageAllocator<v1::WriteOnlineFeaturesRequest, v1::WriteOnlineFeaturesResponse>

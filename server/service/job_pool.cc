@@ -46,6 +46,7 @@ void JobPool::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     shutting_down_ = true;
+    stopping_ = true;
     dropped.swap(queue_);
   }
   cv_.notify_all();

@@ -9,6 +9,7 @@
 #ifndef PANTRY_SERVER_SERVICE_JOB_POOL_H_
 #define PANTRY_SERVER_SERVICE_JOB_POOL_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -43,9 +44,11 @@ class JobPool {
   absl::Status Submit(Job job);
 
   // Stops accepting jobs and calls every queued job with UNAVAILABLE; jobs
-  // already running go on (they cannot be interrupted). Does not wait for
-  // them. Idempotent.
+  // already running go on unless they watch shutting_down() (the
+  // point-in-time joins do, and stop). Does not wait for them. Idempotent.
   void Shutdown();
+  // True once Shutdown has been called. Cheap: for long jobs to poll.
+  bool shutting_down() const { return stopping_.load(std::memory_order_relaxed); }
 
   int workers() const { return static_cast<int>(threads_.size()); }
   int max_queued() const { return max_queued_; }
@@ -63,6 +66,7 @@ class JobPool {
   std::deque<Job> queue_;       // guarded by mu_
   int running_ = 0;             // guarded by mu_
   bool shutting_down_ = false;  // guarded by mu_
+  std::atomic<bool> stopping_{false};  // shutting_down_, readable without mu_
   std::vector<std::thread> threads_;
 };
 

@@ -3,6 +3,7 @@
 // for a point-in-time join and the output file is read back and compared,
 // row by row, with values worked out by hand (docs/point-in-time.md).
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -29,6 +30,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "pantry/client.h"
+#include "pantry/v1/serving.grpc.pb.h"
 #include "server/common/time.h"
 #include "server/offline/columns.h"
 #include "server/parquet/json_rows.h"
@@ -41,6 +43,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 namespace fs = std::filesystem;
 
 using ::pantry::testing::BinDir;
@@ -172,6 +175,7 @@ class Historical : public ::testing::Test {
     root_ = dir_.path();
     data_ = root_ / "data";
     out_ = root_ / "out";
+    spool_ = root_ / "spool";
     fs::create_directories(data_ / "merchants");
     fs::create_directories(out_);
     WriteData();
@@ -250,26 +254,63 @@ class Historical : public ::testing::Test {
     WriteParquet(path, {u, m, t, l}, 3);
   }
 
+  // pantryd's temp folder is spool_, for the tests to see it emptied.
   void StartDaemon(std::vector<std::string> extra_args = {}) {
+    fs::create_directories(spool_);
+    extra_args.insert(extra_args.end(), {"--temp-dir", spool_.string()});
     daemon_ = std::make_unique<Daemon>(root_ / "repo.yaml", root_ / "state", std::move(extra_args));
     daemon_->Start();
   }
 
-  // Runs the CLI from `cwd` (default: the test's folder).
+  // Runs the CLI from `cwd` (default: the test's folder); `historical`
+  // commands get --server-paths when server_paths_ says so.
   Result Pantry(const std::string& args, const fs::path& cwd = {}) {
-    return ::pantry::testing::RunCommand(
-        BinDir() + "/pantry --server " + daemon_->address() + " " + args, root_, cwd);
+    const bool historical = args.find("historical ") != std::string::npos;
+    return ::pantry::testing::RunCommand(BinDir() + "/pantry --server " + daemon_->address() +
+                                             " " + args +
+                                             (historical && server_paths_ ? " --server-paths" : ""),
+                                         root_, cwd);
   }
 
   std::string Entities() const { return (data_ / "entities.parquet").string(); }
 
+  // A streamed call's folder goes when the call has ended, which is just
+  // after the client has its answer: wait for that.
+  ::testing::AssertionResult SpoolEmptiesSoon() {
+    std::vector<std::string> left;
+    for (int i = 0; i < 200; ++i) {
+      left = FilesIn(spool_);
+      if (left.empty()) return ::testing::AssertionSuccess();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return ::testing::AssertionFailure() << "left in the temp folder: " << left[0];
+  }
+
   TempDir dir_;
-  fs::path root_, data_, out_;
+  fs::path root_, data_, out_, spool_;
   std::unique_ptr<Daemon> daemon_;
   std::atomic<int> runs_{0};
+  // pantryd reads and writes the files itself (else they travel in the call).
+  bool server_paths_ = true;
 };
 
-TEST_F(Historical, JoinsPointInTimeCorrectly) {
+// The same CLI commands with the files streamed (the CLI's default) and with
+// --server-paths: the results and the errors are the same.
+class HistoricalBothWays : public Historical, public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    Historical::SetUp();
+    server_paths_ = GetParam();
+  }
+  void TearDown() override { EXPECT_TRUE(SpoolEmptiesSoon()); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Transfer, HistoricalBothWays, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "ServerPaths" : "Streamed";
+                         });
+
+TEST_P(HistoricalBothWays, JoinsPointInTimeCorrectly) {
   StartDaemon();
   const fs::path out = out_ / "train.parquet";
   Result r = Pantry("historical --entities " + Entities() +
@@ -292,7 +333,7 @@ TEST_F(Historical, JoinsPointInTimeCorrectly) {
   EXPECT_THAT(FilesIn(out_), ElementsAre("train.parquet"));
 }
 
-TEST_F(Historical, FeatureServiceWithFullFeatureNamesAndJsonSummary) {
+TEST_P(HistoricalBothWays, FeatureServiceWithFullFeatureNamesAndJsonSummary) {
   StartDaemon();
   const fs::path out = out_ / "svc.parquet";
   Result r = Pantry("--output json historical --entities " + Entities() +
@@ -319,7 +360,7 @@ TEST_F(Historical, FeatureServiceWithFullFeatureNamesAndJsonSummary) {
   EXPECT_EQ(t.rows, expected);
 }
 
-TEST_F(Historical, OutputNameClashNeedsFullFeatureNames) {
+TEST_P(HistoricalBothWays, OutputNameClashNeedsFullFeatureNames) {
   StartDaemon();
   const fs::path out = out_ / "m.parquet";
   // merchant_risk:label clashes with the entity file's label column.
@@ -345,7 +386,7 @@ TEST_F(Historical, OutputNameClashNeedsFullFeatureNames) {
   EXPECT_EQ(t.rows, expected);
 }
 
-TEST_F(Historical, UnknownFeaturesAreBadInput) {
+TEST_P(HistoricalBothWays, UnknownFeaturesAreBadInput) {
   StartDaemon();
   const std::string out = (out_ / "x.parquet").string();
   Result feature = Pantry("historical --entities " + Entities() +
@@ -369,7 +410,7 @@ TEST_F(Historical, UnknownFeaturesAreBadInput) {
   EXPECT_THAT(FilesIn(out_), IsEmpty());
 }
 
-TEST_F(Historical, EntityFileProblemsNameTheFileAndColumn) {
+TEST_P(HistoricalBothWays, EntityFileProblemsNameTheFileAndColumn) {
   // The time column is called `ts` in this file.
   const fs::path other = data_ / "entities_ts.parquet";
   WriteEntities(other, "ts");
@@ -428,7 +469,7 @@ TEST_F(Historical, EntityFileProblemsNameTheFileAndColumn) {
                                           "users.parquet", "users_only.parquet"));
 }
 
-TEST_F(Historical, RelativePathsAreTheCallersAndTheServerRejectsThem) {
+TEST_P(HistoricalBothWays, RelativePathsAreTheCallersAndTheServerRejectsThem) {
   StartDaemon();  // runs in "/"
   // The CLI resolves against its own folder before sending.
   Result r = Pantry(
@@ -577,9 +618,10 @@ TEST_F(Historical, ShutdownAnswersQueuedJoinsAndWaitsForTheRunningOne) {
   Result c_result = c.get();
   EXPECT_EQ(c_result.exit_code, 1) << c_result.err;
   EXPECT_THAT(daemon_->Log(),
-              HasSubstr(absl::StrCat("historical join into ", c_out.string(), " dropped after")));
-  // A cannot be interrupted: pantryd waits for it, past the 5 s grace
-  // period after which gRPC cancels the calls in flight (A's too).
+              HasSubstr(absl::StrCat(" into ", c_out.string(), " dropped after")));
+  // A is blocked opening its FIFO, where no interruption reaches it:
+  // pantryd waits for it, past the 5 s grace period after which gRPC
+  // cancels the calls in flight (A's too).
   std::this_thread::sleep_for(std::chrono::seconds(6));
   EXPECT_TRUE(daemon_->Alive()) << daemon_->Log();
   blocker.Release();
@@ -593,6 +635,161 @@ TEST_F(Historical, ShutdownAnswersQueuedJoinsAndWaitsForTheRunningOne) {
   ASSERT_THAT(log, HasSubstr("pantryd stopped"));
   EXPECT_LT(log.find("blocker.parquet into"), log.find("pantryd stopped"));
   EXPECT_THAT(FilesIn(out_), IsEmpty());
+}
+
+// A result of several MiB comes back in 1 MiB pieces and is the same file,
+// byte for byte, as the one pantryd writes for --server-paths.
+TEST_F(Historical, StreamedResultIsTheSameFileAsWithServerPaths) {
+  const fs::path big = data_ / "big.parquet";
+  {
+    Col u{"user_id", ValueType::kInt64, {}}, m{"merchant_id", ValueType::kString, {}},
+        t{"event_timestamp", ValueType::kUnixTimestamp, {}}, l{"label", ValueType::kInt64, {}};
+    uint64_t x = 88172645463325252ull;  // xorshift: incompressible labels
+    for (int i = 0; i < 200000; ++i) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      u.values.push_back(Value::Int64(1 + i % 3));
+      m.values.push_back(Value::String(i % 2 == 0 ? "m1" : "m2"));
+      t.values.push_back(Value::UnixTimestamp(T(static_cast<int64_t>(x % 7000))));
+      l.values.push_back(Value::Int64(static_cast<int64_t>(x >> 1)));
+    }
+    WriteParquet(big, {u, m, t, l}, 50000);
+  }
+  StartDaemon();
+  const std::string features = " --service fraud_v1 --full-feature-names";
+  server_paths_ = false;
+  Result streamed = Pantry("historical --entities " + big.string() + features + " --out " +
+                           (out_ / "streamed.parquet").string());
+  ASSERT_EQ(streamed.exit_code, 0) << streamed.err << daemon_->Log();
+  EXPECT_THAT(streamed.out, HasSubstr("wrote 200000 rows to " + (out_ / "streamed.parquet").string()));
+  server_paths_ = true;
+  Result direct = Pantry("historical --entities " + big.string() + features + " --out " +
+                         (out_ / "direct.parquet").string());
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  const std::string a = ReadFile(out_ / "streamed.parquet");
+  EXPECT_GT(a.size(), size_t{2} << 20);  // several pieces
+  EXPECT_TRUE(a == ReadFile(out_ / "direct.parquet"));
+  EXPECT_THAT(FilesIn(out_), ElementsAre("direct.parquet", "streamed.parquet"));
+  EXPECT_TRUE(SpoolEmptiesSoon());
+}
+
+// The stream's own rules, through the raw gRPC stub: each breach is
+// INVALID_ARGUMENT or RESOURCE_EXHAUSTED naming it, and pantryd's temp
+// folder is left empty.
+TEST_F(Historical, MalformedStreamsAreRejected) {
+  StartDaemon({"--max-upload-mb", "1"});
+  auto channel = grpc::CreateChannel(daemon_->address(), grpc::InsecureChannelCredentials());
+  auto stub = v1::FeatureService::NewStub(channel);
+  v1::GetHistoricalFeaturesRequest good;
+  good.mutable_features()->add_refs("user_stats:txn_count");
+  auto run = [&](const std::vector<v1::HistoricalUpload>& messages) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    auto stream = stub->StreamHistoricalFeatures(&context);
+    for (const auto& m : messages) {
+      if (!stream->Write(m)) break;
+    }
+    stream->WritesDone();
+    v1::HistoricalDownload ignored;
+    while (stream->Read(&ignored)) {
+    }
+    return stream->Finish();
+  };
+  auto request = [](const v1::GetHistoricalFeaturesRequest& r) {
+    v1::HistoricalUpload m;
+    *m.mutable_request() = r;
+    return m;
+  };
+  auto chunk = [](std::string bytes) {
+    v1::HistoricalUpload m;
+    m.set_entities_chunk(std::move(bytes));
+    return m;
+  };
+
+  grpc::Status s = run({});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("before its first message"));
+
+  s = run({chunk("PAR1"), request(good)});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("first message of the stream must be the request"));
+
+  s = run({request(good), request(good)});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("only the first message"));
+
+  v1::GetHistoricalFeaturesRequest with_path = good;
+  with_path.set_output_path((out_ / "x.parquet").string());
+  s = run({request(with_path)});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("leave entities_path and output_path empty"));
+
+  v1::GetHistoricalFeaturesRequest unknown;
+  unknown.mutable_features()->add_refs("user_stats:nope");
+  s = run({request(unknown)});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("'nope'"));
+
+  // Not Parquet: the error names the file as the caller sent it.
+  s = run({request(good), chunk("this is not parquet")});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("<uploaded entity file>"));
+  EXPECT_THAT(s.error_message(), HasSubstr("not a Parquet file"));
+  EXPECT_THAT(s.error_message(), Not(HasSubstr(spool_.string())));
+
+  // Over --max-upload-mb 1, in pieces.
+  s = run({request(good), chunk(std::string(700 << 10, 'x')), chunk(std::string(700 << 10, 'x'))});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(s.error_message(), HasSubstr("--max-upload-mb"));
+  EXPECT_TRUE(SpoolEmptiesSoon());
+
+  // The SDK checks the local files before it calls.
+  ClientOptions options;
+  options.address = daemon_->address();
+  auto client = Client::Create(options);
+  HistoricalQuery query;
+  query.features = {"user_stats:txn_count"};
+  query.entities_path = (data_ / "nope.parquet").string();
+  query.output_path = (out_ / "x.parquet").string();
+  EXPECT_EQ(client->StreamHistoricalFeatures(query).status().code(), absl::StatusCode::kNotFound);
+  query.entities_path = Entities();
+  query.output_path = (out_ / "sub" / "x.parquet").string();
+  EXPECT_EQ(client->StreamHistoricalFeatures(query).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  query.output_path = Entities();
+  EXPECT_EQ(client->StreamHistoricalFeatures(query).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(FilesIn(out_), IsEmpty());
+}
+
+// A streamed join whose deadline passes while it waits for the busy worker
+// is dropped; its upload is removed and nothing is written locally.
+TEST_F(Historical, StreamedJoinDroppedInTheQueueLeavesNothing) {
+  // Room in the queue for the probe WaitUntilWorkerBusy leaves there, and
+  // for the streamed join.
+  StartDaemon({"--offline-jobs", "1", "--offline-queue", "2", "--offline-threads", "1"});
+  Blocker blocker(data_ / "blocker.parquet");
+  auto a = std::async(std::launch::async, [&] {
+    return Pantry("historical --entities " + blocker.path().string() +
+                  " --features user_stats:txn_count --out " + (out_ / "a.parquet").string());
+  });
+  auto pantry = [this](const std::string& args) { return Pantry(args); };
+  ASSERT_TRUE(WaitUntilWorkerBusy(pantry, Entities(), out_ / "b.parquet"));
+  server_paths_ = false;
+  Result streamed = Pantry("--timeout-ms 500 historical --entities " + Entities() +
+                           " --features user_stats:txn_count --out " +
+                           (out_ / "s.parquet").string());
+  EXPECT_EQ(streamed.exit_code, 1) << streamed.err;
+  EXPECT_THAT(streamed.err, HasSubstr("DEADLINE_EXCEEDED"));
+  server_paths_ = true;
+  EXPECT_THAT(FilesIn(spool_), Not(IsEmpty()));  // the upload waits with its job
+  blocker.Release();
+  EXPECT_EQ(a.get().exit_code, 2);
+  EXPECT_TRUE(SpoolEmptiesSoon());
+  EXPECT_THAT(FilesIn(out_), IsEmpty());
+  EXPECT_THAT(daemon_->Log(), HasSubstr("streamed entity file"));
+  EXPECT_THAT(daemon_->Log(), HasSubstr("deadline passed while the join waited in the queue"));
 }
 
 }  // namespace

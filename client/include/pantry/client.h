@@ -66,8 +66,10 @@ struct WriteSummary {
 };
 
 // A point-in-time join run by pantryd: entity rows from a Parquet file,
-// result to a Parquet file. pantryd reads and writes both files itself, so
-// the paths must be absolute and mean the same file on pantryd's machine.
+// result to a Parquet file. With GetHistoricalFeatures pantryd reads and
+// writes both files itself, so the paths must be absolute and mean the same
+// file on pantryd's machine; with StreamHistoricalFeatures they are this
+// process's own files.
 struct HistoricalQuery {
   std::vector<std::string> features;  // "view:feature" / "view:*"; or:
   std::string feature_service;
@@ -108,6 +110,17 @@ class Client {
   // Retried on UNAVAILABLE like every call (the output is written
   // atomically, so a rerun is harmless).
   absl::StatusOr<HistoricalResult> GetHistoricalFeatures(const HistoricalQuery& query);
+  // The same join for a process that shares no file system with pantryd:
+  // query.entities_path is read here and uploaded in the call, and the result
+  // comes back in it and is written here to query.output_path (a temp file
+  // beside it, fsync, rename: nothing is left there on any error, and a
+  // previous file is replaced only by a complete one). Relative paths are
+  // fine. Errors as GetHistoricalFeatures, checked locally first where they
+  // can be (NOT_FOUND: no entity file; INVALID_ARGUMENT: no output folder, or
+  // the output is the entity file); RESOURCE_EXHAUSTED when the file is over
+  // pantryd's --max-upload-mb. Retried whole on UNAVAILABLE. The join stops
+  // in pantryd when the call's deadline passes.
+  absl::StatusOr<HistoricalResult> StreamHistoricalFeatures(const HistoricalQuery& query);
 
   // Applies a feature repository. `base_dir`: folder its relative paths
   // resolve against; `source_name` names it in error messages.

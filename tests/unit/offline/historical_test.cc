@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -453,6 +454,37 @@ TEST_F(HistoricalBadInput, MissingEntityFileIsNotFound) {
   request_.entities_path = (dir_ / "nope.parquet").string();
   EXPECT_EQ(Run().code(), absl::StatusCode::kNotFound);
   ExpectNoOutput();
+}
+
+// options.interrupt is asked between units of work; whichever call first
+// answers non-OK, the join returns that status and leaves nothing behind.
+TEST_F(HistoricalBadInput, InterruptStopsTheJoinWhereverItIsAsked) {
+  request_.feature_refs = {"user_stats:txn_count", "other:txn_count"};
+  request_.full_feature_names = true;
+  int asked = 0;
+  HistoricalOptions counting;
+  counting.interrupt = [&asked] {
+    ++asked;
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE(GetHistoricalFeatures(*registry_, request_, counting).ok());
+  fs::remove(request_.output_path);
+  // Two views (each asked once, then per row group scanned and fetched) and
+  // the output's row group.
+  ASSERT_GE(asked, 5);
+  for (int stop_at = 1; stop_at <= asked; ++stop_at) {
+    std::atomic<int> calls{0};
+    HistoricalOptions options;
+    options.threads = 2;
+    options.interrupt = [&calls, stop_at] {
+      return ++calls >= stop_at ? absl::CancelledError("stopped by the test")
+                                : absl::OkStatus();
+    };
+    auto stats = GetHistoricalFeatures(*registry_, request_, options);
+    EXPECT_EQ(stats.status().code(), absl::StatusCode::kCancelled) << "stop at " << stop_at;
+    EXPECT_EQ(stats.status().message(), "stopped by the test");
+    ExpectNoOutput();
+  }
 }
 
 }  // namespace
