@@ -423,16 +423,9 @@ absl::Status JoinView(const Registry& registry, const FeatureView& view,
                       const HistoricalRequest& request, const HistoricalOptions& options,
                       const EntityTable& entities, std::vector<ResultColumn*> results,
                       HistoricalStats* stats) {
-  if (view.source.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("feature view '", view.name, "' has no source, so it has no history"));
-  }
-  auto source_it = registry.sources.find(view.source);
-  if (source_it == registry.sources.end()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("feature view '", view.name, "': unknown source '", view.source, "'"));
-  }
-  const DataSource& source = source_it->second;
+  // Listed first: a view without a source fails before any work.
+  PANTRY_ASSIGN_OR_RETURN(std::vector<SourceFile> listed, ListViewFiles(registry, view));
+  const DataSource& source = registry.sources.find(view.source)->second;
   auto phase = std::chrono::steady_clock::now();
   PANTRY_ASSIGN_OR_RETURN(KeyIndex index, IndexEntities(view, request, entities));
   stats->index_seconds += SecondsSince(phase);
@@ -441,7 +434,6 @@ absl::Status JoinView(const Registry& registry, const FeatureView& view,
   const Micros hi = index.max_time;
   const Micros lo = view.ttl > 0 ? index.min_time - view.ttl : kNoTimestamp;
 
-  PANTRY_ASSIGN_OR_RETURN(std::vector<SourceFile> listed, ListSourceFiles(source.path));
   std::vector<ViewFile> files;
   for (const SourceFile& sf : listed) {
     if (!MayOverlap(sf, lo, hi)) {

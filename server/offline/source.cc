@@ -328,4 +328,33 @@ bool MayOverlap(const SourceFile& file, Micros lo, Micros hi) {
   return start < end && start <= hi && lo < end;
 }
 
+std::string AppendedRowsFolder(const Registry& registry, const FeatureView& view) {
+  return (std::filesystem::path(registry.offline_store.path) / "views" / view.name).string();
+}
+
+absl::StatusOr<std::vector<SourceFile>> ListViewFiles(const Registry& registry,
+                                                      const FeatureView& view) {
+  if (view.source.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("feature view '", view.name, "' has no source, so it has no history"));
+  }
+  auto source = registry.sources.find(view.source);
+  if (source == registry.sources.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("feature view '", view.name, "': unknown source '", view.source, "'"));
+  }
+  PANTRY_ASSIGN_OR_RETURN(std::vector<SourceFile> files, ListSourceFiles(source->second.path));
+  const std::string appended = AppendedRowsFolder(registry, view);
+  std::error_code ec;
+  if (std::filesystem::is_directory(appended, ec)) {
+    absl::StatusOr<std::vector<SourceFile>> more = ListSourceFiles(appended);
+    if (more.ok()) {
+      for (SourceFile& f : *more) files.push_back(std::move(f));
+    } else if (!absl::IsNotFound(more.status())) {  // an empty folder is no history
+      return more.status();
+    }
+  }
+  return files;
+}
+
 }  // namespace pantry::offline

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/common/time.h"
+#include "server/registry/registry.h"
 
 namespace pantry::offline {
 
@@ -51,6 +52,19 @@ struct SourceFile {
 // folder or file when listing fails. Reads only directory entries, never
 // file contents. Thread-safe.
 absl::StatusOr<std::vector<SourceFile>> ListSourceFiles(const std::string& path);
+
+// The folder of the rows Pantry itself appends to a view's history (pushes,
+// streams): <offline_store.path>/views/<view>/, Parquet files with the same
+// column names as the view's source, Hive partitions allowed.
+std::string AppendedRowsFolder(const Registry& registry, const FeatureView& view);
+
+// Every file of a view's history: its source's files, then the files in
+// AppendedRowsFolder when that folder exists and holds any (each part
+// sorted by path; that order breaks the last ties of a point-in-time join).
+// Errors as ListSourceFiles for the source; FailedPrecondition for a view
+// without a source.
+absl::StatusOr<std::vector<SourceFile>> ListViewFiles(const Registry& registry,
+                                                      const FeatureView& view);
 
 // False only when the file's partitions prove it holds no event time in the
 // closed range [lo, hi]; true when it has no time partition.

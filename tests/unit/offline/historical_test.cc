@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/offline/columns.h"
 #include "server/offline/historical.h"
+#include "server/offline/source.h"
 #include "server/parquet/reader.h"
 #include "server/parquet/writer.h"
 #include "server/registry/registry.h"
@@ -485,6 +486,38 @@ TEST_F(HistoricalBadInput, InterruptStopsTheJoinWhereverItIsAsked) {
     EXPECT_EQ(stats.status().message(), "stopped by the test");
     ExpectNoOutput();
   }
+}
+
+// Rows Pantry appends for a view under <offline_store.path>/views/<view>/
+// are part of its history, read alongside the source's.
+TEST_F(HistoricalBadInput, AppendedRowsUnderTheOfflineStoreJoinToo) {
+  ASSERT_EQ(registry_->offline_store.path, (dir_ / "offline").string());
+  EXPECT_EQ(AppendedRowsFolder(*registry_, *registry_->FindFeatureView("user_stats")),
+            (dir_ / "offline" / "views" / "user_stats").string());
+  // An empty folder is no history.
+  fs::create_directories(dir_ / "offline" / "views" / "user_stats" / "date=2026-01-01");
+  ASSERT_TRUE(Run().ok());
+  fs::remove(request_.output_path);
+  // Entity rows: users 1, 2, 3 at 5 s. The source holds user u at u s with
+  // txn_count 10u (created u s).
+  std::mt19937 rng(2);
+  WriteSource(dir_ / "offline" / "views" / "user_stats", "user_id", ValueType::kInt64, true,
+              {{"txn_count", ValueType::kInt64}},
+              {{Value::Int64(1), 4 * kSecond, 4 * kSecond, {Value::Int64(99)}},  // newer
+               {Value::Int64(2), 6 * kSecond, 6 * kSecond, {Value::Int64(77)}},  // future
+               {Value::Int64(3), 3 * kSecond, 9 * kSecond, {Value::Int64(33)}}},  // created later
+              rng);
+  ASSERT_TRUE(Run().ok());
+  auto reader = parquet::FileReader::Open(request_.output_path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  std::vector<Value> got;
+  for (int g = 0; g < (*reader)->num_row_groups(); ++g) {
+    parquet::ColumnData data;
+    ASSERT_TRUE((*reader)->ReadColumn(g, 2, &data).ok());
+    RowValues values((*reader)->schema().columns()[2], data, ValueType::kInt64);
+    for (int64_t r = 0; r < (*reader)->row_group_rows(g); ++r) got.push_back(values.Get(r));
+  }
+  EXPECT_EQ(got, (std::vector<Value>{Value::Int64(99), Value::Int64(20), Value::Int64(33)}));
 }
 
 }  // namespace
