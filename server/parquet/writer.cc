@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -852,7 +853,11 @@ absl::Status FileWriter::FlushRowGroup() {
   RowGroup rg;
   rg.num_rows = buffered_rows_;
   rg.file_offset = static_cast<int64_t>(offset_);
-  rg.ordinal = static_cast<int16_t>(meta_.row_groups.size());
+  // The field is an i16 (for encrypted files); it is optional, so row groups
+  // past 32,767 go without rather than with a wrapped number.
+  if (meta_.row_groups.size() <= static_cast<size_t>(INT16_MAX)) {
+    rg.ordinal = static_cast<int16_t>(meta_.row_groups.size());
+  }
   // Columns are encoded independently (in parallel with threads > 1) at
   // offset 0, then written in order and their offsets moved into place.
   const size_t n = columns_.size();

@@ -292,6 +292,31 @@ TEST(FileWriter, RowGroupsFollowRowGroupRows) {
   EXPECT_EQ((*reader)->num_rows(), 500);
 }
 
+// The row group ordinal is an i16: numbered while it fits, then left out
+// (it is optional) rather than wrapped.
+TEST(FileWriter, RowGroupOrdinalsStopAtTheI16Limit) {
+  TempDir dir;
+  WriterOptions options;
+  options.row_group_rows = 1;
+  const int64_t rows = 32770;
+  auto writer = FileWriter::Create(dir.File("many.parquet"), {Spec("x", Type::kInt64)}, options);
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE(
+      (*writer)->Write({Flat(rows, 0, &ColumnData::i64, [](int64_t i) { return i; })}, rows).ok());
+  ASSERT_TRUE((*writer)->Close().ok());
+  auto reader = FileReader::Open(dir.File("many.parquet"));
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  const auto& groups = (*reader)->metadata().row_groups;
+  ASSERT_EQ(groups.size(), static_cast<size_t>(rows));
+  EXPECT_EQ(groups[0].ordinal, std::optional<int16_t>(0));
+  EXPECT_EQ(groups[32767].ordinal, std::optional<int16_t>(32767));
+  EXPECT_EQ(groups[32768].ordinal, std::nullopt);
+  EXPECT_EQ(groups[32769].ordinal, std::nullopt);
+  ColumnData last;
+  ASSERT_TRUE((*reader)->ReadColumn(32769, 0, &last).ok());
+  EXPECT_EQ(last.i64, std::vector<int64_t>{32769});
+}
+
 TEST(FileWriter, NothingVisibleUntilClose) {
   TempDir dir;
   const std::string path = dir.File("late.parquet");
