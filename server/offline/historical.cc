@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "server/common/status.h"
 #include "server/offline/columns.h"
+#include "server/offline/scan.h"
 #include "server/offline/source.h"
 #include "server/parquet/reader.h"
 #include "server/parquet/writer.h"
@@ -28,31 +29,6 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 using parquet::Column;
 using parquet::ColumnData;
 using parquet::FileReader;
-
-// Runs fn(i, worker) for i in [0, n) on `threads` threads (worker in
-// [0, threads) says which); returns the first error.
-absl::Status ParallelFor(int threads, size_t n,
-                         const std::function<absl::Status(size_t, int)>& fn) {
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  absl::Status first;
-  std::atomic<bool> failed{false};
-  auto work = [&](int worker) {
-    for (size_t i = next.fetch_add(1); i < n && !failed.load(); i = next.fetch_add(1)) {
-      absl::Status s = fn(i, worker);
-      if (!s.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (first.ok()) first = std::move(s);
-        failed = true;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads && static_cast<size_t>(t) < n; ++t) pool.emplace_back(work, t);
-  work(0);
-  for (auto& t : pool) t.join();
-  return first;
-}
 
 absl::Status Interrupted(const HistoricalOptions& options) {
   return options.interrupt ? options.interrupt() : absl::OkStatus();
@@ -135,44 +111,6 @@ class ResultColumn {
   std::vector<std::string> strings_;
   std::vector<Value> others_;
 };
-
-// Appends the key encoding of `v`'s row `row` to `key`: integers as 8
-// bytes, byte strings length-prefixed.
-void AppendKey(const RowValues& v, int64_t row, bool integer, std::string* key) {
-  if (integer) {
-    const int64_t x = v.GetInt(row);
-    key->append(reinterpret_cast<const char*>(&x), 8);
-    return;
-  }
-  const absl::string_view b = v.GetBytes(row);
-  const uint32_t n = static_cast<uint32_t>(b.size());
-  key->append(reinterpret_cast<const char*>(&n), 4);
-  key->append(b.data(), b.size());
-}
-
-bool IsIntegerKey(ValueType t) { return t == ValueType::kInt32 || t == ValueType::kInt64; }
-
-// Where a candidate feature row is, and how it ranks.
-struct Candidate {
-  Micros event = kNoTimestamp;
-  Micros created = kNoTimestamp;
-  uint32_t file = 0;
-  uint32_t row_group = 0;
-  uint32_t row = 0;
-  bool set = false;
-};
-
-// Total order: event time, then created time, then position (so exact
-// duplicates resolve to the last one in file order, the same every run).
-bool Better(const Candidate& a, const Candidate& b) {
-  if (!b.set) return a.set;
-  if (!a.set) return false;
-  if (a.event != b.event) return a.event > b.event;
-  if (a.created != b.created) return a.created > b.created;
-  if (a.file != b.file) return a.file > b.file;
-  if (a.row_group != b.row_group) return a.row_group > b.row_group;
-  return a.row > b.row;
-}
 
 // A chunk of consecutive entity rows: their columns and times.
 struct EntityTable {
@@ -363,58 +301,10 @@ absl::StatusOr<KeyIndex> IndexEntities(const FeatureView& view, const Historical
   return index;
 }
 
-// One open source file of a view, with its column positions.
-struct ViewFile {
-  std::unique_ptr<FileReader> reader;
-  std::vector<int> key_columns;
-  int time_column = -1;
-  int created_column = -1;
-  std::vector<int> feature_columns;  // per requested feature of the view
-};
-
-std::string InFile(const DataSource& source, const std::string& path) {
-  return absl::StrCat("source '", source.name, "' (", path, ")");
-}
-
-absl::StatusOr<ViewFile> OpenViewFile(const FeatureView& view, const DataSource& source,
-                                      const std::string& path,
-                                      const std::vector<const OutputFeature*>& features) {
-  ViewFile f;
-  PANTRY_ASSIGN_OR_RETURN(f.reader, FileReader::Open(path));
-  const auto& schema = f.reader->schema();
-  auto find = [&](const std::string& name) -> absl::StatusOr<int> {
-    const int c = schema.Find(name);
-    if (c < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("feature view '", view.name, "': ",
-                                                     InFile(source, path), ": no column '", name,
-                                                     "'"));
-    }
-    return c;
-  };
-  auto wrap = [&](absl::Status s) {
-    return s.ok() ? s
-                  : absl::InvalidArgumentError(absl::StrCat("feature view '", view.name, "': ",
-                                                            InFile(source, path), ": ",
-                                                            s.message()));
-  };
-  for (const JoinKey& k : view.join_keys) {
-    PANTRY_ASSIGN_OR_RETURN(int c, find(k.name));
-    PANTRY_RETURN_IF_ERROR(wrap(CheckKeyColumn(schema.columns()[c], k.value_type)));
-    f.key_columns.push_back(c);
-  }
-  PANTRY_ASSIGN_OR_RETURN(f.time_column, find(source.timestamp_field));
-  PANTRY_RETURN_IF_ERROR(wrap(CheckTimeColumn(schema.columns()[f.time_column])));
-  if (!source.created_timestamp_field.empty()) {
-    PANTRY_ASSIGN_OR_RETURN(f.created_column, find(source.created_timestamp_field));
-    PANTRY_RETURN_IF_ERROR(wrap(CheckTimeColumn(schema.columns()[f.created_column])));
-  }
-  for (const OutputFeature* o : features) {
-    const Feature& feature = view.schema[o->index];
-    PANTRY_ASSIGN_OR_RETURN(int c, find(feature.name));
-    PANTRY_RETURN_IF_ERROR(wrap(CheckFeatureColumn(schema.columns()[c], feature.dtype)));
-    f.feature_columns.push_back(c);
-  }
-  return f;
+std::vector<int> FeatureIndexes(const std::vector<const OutputFeature*>& features) {
+  std::vector<int> indexes;
+  for (const OutputFeature* o : features) indexes.push_back(o->index);
+  return indexes;
 }
 
 // Joins one view into `results` (one per feature of `features`, in order).
@@ -440,7 +330,7 @@ absl::Status JoinView(const Registry& registry, const FeatureView& view,
       ++stats->files_skipped;
       continue;
     }
-    PANTRY_ASSIGN_OR_RETURN(ViewFile f, OpenViewFile(view, source, sf.path, features));
+    PANTRY_ASSIGN_OR_RETURN(ViewFile f, OpenViewFile(view, source, sf.path, FeatureIndexes(features)));
     files.push_back(std::move(f));
   }
   struct Task {
