@@ -46,9 +46,11 @@ constexpr absl::string_view kUnnamedSource = "<input>";
 // The keys a map may hold, in the order they are documented.
 using KeyList = absl::Span<const absl::string_view>;
 
-constexpr absl::string_view kTopLevelKeys[] = {"project",       "online_store",    "offline_store",
-                                               "serving",       "entities",        "sources",
-                                               "feature_views", "feature_services"};
+constexpr absl::string_view kTopLevelKeys[] = {
+    "project", "online_store",  "offline_store",    "serving", "entities",
+    "sources", "feature_views", "feature_services", "lineage"};
+constexpr absl::string_view kLineageKeys[] = {"path"};
+constexpr absl::string_view kMaterializeKeys[] = {"every"};
 constexpr absl::string_view kOnlineStoreKeys[] = {"type",
                                                   "host",
                                                   "port",
@@ -67,7 +69,8 @@ constexpr absl::string_view kEntityKeys[] = {"name", "join_keys", "value_type", 
 constexpr absl::string_view kSourceKeys[] = {"name", "path", "timestamp_field",
                                              "created_timestamp_field", "description"};
 constexpr absl::string_view kFeatureViewKeys[] = {
-    "name", "entities", "ttl", "source", "online", "owner", "tags", "description", "schema"};
+    "name", "entities", "ttl", "source", "online", "owner", "tags", "description", "schema",
+    "materialize"};
 constexpr absl::string_view kFeatureKeys[] = {"name", "dtype", "description", "tags"};
 constexpr absl::string_view kFeatureServiceKeys[] = {"name", "features", "owner", "description",
                                                      "tags"};
@@ -336,6 +339,7 @@ class RepoParser {
   void ParseOnlineStore(const YAML::Node& node);
   void ParseOfflineStore(const YAML::Node* node);
   void ParseServing(const YAML::Node& node);
+  void ParseLineage(const YAML::Node* node);
   void ParseEntities(const YAML::Node& node);
   void ParseSources(const YAML::Node& node);
   void ParseFeatureViews(const YAML::Node& node);
@@ -688,6 +692,25 @@ void RepoParser::ParseOfflineStore(const YAML::Node* node) {
   }
 }
 
+void RepoParser::ParseLineage(const YAML::Node* node) {
+  registry_->lineage_path =
+      (std::filesystem::path(registry_->offline_store.path) / "lineage.jsonl").string();
+  if (node == nullptr) return;
+  const std::string path = "lineage";
+  if (!ExpectMap(*node, path, "a map such as {path: ./lineage.jsonl}")) return;
+  const Fields f = ReadFields(*node, path, kLineageKeys);
+  if (const YAML::Node* n = f.Get("path")) {
+    std::string p;
+    if (ReadString(*n, Child(path, "path"), &p)) {
+      if (p.empty()) {
+        Error(*n, Child(path, "path"), "must not be empty");
+      } else {
+        registry_->lineage_path = ResolvePath(p);
+      }
+    }
+  }
+}
+
 void RepoParser::ParseServing(const YAML::Node& node) {
   const std::string path = "serving";
   if (!ExpectMap(node, path, "a map of request limits")) return;
@@ -864,6 +887,24 @@ void RepoParser::ParseFeatureView(const Fields& f, const std::string& path,
     }
   }
   if (const YAML::Node* n = f.Get("online")) ReadBool(*n, Child(path, "online"), &v.online);
+  if (const YAML::Node* n = f.Get("materialize")) {
+    const std::string mpath = Child(path, "materialize");
+    if (ExpectMap(*n, mpath, "a map such as {every: 15m}")) {
+      const Fields mf = ReadFields(*n, mpath, kMaterializeKeys);
+      if (const YAML::Node* e = Required(mf, "every", mpath)) {
+        const std::string epath = Child(mpath, "every");
+        if (ReadDuration(*e, epath, /*allow_ms=*/false, &v.materialize_every) &&
+            v.materialize_every <= 0) {
+          Error(*e, epath, "must be more than 0 (leave materialize out for no schedule)");
+        }
+      }
+      if (!v.online) {
+        Error(*n, mpath, "the view is not online (online: false): there is nothing to materialize into");
+      } else if (f.Get("source") == nullptr) {
+        Error(*n, mpath, "the view has no source to materialize from");
+      }
+    }
+  }
   OptionalString(f, "owner", path, &v.owner);
   OptionalString(f, "description", path, &v.description);
   OptionalTags(f, path, &v.tags);
@@ -1011,6 +1052,7 @@ absl::StatusOr<std::shared_ptr<const Registry>> RepoParser::Parse(absl::string_v
       if (const YAML::Node* n = f.Get("sources")) ParseSources(*n);
       if (const YAML::Node* n = f.Get("feature_views")) ParseFeatureViews(*n);
       if (const YAML::Node* n = f.Get("feature_services")) ParseFeatureServices(*n);
+      ParseLineage(f.Get("lineage"));
     }
   }
 

@@ -58,6 +58,9 @@ struct FeatureView {
   Micros ttl = 0;  // 0: values never age out
   std::string source;  // data source name; may be empty
   bool online = true;
+  // materialize: {every: D}: pantryd materializes the view incrementally
+  // every D; 0: only on request.
+  Micros materialize_every = 0;
   std::string owner;
   std::string description;
   std::map<std::string, std::string> tags;
@@ -119,6 +122,10 @@ class Registry {
   std::string yaml;         // the text it was parsed from
   OnlineStoreConfig online_store;
   OfflineStoreConfig offline_store;
+  // JSON-lines file the OpenLineage events of materialization runs are
+  // appended to (absolute; lineage.path, default
+  // <offline_store.path>/lineage.jsonl).
+  std::string lineage_path;
   ServingConfig serving;
   // Sorted by name.
   std::map<std::string, Entity, std::less<>> entities;

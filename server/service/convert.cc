@@ -127,6 +127,7 @@ void ToProto(const FeatureView& v, v1::FeatureViewSpec* p) {
   p->set_ttl_seconds(v.ttl / kMicrosPerSecond);
   p->set_source(v.source);
   p->set_online(v.online);
+  p->set_materialize_every_seconds(v.materialize_every / kMicrosPerSecond);
   p->set_owner(v.owner);
   p->set_description(v.description);
   p->mutable_tags()->insert(v.tags.begin(), v.tags.end());

@@ -758,5 +758,53 @@ TEST(RegistryParser, ArbitraryInputNeverCrashes) {
   }
 }
 
+TEST(RegistryParser, MaterializeScheduleAndLineagePath) {
+  auto reg = MustParse(absl::StrCat(kHeader, R"(feature_views:
+  - name: user_stats
+    entities: [user]
+    source: txn_src
+    materialize: {every: 15m}
+    schema: [{name: n, dtype: INT64}]
+  - name: plain
+    entities: [user]
+    source: txn_src
+    schema: [{name: n, dtype: INT64}]
+)"));
+  EXPECT_EQ(reg->FindFeatureView("user_stats")->materialize_every, 15 * 60 * kMicrosPerSecond);
+  EXPECT_EQ(reg->FindFeatureView("plain")->materialize_every, 0);
+  EXPECT_EQ(reg->lineage_path, "/repo/offline/lineage.jsonl");
+  EXPECT_EQ(MustParse(Repo("lineage: {path: runs/lineage.jsonl}\n"))->lineage_path,
+            "/repo/runs/lineage.jsonl");
+}
+
+TEST(RegistryParser, MaterializeScheduleErrorsNameTheField) {
+  const std::string text = ErrorText(absl::StrCat(kHeader, R"(feature_views:
+  - name: a
+    entities: [user]
+    source: txn_src
+    materialize: {every: 0s}
+    schema: [{name: n, dtype: INT64}]
+  - name: b
+    entities: [user]
+    materialize: {every: 1h}
+    schema: [{name: n, dtype: INT64}]
+  - name: c
+    entities: [user]
+    source: txn_src
+    online: false
+    materialize: {every: 1h}
+    schema: [{name: n, dtype: INT64}]
+  - name: d
+    entities: [user]
+    source: txn_src
+    materialize: {evry: 1h}
+    schema: [{name: n, dtype: INT64}]
+)"));
+  EXPECT_THAT(text, HasSubstr("feature_views[0].materialize.every: must be more than 0"));
+  EXPECT_THAT(text, HasSubstr("feature_views[1].materialize: the view has no source"));
+  EXPECT_THAT(text, HasSubstr("feature_views[2].materialize: the view is not online"));
+  EXPECT_THAT(text, HasSubstr("unknown key 'evry' (did you mean 'every'?)"));
+}
+
 }  // namespace
 }  // namespace pantry
