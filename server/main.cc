@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -16,12 +17,17 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
+#include "absl/strings/str_cat.h"
+#include "server/lineage/lineage.h"
+#include "server/materialize/coordinator.h"
+#include "server/materialize/jobs.h"
 #include "server/offline/validate.h"
 #include "server/online/online_store.h"
 #include "server/registry/manager.h"
 #include "server/registry/registry.h"
 #include "server/service/feature_service.h"
 #include "server/service/job_pool.h"
+#include "server/service/materialize_service.h"
 #include "server/service/registry_service.h"
 #include "server/serving/online_serving.h"
 #include "server/common/log.h"
@@ -40,6 +46,10 @@ struct Options {
   int offline_threads = 0;  // threads of each join; 0: hardware concurrency
   std::string temp_dir;     // streamed joins' files; empty: $TMPDIR or /tmp
   int64_t max_upload_mb = 16384;
+  int materialize_threads = 0;    // threads of each materialization run; 0: cores
+  int materialize_queue = 16;     // jobs that may wait
+  double lease_seconds = 30;      // per-view materialization lease
+  std::string replica;            // name in leases and job ids; default host-pid
 };
 
 int Run(const Options& options) {
@@ -112,6 +122,40 @@ int Run(const Options& options) {
                                              &offline_jobs, historical_options, stream_options);
   pantry::RegistryServiceImpl registry_service(&holder, &manager);
 
+  // Materialization: watermarks and leases live on the Redis server when
+  // there is one (shared by every replica), else in the state folder.
+  std::unique_ptr<pantry::materialize::Coordinator> coordinator =
+      store_config.type == pantry::OnlineStoreConfig::Type::kRedis
+          ? pantry::materialize::NewRedisCoordinator(store_config)
+          : pantry::materialize::NewLocalCoordinator(
+                (std::filesystem::path(state_dir) / "watermarks.json").string());
+  pantry::lineage::LineageLog lineage_log;
+  pantry::materialize::JobsOptions jobs_options;
+  jobs_options.replica = options.replica;
+  if (jobs_options.replica.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    jobs_options.replica = absl::StrCat(host, "-", getpid());
+  }
+  jobs_options.max_queued = options.materialize_queue;
+  jobs_options.lease_ttl = static_cast<pantry::Micros>(options.lease_seconds * 1e6);
+  jobs_options.run.threads =
+      options.materialize_threads > 0
+          ? options.materialize_threads
+          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const std::string output_namespace =
+      store_config.type == pantry::OnlineStoreConfig::Type::kRedis
+          ? absl::StrCat("redis://", store_config.host, ":", store_config.port)
+          : absl::StrCat("memory://", jobs_options.replica);
+  pantry::materialize::MaterializeJobs materialize_jobs(&holder, store->get(), coordinator.get(),
+                                                        &lineage_log, output_namespace,
+                                                        jobs_options);
+  materialize_jobs.StartScheduler();
+  pantry::MaterializationServiceImpl materialize_service(&materialize_jobs, coordinator.get(),
+                                                         &lineage_log, &holder);
+  spdlog::info("materialization: replica {}, {} threads per run, lease {} s",
+               jobs_options.replica, jobs_options.run.threads, options.lease_seconds);
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -121,6 +165,7 @@ int Run(const Options& options) {
   builder.SetMaxSendMessageSize(options.max_message_mb * 1024 * 1024);
   builder.RegisterService(&feature_service);
   builder.RegisterService(&registry_service);
+  builder.RegisterService(&materialize_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     spdlog::error("cannot listen on {}", options.listen);
@@ -152,6 +197,9 @@ int Run(const Options& options) {
       // Queued joins are answered UNAVAILABLE; running ones see the pool
       // shutting down and stop at their next row group.
       offline_jobs.Shutdown();
+      // A running materialization stops at its next row group; its
+      // watermark stays where it was.
+      materialize_jobs.Shutdown();
       if (const int running = offline_jobs.running(); running > 0) {
         spdlog::info("waiting for {} running offline job(s) to finish", running);
       }
@@ -194,6 +242,17 @@ int main(int argc, char** argv) {
   app.add_option("--max-upload-mb", options.max_upload_mb,
                  "Largest entity file a streamed join may upload, in MiB")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  app.add_option("--materialize-threads", options.materialize_threads,
+                 "Threads each materialization run uses (default: the number of cores)")
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--materialize-queue", options.materialize_queue,
+                 "Materialization jobs that may wait for the running one")
+      ->check(CLI::Range(0, 100000));
+  app.add_option("--lease-seconds", options.lease_seconds,
+                 "How long a materialization lease lasts without renewal")
+      ->check(CLI::Range(0.1, 86400.0));
+  app.add_option("--replica", options.replica,
+                 "This pantryd's name in leases and job ids (default: HOST-PID)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(options.log_level));
   // gRPC locks absl::Mutex on every call; Debian's Abseil checks each lock

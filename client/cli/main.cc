@@ -21,6 +21,8 @@
 #include "client/cli/parquet_bench.h"
 #include "client/cli/parquet_cmd.h"
 #include "client/cli/json_values.h"
+#include "client/cli/materialize_cmd.h"
+#include "client/cli/output.h"
 #include "nlohmann/json.hpp"
 #include "pantry/client.h"
 #include "server/common/time.h"
@@ -37,24 +39,6 @@ struct Globals {
   int timeout_ms = 10000;
 };
 
-// Exit codes: 0 success, 1 the operation failed, 2 bad usage or input.
-constexpr int kFailed = 1;
-constexpr int kBadInput = 2;
-
-int Fail(const absl::Status& status, absl::string_view what) {
-  std::cerr << "pantry: " << what << ": " << absl::StatusCodeToString(status.code()) << ": "
-            << status.message() << "\n";
-  return status.code() == absl::StatusCode::kInvalidArgument ||
-                 status.code() == absl::StatusCode::kNotFound
-             ? kBadInput
-             : kFailed;
-}
-
-int BadInput(absl::string_view message) {
-  std::cerr << "pantry: " << message << "\n";
-  return kBadInput;
-}
-
 std::unique_ptr<Client> Connect(const Globals& g) {
   ClientOptions options;
   options.address = g.server;
@@ -65,28 +49,6 @@ std::unique_ptr<Client> Connect(const Globals& g) {
 std::string TypeName(v1::ValueType t) {
   auto type = FromProto(t);
   return type ? std::string(ValueTypeName(*type)) : "UNSPECIFIED";
-}
-
-// Prints rows as an aligned text table.
-void PrintTable(const std::vector<std::string>& header,
-                const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width(header.size());
-  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
-  for (const auto& row : rows) {
-    for (size_t c = 0; c < row.size() && c < width.size(); ++c) {
-      width[c] = std::max(width[c], row[c].size());
-    }
-  }
-  auto print = [&](const std::vector<std::string>& row) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      line += row[c];
-      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
-    }
-    std::cout << line << "\n";
-  };
-  print(header);
-  for (const auto& row : rows) print(row);
 }
 
 std::string Tags(const google::protobuf::Map<std::string, std::string>& tags) {
@@ -703,6 +665,34 @@ int Main(int argc, char** argv) {
                        "(no upload); by default both files are this machine's and travel in "
                        "the call");
 
+  MaterializeArgs mat;
+  auto* materialize = app.add_subcommand(
+      "materialize", "Carry the latest value per entity of a time window into the online store");
+  materialize->add_option("--views", mat.views, "Comma-separated feature views")->required();
+  materialize->add_option("--start", mat.start, "Window start, RFC 3339 (inclusive)")->required();
+  materialize->add_option("--end", mat.end, "Window end, RFC 3339 or now (exclusive)")->required();
+  materialize->add_flag("--wait", mat.wait, "Follow the job with a progress bar until it ends");
+  MaterializeArgs inc;
+  auto* materialize_incremental = app.add_subcommand(
+      "materialize-incremental", "Materialize each view from its watermark up to --end");
+  materialize_incremental->add_option("--views", inc.views,
+                                      "Comma-separated feature views (default: every online view)");
+  materialize_incremental->add_option("--end", inc.end, "Window end, RFC 3339 or now (default now)");
+  materialize_incremental->add_flag("--wait", inc.wait,
+                                    "Follow the job with a progress bar until it ends");
+  std::string job_id;
+  auto* jobs = app.add_subcommand("jobs", "List materialization jobs, or show one");
+  jobs->add_option("id", job_id, "Job id");
+  std::string cancel_id;
+  auto* cancel_job = app.add_subcommand("cancel-job", "Cancel a queued or running job");
+  cancel_job->add_option("id", cancel_id, "Job id")->required();
+  auto* watermarks = app.add_subcommand("watermarks", "Show how far each view is materialized");
+  std::string lineage_view;
+  int lineage_limit = 100;
+  auto* lineage = app.add_subcommand("lineage", "Print materialization runs' OpenLineage events");
+  lineage->add_option("--view", lineage_view, "Only this view's runs");
+  lineage->add_option("--limit", lineage_limit, "The latest N events")->check(CLI::Range(1, 1000000));
+
   auto* health = app.add_subcommand("health", "Check that pantryd is serving");
 
   OnlineBenchOptions bench;
@@ -778,6 +768,17 @@ int Main(int argc, char** argv) {
   if (*get_online) return GetOnline(g, get);
   if (*write) return Write(g, write_view, write_file, write_batch);
   if (*historical) return Historical(g, hist, timeout_option->count() > 0);
+  if (*materialize || *materialize_incremental || *jobs || *cancel_job || *watermarks ||
+      *lineage) {
+    auto client = Connect(g);
+    const bool json_out = g.output == "json";
+    if (*materialize) return Materialize(*client, mat, /*incremental=*/false, json_out);
+    if (*materialize_incremental) return Materialize(*client, inc, /*incremental=*/true, json_out);
+    if (*jobs) return Jobs(*client, job_id, json_out);
+    if (*cancel_job) return CancelJob(*client, cancel_id, json_out);
+    if (*watermarks) return Watermarks(*client, json_out);
+    return Lineage(*client, lineage_view, lineage_limit);
+  }
   if (*health) {
     auto client = Connect(g);
     absl::Status s = client->CheckHealth();

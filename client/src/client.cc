@@ -45,7 +45,8 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
     : options_(std::move(options)),
       channel_(std::move(channel)),
       features_(v1::FeatureService::NewStub(channel_)),
-      registry_(v1::RegistryService::NewStub(channel_)) {}
+      registry_(v1::RegistryService::NewStub(channel_)),
+      materialize_(v1::MaterializationService::NewStub(channel_)) {}
 
 template <typename Call>
 absl::Status Client::WithRetries(Call call) {
@@ -316,6 +317,75 @@ absl::StatusOr<HistoricalResult> Client::StreamHistoricalFeatures(const Historic
   HistoricalResult out = HistoricalResultFrom(done);
   out.output_path = output.string();
   return out;
+}
+
+absl::StatusOr<v1::Job> Client::Materialize(const std::vector<std::string>& views,
+                                             int64_t start_us, int64_t end_us) {
+  v1::MaterializeRequest request;
+  for (const std::string& v : views) request.add_views(v);
+  request.set_start_us(start_us);
+  request.set_end_us(end_us);
+  v1::Job job;
+  PANTRY_RETURN_IF_ERROR(WithRetries(
+      [&](grpc::ClientContext* context) { return materialize_->Materialize(context, request, &job); }));
+  return job;
+}
+
+absl::StatusOr<v1::Job> Client::MaterializeIncremental(const std::vector<std::string>& views,
+                                                        int64_t end_us) {
+  v1::MaterializeIncrementalRequest request;
+  for (const std::string& v : views) request.add_views(v);
+  request.set_end_us(end_us);
+  v1::Job job;
+  PANTRY_RETURN_IF_ERROR(WithRetries([&](grpc::ClientContext* context) {
+    return materialize_->MaterializeIncremental(context, request, &job);
+  }));
+  return job;
+}
+
+absl::StatusOr<v1::Job> Client::GetJob(const std::string& id) {
+  v1::GetJobRequest request;
+  request.set_id(id);
+  v1::Job job;
+  PANTRY_RETURN_IF_ERROR(WithRetries(
+      [&](grpc::ClientContext* context) { return materialize_->GetJob(context, request, &job); }));
+  return job;
+}
+
+absl::StatusOr<v1::ListJobsResponse> Client::ListJobs() {
+  v1::ListJobsResponse response;
+  PANTRY_RETURN_IF_ERROR(WithRetries([&](grpc::ClientContext* context) {
+    return materialize_->ListJobs(context, v1::ListJobsRequest(), &response);
+  }));
+  return response;
+}
+
+absl::StatusOr<v1::Job> Client::CancelJob(const std::string& id) {
+  v1::CancelJobRequest request;
+  request.set_id(id);
+  v1::Job job;
+  PANTRY_RETURN_IF_ERROR(WithRetries(
+      [&](grpc::ClientContext* context) { return materialize_->CancelJob(context, request, &job); }));
+  return job;
+}
+
+absl::StatusOr<v1::ListWatermarksResponse> Client::ListWatermarks() {
+  v1::ListWatermarksResponse response;
+  PANTRY_RETURN_IF_ERROR(WithRetries([&](grpc::ClientContext* context) {
+    return materialize_->ListWatermarks(context, v1::ListWatermarksRequest(), &response);
+  }));
+  return response;
+}
+
+absl::StatusOr<v1::ListLineageResponse> Client::ListLineage(const std::string& view, int limit) {
+  v1::ListLineageRequest request;
+  request.set_view(view);
+  request.set_limit(limit);
+  v1::ListLineageResponse response;
+  PANTRY_RETURN_IF_ERROR(WithRetries([&](grpc::ClientContext* context) {
+    return materialize_->ListLineage(context, request, &response);
+  }));
+  return response;
 }
 
 absl::StatusOr<v1::ApplyResponse> Client::Apply(const std::string& yaml,

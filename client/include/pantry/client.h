@@ -15,6 +15,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
+#include "pantry/v1/materialize.grpc.pb.h"
 #include "pantry/v1/registry.grpc.pb.h"
 #include "pantry/v1/serving.grpc.pb.h"
 #include "server/value/value.h"
@@ -122,6 +123,21 @@ class Client {
   // in pantryd when the call's deadline passes.
   absl::StatusOr<HistoricalResult> StreamHistoricalFeatures(const HistoricalQuery& query);
 
+  // Materialization (pantry.v1.MaterializationService): queue a job and get
+  // its record back at once; follow it with GetJob. Errors as the RPCs
+  // (INVALID_ARGUMENT for unknown or offline-only views, a bad window).
+  absl::StatusOr<v1::Job> Materialize(const std::vector<std::string>& views, int64_t start_us,
+                                      int64_t end_us);
+  // `views` empty: every online view with a source; `end_us` 0: now.
+  absl::StatusOr<v1::Job> MaterializeIncremental(const std::vector<std::string>& views,
+                                                 int64_t end_us);
+  absl::StatusOr<v1::Job> GetJob(const std::string& id);
+  absl::StatusOr<v1::ListJobsResponse> ListJobs();
+  absl::StatusOr<v1::Job> CancelJob(const std::string& id);
+  absl::StatusOr<v1::ListWatermarksResponse> ListWatermarks();
+  // OpenLineage events (JSON) of `view`'s runs, or every view's when empty.
+  absl::StatusOr<v1::ListLineageResponse> ListLineage(const std::string& view, int limit);
+
   // Applies a feature repository. `base_dir`: folder its relative paths
   // resolve against; `source_name` names it in error messages.
   absl::StatusOr<v1::ApplyResponse> Apply(const std::string& yaml, const std::string& base_dir,
@@ -150,6 +166,7 @@ class Client {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::FeatureService::Stub> features_;
   std::unique_ptr<v1::RegistryService::Stub> registry_;
+  std::unique_ptr<v1::MaterializationService::Stub> materialize_;
 };
 
 }  // namespace pantry
