@@ -352,6 +352,12 @@ void MaterializeJobs::RunView(Job& job, size_t index,
       return;
     }
     auto it = marks->find(name);
+    if (job.info.scheduled && it != marks->end() && end - it->second < view->materialize_every) {
+      // Another replica ran it since the schedule looked.
+      release();
+      finish(JobState::kCancelled, "skipped: another replica materialized it meanwhile", nullptr);
+      return;
+    }
     start = it != marks->end() ? it->second : view->ttl > 0 ? end - view->ttl : kBeginning;
     if (start >= end) {
       release();
