@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "client/cli/bench.h"
 #include "client/cli/historical_bench.h"
+#include "client/cli/materialize_bench.h"
 #include "client/cli/parquet_bench.h"
 #include "client/cli/parquet_cmd.h"
 #include "client/cli/json_values.h"
@@ -724,6 +725,15 @@ int Main(int argc, char** argv) {
   bench_historical->add_option("--features", hist_bench.features, "view:feature references")->delimiter(',');
   bench_historical->add_option("--out", hist_bench.out, "Output Parquet file")->required();
   bench_historical->add_option("--threads", hist_bench.threads, "Threads")->check(CLI::Range(1, 256));
+  MaterializeBenchOptions mat_bench;
+  auto* bench_materialize = bench_cmd->add_subcommand(
+      "materialize", "Time one view's materialization in process (no server)");
+  bench_materialize->add_option("--repo", mat_bench.repo, "Feature repository YAML")->required();
+  bench_materialize->add_option("--view", mat_bench.view, "Feature view")->required();
+  bench_materialize->add_option("--start", mat_bench.start, "Window start, RFC 3339 (default: the beginning)");
+  bench_materialize->add_option("--end", mat_bench.end, "Window end, RFC 3339 (default: now)");
+  bench_materialize->add_option("--redis", mat_bench.redis, "HOST:PORT of the Redis to write to");
+  bench_materialize->add_option("--threads", mat_bench.threads, "Threads")->check(CLI::Range(1, 256));
 
   ParquetArgs pq;
   auto* parquet_cmd =
@@ -785,6 +795,10 @@ int Main(int argc, char** argv) {
     if (!s.ok()) return Fail(s, "health");
     std::cout << "SERVING\n";
     return 0;
+  }
+  if (*bench_materialize) {
+    mat_bench.json = g.output == "json";
+    return RunMaterializeBench(mat_bench);
   }
   if (*bench_historical) {
     hist_bench.json = g.output == "json";

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <type_traits>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -156,7 +157,7 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
   }
   const int64_t per_key = (integer_keys ? 8 * static_cast<int64_t>(view.join_keys.size()) : 48) +
                           static_cast<int64_t>(sizeof(Candidate)) + 48;
-  const int64_t state = window_rows * per_key * threads;
+  const int64_t state = window_rows * per_key;
   const int partitions = static_cast<int>(std::clamp<int64_t>(
       (state + options.memory_budget_bytes - 1) / std::max<int64_t>(1, options.memory_budget_bytes),
       1, 4096));
@@ -164,10 +165,32 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
   progress->work_total += static_cast<int64_t>(tasks.size()) * partitions;
 
   WritePipeline pipeline(store, options.writes_in_flight, options.write_timeout, progress);
-  const absl::Hash<std::string> hasher;
-  for (int p = 0; p < partitions; ++p) {
-    // Pass 1: keys and times; each thread keeps its own best per key.
-    std::vector<absl::flat_hash_map<std::string, Candidate>> best(static_cast<size_t>(threads));
+  const bool single_int_key = view.join_keys.size() == 1 && integer[0];
+
+  // Pass 1 of partition `p`: every row of the window updates its key's best
+  // candidate in a table shared by the threads (sharded, each shard under
+  // its own lock, taken once per row group), so each key is held once.
+  // Fills `wanted` with the winners' rows by (file, row group); returns the
+  // number of keys.
+  // Decoded columns, kept per worker thread from one row group to the next
+  // so their memory is reused rather than allocated and faulted in again.
+  struct Buffers {
+    std::vector<ColumnData> keys, features;
+    ColumnData time, created;
+    std::vector<Micros> times, created_times;
+  };
+  std::vector<Buffers> buffers(static_cast<size_t>(threads));
+
+  auto ScanBest = [&]<typename Key>(int p, std::map<std::pair<uint32_t, uint32_t>,
+                                                    std::vector<uint32_t>>* wanted)
+      -> absl::StatusOr<int64_t> {
+    constexpr size_t kShards = 64;
+    struct Shard {
+      std::mutex mu;
+      absl::flat_hash_map<Key, Candidate> best;
+    };
+    std::vector<Shard> shards(kShards);
+    const absl::Hash<Key> hasher;
     PANTRY_RETURN_IF_ERROR(offline::ParallelFor(
         threads, tasks.size(), [&](size_t i, int worker) -> absl::Status {
           PANTRY_RETURN_IF_ERROR(Interrupted(options));
@@ -175,16 +198,22 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
           const ViewFile& f = files[task.file];
           const int g = static_cast<int>(task.row_group);
           const auto& cols = f.reader->schema().columns();
-          std::vector<ColumnData> keys(f.key_columns.size());
-          ColumnData time_data, created_data;
+          Buffers& b = buffers[static_cast<size_t>(worker)];
+          std::vector<ColumnData>& key_data = b.keys;
+          key_data.resize(f.key_columns.size());
+          ColumnData& time_data = b.time;
+          ColumnData& created_data = b.created;
           int64_t bytes = 0;
-          for (size_t k = 0; k < keys.size(); ++k) {
-            PANTRY_RETURN_IF_ERROR(f.reader->ReadColumn(g, f.key_columns[k], &keys[k]));
+          for (size_t k = 0; k < key_data.size(); ++k) {
+            PANTRY_RETURN_IF_ERROR(f.reader->ReadColumn(g, f.key_columns[k], &key_data[k]));
             bytes += ChunkBytes(*f.reader, g, f.key_columns[k]);
           }
           PANTRY_RETURN_IF_ERROR(f.reader->ReadColumn(g, f.time_column, &time_data));
           bytes += ChunkBytes(*f.reader, g, f.time_column);
-          std::vector<Micros> times, created;
+          std::vector<Micros>& times = b.times;
+          std::vector<Micros>& created = b.created_times;
+          times.clear();
+          created.clear();
           offline::ReadTimes(cols[f.time_column], time_data, &times);
           if (f.created_column >= 0) {
             PANTRY_RETURN_IF_ERROR(f.reader->ReadColumn(g, f.created_column, &created_data));
@@ -192,11 +221,12 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
             offline::ReadTimes(cols[f.created_column], created_data, &created);
           }
           std::vector<offline::RowValues> key_values;
-          for (size_t k = 0; k < keys.size(); ++k) {
-            key_values.emplace_back(cols[f.key_columns[k]], keys[k], view.join_keys[k].value_type);
+          for (size_t k = 0; k < key_data.size(); ++k) {
+            key_values.emplace_back(cols[f.key_columns[k]], key_data[k],
+                                    view.join_keys[k].value_type);
           }
-          auto& mine = best[static_cast<size_t>(worker)];
-          std::string key;
+          // This row group's candidates, by shard.
+          std::vector<std::vector<std::pair<Key, Candidate>>> local(kShards);
           int64_t in_window = 0;
           const int64_t n = static_cast<int64_t>(times.size());
           for (int64_t r = 0; r < n; ++r) {
@@ -206,12 +236,16 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
             bool null_key = false;
             for (const auto& kv : key_values) null_key = null_key || kv.IsNull(r);
             if (null_key) continue;  // no entity to write to
-            key.clear();
-            for (size_t k = 0; k < key_values.size(); ++k) {
-              offline::AppendKey(key_values[k], r, integer[k], &key);
+            Key key{};
+            if constexpr (std::is_same_v<Key, int64_t>) {
+              key = key_values[0].GetInt(r);
+            } else {
+              for (size_t k = 0; k < key_values.size(); ++k) {
+                offline::AppendKey(key_values[k], r, integer[k], &key);
+              }
             }
-            if (partitions > 1 && hasher(key) % static_cast<size_t>(partitions) !=
-                                      static_cast<size_t>(p)) {
+            const size_t h = hasher(key);
+            if (partitions > 1 && h % static_cast<size_t>(partitions) != static_cast<size_t>(p)) {
               continue;
             }
             Candidate c;
@@ -221,8 +255,15 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
             c.row_group = task.row_group;
             c.row = static_cast<uint32_t>(r);
             c.set = true;
-            auto [it, inserted] = mine.try_emplace(key, c);
-            if (!inserted && offline::Better(c, it->second)) it->second = c;
+            local[(h >> 20) % kShards].emplace_back(std::move(key), c);
+          }
+          for (size_t sh = 0; sh < kShards; ++sh) {
+            if (local[sh].empty()) continue;
+            std::lock_guard<std::mutex> lock(shards[sh].mu);
+            for (auto& [key, c] : local[sh]) {
+              auto [it, inserted] = shards[sh].best.try_emplace(std::move(key), c);
+              if (!inserted && offline::Better(c, it->second)) it->second = c;
+            }
           }
           if (p == 0) {
             progress->rows_read += in_window;
@@ -231,32 +272,45 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
           ++progress->work_done;
           return absl::OkStatus();
         }));
-    for (int t = 1; t < threads; ++t) {
-      for (auto& [key, c] : best[static_cast<size_t>(t)]) {
-        auto [it, inserted] = best[0].try_emplace(key, c);
-        if (!inserted && offline::Better(c, it->second)) it->second = c;
-      }
-      best[static_cast<size_t>(t)] = {};
+    int64_t keys = 0;
+    for (Shard& shard : shards) {
+      keys += static_cast<int64_t>(shard.best.size());
+      for (const auto& [key, c] : shard.best) (*wanted)[{c.file, c.row_group}].push_back(c.row);
+      absl::flat_hash_map<Key, Candidate>().swap(shard.best);
     }
-    stats.keys += static_cast<int64_t>(best[0].size());
+    return keys;
+  };
+
+  for (int p = 0; p < partitions; ++p) {
+    // Pass 1: keys and times into the shared best-per-key table.
+    std::map<std::pair<uint32_t, uint32_t>, std::vector<uint32_t>> wanted;
+    absl::StatusOr<int64_t> keys =
+        single_int_key ? ScanBest.template operator()<int64_t>(p, &wanted)
+                       : ScanBest.template operator()<std::string>(p, &wanted);
+    PANTRY_RETURN_IF_ERROR(keys.status());
+    stats.keys += *keys;
 
     // Pass 2: the feature values of the winners, row group by row group.
-    std::map<std::pair<uint32_t, uint32_t>, std::vector<uint32_t>> wanted;
-    for (const auto& [key, c] : best[0]) wanted[{c.file, c.row_group}].push_back(c.row);
-    absl::flat_hash_map<std::string, Candidate>().swap(best[0]);
     std::vector<const std::pair<const std::pair<uint32_t, uint32_t>, std::vector<uint32_t>>*>
         buckets;
-    for (const auto& w : wanted) buckets.push_back(&w);
+    for (auto& w : wanted) {
+      std::sort(w.second.begin(), w.second.end());  // read each column front to back
+      buckets.push_back(&w);
+    }
     progress->work_total += static_cast<int64_t>(buckets.size());
     PANTRY_RETURN_IF_ERROR(offline::ParallelFor(
-        threads, buckets.size(), [&](size_t i, int) -> absl::Status {
+        threads, buckets.size(), [&](size_t i, int worker) -> absl::Status {
           PANTRY_RETURN_IF_ERROR(Interrupted(options));
           const auto& [where, rows] = *buckets[i];
           const ViewFile& f = files[where.first];
           const int g = static_cast<int>(where.second);
           const auto& cols = f.reader->schema().columns();
-          std::vector<ColumnData> keys(f.key_columns.size()), features(view.schema.size());
-          ColumnData time_data;
+          Buffers& b = buffers[static_cast<size_t>(worker)];
+          std::vector<ColumnData>& keys = b.keys;
+          std::vector<ColumnData>& features = b.features;
+          keys.resize(f.key_columns.size());
+          features.resize(view.schema.size());
+          ColumnData& time_data = b.time;
           for (size_t k = 0; k < keys.size(); ++k) {
             PANTRY_RETURN_IF_ERROR(f.reader->ReadColumn(g, f.key_columns[k], &keys[k]));
           }
@@ -267,7 +321,8 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
             bytes += ChunkBytes(*f.reader, g, f.feature_columns[j]);
           }
           progress->bytes_read += bytes;
-          std::vector<Micros> times;
+          std::vector<Micros>& times = b.times;
+          times.clear();
           offline::ReadTimes(cols[f.time_column], time_data, &times);
           std::vector<offline::RowValues> key_values, feature_values;
           for (size_t k = 0; k < keys.size(); ++k) {

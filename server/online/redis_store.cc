@@ -58,16 +58,35 @@ local function newer(a, b)
   if an then return a < b end
   return a > b
 end
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur and not newer(ARGV[2], cur) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-for i = 4, #ARGV, 1000 do
-  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+local expiry = tonumber(ARGV[1])
+local out = {}
+local a = 2
+for k = 1, #KEYS do
+  local key, field, ts, n = KEYS[k], ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  local cur = redis.call('HGET', key, field)
+  if cur and not newer(ts, cur) then
+    out[k] = 0
+  else
+    local last = a + 2 + 2 * n
+    if n <= 500 then
+      redis.call('HSET', key, field, ts, unpack(ARGV, a + 3, last))
+    else
+      redis.call('HSET', key, field, ts)
+      for i = a + 3, last, 1000 do
+        redis.call('HSET', key, unpack(ARGV, i, math.min(i + 999, last)))
+      end
+    end
+    if expiry > 0 then redis.call('PEXPIRE', key, expiry) end
+    out[k] = 1
+  end
+  a = a + 3 + 2 * n
 end
-local expiry = tonumber(ARGV[3])
-if expiry > 0 then redis.call('PEXPIRE', KEYS[1], expiry) end
-return 1
+return out
 )lua";
+
+// Keys one EVALSHA of the write script covers: the script's own cost is paid
+// once per batch instead of once per key.
+constexpr size_t kWritesPerScript = 64;
 
 // ---------------------------------------------------------------------------
 // RESP formatting. Commands are encoded straight into one buffer per batch
@@ -332,41 +351,61 @@ class WriteOp final : public Op {
   WriteOp(std::shared_ptr<WriteCall> call, size_t begin, size_t end, Micros deadline)
       : Op(deadline), call_(std::move(call)), begin_(begin), end_(end) {}
 
-  size_t num_commands() const override { return end_ - begin_; }
+  // One EVALSHA per kWritesPerScript writes: KEYS are the hashes, ARGV the
+  // expiry, then per write its timestamp field, event time, feature count
+  // and field/value pairs.
+  size_t num_commands() const override {
+    return (end_ - begin_ + kWritesPerScript - 1) / kWritesPerScript;
+  }
 
   void AppendCommand(size_t i, const CommandContext& ctx, std::string* out) const override {
-    const ViewWrite& write = call_->writes[begin_ + i];
-    AppendArrayHeader(out, 7 + 2 * write.values.size());
+    const size_t first = begin_ + i * kWritesPerScript;
+    const size_t last = std::min(end_, first + kWritesPerScript);
+    size_t args = 3 + (last - first) + 1;  // EVALSHA sha numkeys, keys, expiry
+    for (size_t w = first; w < last; ++w) args += 3 + 2 * call_->writes[w].values.size();
+    AppendArrayHeader(out, args);
     AppendBulk(out, "EVALSHA");
     AppendBulk(out, ctx.script_sha);
-    AppendBulk(out, "1");
-    AppendBulk(out, write.key);
-    AppendTimestampField(out, write.view);
     char buf[24];
-    const auto res = std::to_chars(buf, buf + sizeof(buf), write.event_time);
+    auto res = std::to_chars(buf, buf + sizeof(buf), last - first);
     AppendBulk(out, absl::string_view(buf, res.ptr - buf));
+    for (size_t w = first; w < last; ++w) AppendBulk(out, call_->writes[w].key);
     AppendBulk(out, ctx.expiry_ms);
-    for (const auto& [feature, encoding] : write.values) {
-      AppendFeatureField(out, write.view, feature);
-      AppendBulk(out, encoding);
+    for (size_t w = first; w < last; ++w) {
+      const ViewWrite& write = call_->writes[w];
+      AppendTimestampField(out, write.view);
+      res = std::to_chars(buf, buf + sizeof(buf), write.event_time);
+      AppendBulk(out, absl::string_view(buf, res.ptr - buf));
+      res = std::to_chars(buf, buf + sizeof(buf), write.values.size());
+      AppendBulk(out, absl::string_view(buf, res.ptr - buf));
+      for (const auto& [feature, encoding] : write.values) {
+        AppendFeatureField(out, write.view, feature);
+        AppendBulk(out, encoding);
+      }
     }
   }
 
-  ReplyAction OnReply(size_t, const redisReply& reply, absl::string_view where,
+  ReplyAction OnReply(size_t i, const redisReply& reply, absl::string_view where,
                       bool may_retry) override {
     if (reply.type == REDIS_REPLY_ERROR && may_retry &&
         absl::StartsWith(ReplyText(reply), "NOSCRIPT")) {
       return ReplyAction::kRetryAfterScriptLoad;
     }
     if (!status_.ok()) return ReplyAction::kTaken;
+    const size_t expected =
+        std::min(end_, begin_ + (i + 1) * kWritesPerScript) - (begin_ + i * kWritesPerScript);
     if (reply.type == REDIS_REPLY_ERROR) {
       status_ = ErrorReplyStatus(where, reply);
-    } else if (reply.type != REDIS_REPLY_INTEGER) {
+    } else if (reply.type != REDIS_REPLY_ARRAY || reply.elements != expected) {
       status_ = UnexpectedReplyStatus(where, "EVALSHA", reply);
-    } else if (reply.integer == 1) {
-      ++result_.written;
     } else {
-      ++result_.skipped_older;
+      for (size_t k = 0; k < reply.elements; ++k) {
+        if (reply.element[k]->type == REDIS_REPLY_INTEGER && reply.element[k]->integer == 1) {
+          ++result_.written;
+        } else {
+          ++result_.skipped_older;
+        }
+      }
     }
     return ReplyAction::kTaken;
   }

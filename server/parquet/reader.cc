@@ -1,6 +1,7 @@
 #include "server/parquet/reader.h"
 
 #include <algorithm>
+#include <memory>
 #include <cstring>
 #include <limits>
 
@@ -674,10 +675,12 @@ absl::Status FileReader::ReadColumn(int row_group, int column, ColumnData* out) 
   if (cm.dictionary_page_offset && *cm.dictionary_page_offset > 0) {
     start = std::min(start, *cm.dictionary_page_offset);
   }
-  std::string chunk(static_cast<size_t>(cm.total_compressed_size), '\0');
-  PANTRY_RETURN_IF_ERROR(file_->ReadAt(static_cast<uint64_t>(start), chunk.size(), chunk.data()));
+  // Not zero-filled: every byte is read from the file before it is used.
+  const size_t size = static_cast<size_t>(cm.total_compressed_size);
+  std::unique_ptr<char[]> chunk(new char[std::max<size_t>(size, 1)]);
+  PANTRY_RETURN_IF_ERROR(file_->ReadAt(static_cast<uint64_t>(start), size, chunk.get()));
   ChunkDecoder decoder(path(), col, cm, row_group, rg.num_rows, out);
-  absl::Status s = decoder.Decode(reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size(),
+  absl::Status s = decoder.Decode(reinterpret_cast<const uint8_t*>(chunk.get()), size,
                                   static_cast<uint64_t>(start));
   if (!s.ok()) out->Clear();
   return s;
