@@ -248,13 +248,8 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
             if (partitions > 1 && h % static_cast<size_t>(partitions) != static_cast<size_t>(p)) {
               continue;
             }
-            Candidate c;
-            c.event = t;
-            c.created = created.empty() ? kNoTimestamp : created[r];
-            c.file = task.file;
-            c.row_group = task.row_group;
-            c.row = static_cast<uint32_t>(r);
-            c.set = true;
+            const Candidate c = Candidate::At(t, created.empty() ? kNoTimestamp : created[r], task.file,
+                                              task.row_group, static_cast<uint32_t>(r));
             local[(h >> 20) % kShards].emplace_back(std::move(key), c);
           }
           for (size_t sh = 0; sh < kShards; ++sh) {

@@ -387,13 +387,8 @@ absl::Status JoinView(const Registry& registry, const FeatureView& view,
       if (g == UINT32_MAX) continue;
       const Micros* gt = index.times.data();
       size_t e = std::lower_bound(gt + index.begin[g], gt + index.begin[g + 1], t) - gt;
-      Candidate c;
-      c.event = t;
-      c.created = created.empty() ? kNoTimestamp : created[r];
-      c.file = task.file;
-      c.row_group = task.row_group;
-      c.row = static_cast<uint32_t>(r);
-      c.set = true;
+      const Candidate c = Candidate::At(t, created.empty() ? kNoTimestamp : created[r], task.file,
+                                        task.row_group, static_cast<uint32_t>(r));
       // The row qualifies for entity times in [t, t + ttl). Along that run
       // the best candidates only improve, so the first entity row whose best
       // beats this row ends the run.

@@ -39,6 +39,12 @@ struct Candidate {
   uint32_t row_group = 0;
   uint32_t row = 0;
   bool set = false;
+
+  // A set candidate: the row `row` of row group `row_group` of file `file`.
+  static Candidate At(Micros event, Micros created, uint32_t file, uint32_t row_group,
+                      uint32_t row) {
+    return Candidate{event, created, file, row_group, row, true};
+  }
 };
 
 // Total order: event time, then created time, then position (so exact

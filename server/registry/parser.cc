@@ -340,6 +340,7 @@ class RepoParser {
   void ParseOfflineStore(const YAML::Node* node);
   void ParseServing(const YAML::Node& node);
   void ParseLineage(const YAML::Node* node);
+  void ReadPath(const YAML::Node& node, const std::string& path, std::string* out);
   void ParseEntities(const YAML::Node& node);
   void ParseSources(const YAML::Node& node);
   void ParseFeatureViews(const YAML::Node& node);
@@ -668,14 +669,7 @@ void RepoParser::ParseOfflineStore(const YAML::Node* node) {
   if (!ExpectMap(*node, path, "a map such as {path: ./offline}")) return;
   const Fields f = ReadFields(*node, path, kOfflineStoreKeys);
   if (const YAML::Node* n = f.Get("path")) {
-    std::string p;
-    if (ReadString(*n, Child(path, "path"), &p)) {
-      if (p.empty()) {
-        Error(*n, Child(path, "path"), "must not be empty");
-      } else {
-        registry_->offline_store.path = ResolvePath(p);
-      }
-    }
+    ReadPath(*n, Child(path, "path"), &registry_->offline_store.path);
   }
   if (const YAML::Node* n = f.Get("memory_budget")) {
     std::string text;
@@ -692,6 +686,18 @@ void RepoParser::ParseOfflineStore(const YAML::Node* node) {
   }
 }
 
+// A non-empty path, resolved against the repository's folder into `*out`;
+// `*out` is left alone on an error.
+void RepoParser::ReadPath(const YAML::Node& node, const std::string& path, std::string* out) {
+  std::string p;
+  if (!ReadString(node, path, &p)) return;
+  if (p.empty()) {
+    Error(node, path, "must not be empty");
+    return;
+  }
+  *out = ResolvePath(p);
+}
+
 void RepoParser::ParseLineage(const YAML::Node* node) {
   registry_->lineage_path =
       (std::filesystem::path(registry_->offline_store.path) / "lineage.jsonl").string();
@@ -700,14 +706,7 @@ void RepoParser::ParseLineage(const YAML::Node* node) {
   if (!ExpectMap(*node, path, "a map such as {path: ./lineage.jsonl}")) return;
   const Fields f = ReadFields(*node, path, kLineageKeys);
   if (const YAML::Node* n = f.Get("path")) {
-    std::string p;
-    if (ReadString(*n, Child(path, "path"), &p)) {
-      if (p.empty()) {
-        Error(*n, Child(path, "path"), "must not be empty");
-      } else {
-        registry_->lineage_path = ResolvePath(p);
-      }
-    }
+    ReadPath(*n, Child(path, "path"), &registry_->lineage_path);
   }
 }
 
