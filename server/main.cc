@@ -138,6 +138,7 @@ int Run(const Options& options) {
     jobs_options.replica = absl::StrCat(host, "-", getpid());
   }
   jobs_options.max_queued = options.materialize_queue;
+  jobs_options.records_path = (std::filesystem::path(state_dir) / "jobs.jsonl").string();
   jobs_options.lease_ttl = static_cast<pantry::Micros>(options.lease_seconds * 1e6);
   jobs_options.run.threads =
       options.materialize_threads > 0

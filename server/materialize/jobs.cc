@@ -1,12 +1,18 @@
 #include "server/materialize/jobs.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <tuple>
 #include <atomic>
 #include <limits>
 #include <random>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 #include "server/common/log.h"
 #include "server/common/status.h"
 #include "server/offline/source.h"
@@ -27,6 +33,78 @@ ViewRunInfo NewViewRun(const std::string& view, Micros start, Micros end) {
 
 bool Finished(JobState s) {
   return s == JobState::kSucceeded || s == JobState::kFailed || s == JobState::kCancelled;
+}
+
+std::optional<JobState> StateFromName(const std::string& name) {
+  for (JobState s : {JobState::kQueued, JobState::kRunning, JobState::kSucceeded,
+                     JobState::kFailed, JobState::kCancelled}) {
+    if (name == JobStateName(s)) return s;
+  }
+  return std::nullopt;
+}
+
+nlohmann::json ToJson(const JobInfo& job) {
+  nlohmann::json views = nlohmann::json::array();
+  for (const ViewRunInfo& v : job.views) {
+    views.push_back({{"view", v.view},
+                     {"start", v.start},
+                     {"end", v.end},
+                     {"state", JobStateName(v.state)},
+                     {"up_to_date", v.up_to_date},
+                     {"rows_read", v.rows_read},
+                     {"rows_written", v.rows_written},
+                     {"rows_skipped", v.rows_skipped},
+                     {"bytes_read", v.bytes_read},
+                     {"keys", v.keys},
+                     {"error", v.error}});
+  }
+  return {{"id", job.id},
+          {"incremental", job.incremental},
+          {"scheduled", job.scheduled},
+          {"state", JobStateName(job.state)},
+          {"views", views},
+          {"created", job.created},
+          {"started", job.started},
+          {"finished", job.finished},
+          {"error", job.error},
+          {"replica", job.replica}};
+}
+
+// Nullopt for a record that is not a job (a line cut short by a crash).
+std::optional<JobInfo> FromJson(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("id") || !j["id"].is_string()) return std::nullopt;
+  auto state = StateFromName(j.value("state", ""));
+  if (!state) return std::nullopt;
+  JobInfo job;
+  job.id = j["id"];
+  job.incremental = j.value("incremental", false);
+  job.scheduled = j.value("scheduled", false);
+  job.state = *state;
+  job.created = j.value("created", Micros{0});
+  job.started = j.value("started", Micros{0});
+  job.finished = j.value("finished", Micros{0});
+  job.error = j.value("error", "");
+  job.replica = j.value("replica", "");
+  if (j.contains("views") && j["views"].is_array()) {
+    for (const nlohmann::json& v : j["views"]) {
+      if (!v.is_object()) return std::nullopt;
+      ViewRunInfo r;
+      r.view = v.value("view", "");
+      r.start = v.value("start", Micros{0});
+      r.end = v.value("end", Micros{0});
+      r.state = StateFromName(v.value("state", "")).value_or(JobState::kFailed);
+      r.up_to_date = v.value("up_to_date", false);
+      r.rows_read = v.value("rows_read", int64_t{0});
+      r.rows_written = v.value("rows_written", int64_t{0});
+      r.rows_skipped = v.value("rows_skipped", int64_t{0});
+      r.bytes_read = v.value("bytes_read", int64_t{0});
+      r.keys = v.value("keys", int64_t{0});
+      r.error = v.value("error", "");
+      r.progress = Finished(r.state) ? 1 : 0;
+      job.views.push_back(std::move(r));
+    }
+  }
+  return job;
 }
 
 }  // namespace
@@ -59,7 +137,74 @@ MaterializeJobs::MaterializeJobs(const RegistryHolder* registry, OnlineStore* st
       lineage_(lineage),
       output_namespace_(std::move(output_namespace)),
       options_(std::move(options)) {
+  LoadRecords();
   worker_ = std::thread([this] { Work(); });
+}
+
+void MaterializeJobs::LoadRecords() {
+  if (options_.records_path.empty()) return;
+  std::error_code made;
+  std::filesystem::create_directories(std::filesystem::path(options_.records_path).parent_path(),
+                                      made);
+  std::ifstream in(options_.records_path);
+  if (!in) return;
+  // The last record of each job wins; jobs in order of creation.
+  std::map<std::string, JobInfo> latest;
+  for (std::string line; std::getline(in, line);) {
+    auto job = FromJson(nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false));
+    if (job) latest[job->id] = *std::move(job);
+  }
+  std::vector<JobInfo> jobs;
+  for (auto& [id, job] : latest) jobs.push_back(std::move(job));
+  std::sort(jobs.begin(), jobs.end(), [](const JobInfo& a, const JobInfo& b) {
+    return std::tie(a.created, a.id) < std::tie(b.created, b.id);
+  });
+  if (jobs.size() > options_.keep_jobs) jobs.erase(jobs.begin(), jobs.end() - options_.keep_jobs);
+  const Micros now = NowMicros();
+  const std::string prefix = options_.replica + "-";
+  int lost = 0;
+  for (JobInfo& job : jobs) {
+    if (!Finished(job.state)) {
+      // Its pantryd stopped during the job: nothing moved its watermarks.
+      job.state = JobState::kFailed;
+      job.error = "pantryd stopped before the job ended; its watermarks did not move";
+      job.finished = now;
+      for (ViewRunInfo& v : job.views) {
+        if (!Finished(v.state)) {
+          v.state = JobState::kFailed;
+          v.error = job.error;
+        }
+      }
+      ++lost;
+    }
+    int64_t n = 0;
+    if (job.id.rfind(prefix, 0) == 0 && absl::SimpleAtoi(job.id.substr(prefix.size()), &n)) {
+      next_id_ = std::max(next_id_, n + 1);
+    }
+    auto record = std::make_unique<Job>();
+    record->info = job;
+    order_.push_back(job.id);
+    jobs_[job.id] = std::move(record);
+  }
+  // Rewrite the file with just what is kept (temp file, rename).
+  const std::string temp = options_.records_path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    for (const std::string& id : order_) out << ToJson(jobs_.at(id)->info).dump() << "\n";
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, options_.records_path, ec);
+  if (ec) spdlog::warn("cannot rewrite the job records {}: {}", options_.records_path, ec.message());
+  spdlog::info("materialization: {} job records from {} ({} cut short by a stop)", jobs.size(),
+               options_.records_path, lost);
+}
+
+void MaterializeJobs::Record(const JobInfo& info) {
+  if (options_.records_path.empty()) return;
+  // Best effort: a job record lost in a crash costs nothing but the record.
+  std::ofstream out(options_.records_path, std::ios::app);
+  out << ToJson(info).dump() << "\n";
+  if (!out) spdlog::warn("cannot append to the job records {}", options_.records_path);
 }
 
 MaterializeJobs::~MaterializeJobs() { Shutdown(); }
@@ -133,6 +278,7 @@ absl::StatusOr<JobInfo> MaterializeJobs::Submit(std::unique_ptr<Job> job) {
   jobs_[id] = std::move(job);
   order_.push_back(id);
   queue_.push_back(raw);
+  if (!raw->info.scheduled) Record(raw->info);
   cv_.notify_all();
   return Snapshot(*raw);
 }
@@ -189,6 +335,7 @@ absl::StatusOr<JobInfo> MaterializeJobs::Cancel(const std::string& id) {
     job.info.error = "cancelled before it started";
     job.info.finished = NowMicros();
     for (ViewRunInfo& v : job.info.views) v.state = JobState::kCancelled;
+    Record(job.info);
   }
   return Snapshot(job);
 }
@@ -210,6 +357,7 @@ void MaterializeJobs::Shutdown() {
         job->info.error = "pantryd shut down before the job started";
         job->info.finished = NowMicros();
         for (ViewRunInfo& v : job->info.views) v.state = JobState::kCancelled;
+        Record(job->info);
       }
       queue_.clear();
     }
@@ -230,6 +378,7 @@ void MaterializeJobs::Work() {
       queue_.pop_front();
       job->info.state = JobState::kRunning;
       job->info.started = NowMicros();
+      if (!job->info.scheduled) Record(job->info);
     }
     Run(*job);
     std::lock_guard<std::mutex> lock(mu_);
@@ -239,6 +388,8 @@ void MaterializeJobs::Work() {
       const std::string id = job->info.id;
       order_.erase(std::remove(order_.begin(), order_.end(), id), order_.end());
       jobs_.erase(id);
+    } else {
+      Record(Snapshot(*job));
     }
     while (order_.size() > options_.keep_jobs) {
       auto oldest = jobs_.find(order_.front());

@@ -15,7 +15,10 @@
 // `materialize: {every: D}` schedule whose watermark is D old or more; with
 // several replicas, the one that gets the lease runs it and the others skip.
 //
-// Job records live in memory (the latest `keep_jobs`). Thread-safe.
+// Job records (the latest `keep_jobs`) are kept in memory and, with
+// `records_path`, appended to a JSON-lines file as they change, so that they
+// survive a restart: a job that was queued or running when its pantryd
+// stopped comes back FAILED, saying so. Thread-safe.
 #ifndef PANTRY_SERVER_MATERIALIZE_JOBS_H_
 #define PANTRY_SERVER_MATERIALIZE_JOBS_H_
 
@@ -77,6 +80,7 @@ struct JobsOptions {
   std::string replica;         // this pantryd, in leases, job records and logs
   int max_queued = 16;         // jobs waiting; beyond, RESOURCE_EXHAUSTED
   size_t keep_jobs = 1000;     // finished jobs remembered
+  std::string records_path;    // job records (JSON lines); empty: in memory only
   Micros lease_ttl = 30 * kMicrosPerSecond;  // renewed every third of it
   Micros schedule_tick = kMicrosPerSecond;   // how often schedules are looked at
   MaterializeOptions run;      // interrupt is set per run
@@ -125,6 +129,8 @@ class MaterializeJobs {
   void Run(Job& job);
   void RunView(Job& job, size_t index, const std::shared_ptr<const Registry>& registry);
   JobInfo Snapshot(const Job& job) const;  // mu_ held
+  void LoadRecords();
+  void Record(const JobInfo& info);  // appends to records_path; mu_ held
   absl::Status CheckViews(const Registry& registry, const std::vector<std::string>& views) const;
 
   const RegistryHolder* const registry_;

@@ -215,8 +215,14 @@ TEST_F(Materialization, KillNineMidRunThenRestartConverges) {
   d->Signal(SIGKILL);
   d->WaitExit(std::chrono::seconds(10));
 
-  auto e = StartDaemon("b", args);
+  // The same replica again (same state folder and name): its record of the
+  // killed job says what happened.
+  auto e = StartDaemon("a", args);
   auto client_b = Connect(*e);
+  auto killed = client_b->GetJob(job->id());
+  ASSERT_TRUE(killed.ok()) << killed.status();
+  EXPECT_EQ(killed->state(), v1::FAILED);
+  EXPECT_THAT(killed->error(), HasSubstr("pantryd stopped before the job ended"));
   auto marks = client_b->ListWatermarks();
   ASSERT_TRUE(marks.ok()) << marks.status();
   EXPECT_EQ(marks->watermarks_size(), 0);  // the killed run advanced nothing

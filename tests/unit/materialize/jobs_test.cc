@@ -63,7 +63,8 @@ class Jobs : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  void Start(const std::string& view_extra = "", Micros tick = kSecond) {
+  void Start(const std::string& view_extra = "", Micros tick = kSecond,
+             const std::string& records = "") {
     auto registry = ParseRegistry(
         "project: p\n"
         "entities:\n"
@@ -91,6 +92,7 @@ class Jobs : public ::testing::Test {
     options.replica = "test";
     options.schedule_tick = tick;
     options.lease_ttl = 3 * kSecond;
+    options.records_path = records;
     jobs_ = std::make_unique<MaterializeJobs>(holder_.get(), store_.get(), coordinator_.get(),
                                               &lineage_, "memory://test", options);
   }
@@ -281,6 +283,40 @@ TEST_F(Jobs, ScheduledViewsMaterializeByThemselves) {
   EXPECT_TRUE(jobs[0].scheduled);
   EXPECT_EQ(Wait(jobs[0].id).state, JobState::kSucceeded);
   EXPECT_EQ(Online(1)->first, 10);
+}
+
+// Job records survive a restart; a job its pantryd did not finish comes
+// back FAILED, and new ids follow the old ones.
+TEST_F(Jobs, RecordsSurviveARestart) {
+  WriteUsers(dir_ / "users" / "a.parquet", {{1, kT0, 10}});
+  const std::string records = (dir_ / "state" / "jobs.jsonl").string();
+  Start("", kSecond, records);
+  const JobInfo done = Wait(jobs_->Materialize({"user_stats"}, kT0 - kHour, kT0 + kHour)->id);
+  ASSERT_EQ(done.state, JobState::kSucceeded);
+  jobs_.reset();
+  // A record as a pantryd killed mid-run leaves it.
+  {
+    std::ofstream out(records, std::ios::app);
+    out << R"({"id":"test-7","state":"RUNNING","created":1,"started":2,"views":)"
+        << R"([{"view":"user_stats","state":"RUNNING","rows_read":5}]})" << "\n"
+        << R"({"id": "cut sh)" << "\n";
+  }
+  Start("", kSecond, records);
+  std::vector<JobInfo> jobs = jobs_->List();
+  ASSERT_EQ(jobs.size(), 2u);
+  // The latest (by creation) first.
+  EXPECT_EQ(jobs[0].id, done.id);
+  EXPECT_EQ(jobs[0].state, JobState::kSucceeded);
+  EXPECT_EQ(jobs[0].views[0].rows_written, 1);
+  EXPECT_EQ(jobs[1].id, "test-7");
+  EXPECT_EQ(jobs[1].state, JobState::kFailed);
+  EXPECT_NE(jobs[1].error.find("stopped before the job ended"), std::string::npos);
+  EXPECT_EQ(jobs[1].views[0].state, JobState::kFailed);
+  EXPECT_EQ(jobs[1].views[0].rows_read, 5);
+  auto next = jobs_->Materialize({"user_stats"}, kT0 - kHour, kT0 + kHour);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->id, "test-8");
+  Wait(next->id);
 }
 
 }  // namespace
