@@ -61,6 +61,9 @@ int Run(const Options& options) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A peer that went away (a Redis connection, a client) must fail the
+  // write that finds it gone, never kill the daemon.
+  signal(SIGPIPE, SIG_IGN);
 
   const std::string config_path = std::filesystem::absolute(options.config).string();
   const std::string state_dir =

@@ -1,6 +1,8 @@
 #include "server/materialize/coordinator.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <hiredis/hiredis.h>
 #include <unistd.h>
 
@@ -176,6 +178,34 @@ if not current or tonumber(current) < tonumber(ARGV[3]) then
 end
 return 1)";
 
+// Blocks SIGPIPE in the calling thread for its lifetime, so that writing to a
+// connection Redis closed fails with EPIPE instead of killing the process;
+// a SIGPIPE raised meanwhile is taken back before the old mask returns.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeGuard() {
+    sigset_t pending;
+    sigemptyset(&pending);
+    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+      const timespec zero{0, 0};
+      while (sigtimedwait(&pipe_, nullptr, &zero) > 0) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  sigset_t pipe_;
+  sigset_t old_;
+};
+
 timeval Timeval(Micros us) {
   return timeval{static_cast<time_t>(us / kMicrosPerSecond),
                  static_cast<suseconds_t>(us % kMicrosPerSecond)};
@@ -261,6 +291,7 @@ class RedisCoordinator final : public Coordinator {
   // Runs one command; UNAVAILABLE (and a reconnect next time) on I/O errors,
   // Internal on an error reply.
   absl::StatusOr<Reply> Run(const std::vector<std::string>& args) {
+    const SigpipeGuard no_sigpipe;
     if (context_ == nullptr) PANTRY_RETURN_IF_ERROR(Connect());
     std::vector<const char*> argv;
     std::vector<size_t> lengths;

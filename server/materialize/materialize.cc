@@ -42,6 +42,11 @@ class WritePipeline {
         max_in_flight_(std::max(1, max_in_flight)),
         timeout_(timeout),
         progress_(progress) {}
+  // Waits for the writes in flight: their callbacks use this object, and a
+  // run that stops early (an error, an interrupt) returns with some pending.
+  ~WritePipeline() { Drain().IgnoreError(); }
+  WritePipeline(const WritePipeline&) = delete;
+  WritePipeline& operator=(const WritePipeline&) = delete;
 
   // Waits for room, then sends. Returns the first error any write got so
   // far (then nothing is sent).

@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -283,6 +286,47 @@ TEST_F(Materialize, InterruptStopsTheRun) {
   auto s = MaterializeView(*registry_, View(), 0, 1000 * kSecond, store.get(), options, nullptr);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(s.status().message(), "stopped by the test");
+}
+
+// A store whose writes fail, each answered late from a thread of its own,
+// as Redis going away mid-run looks from the run.
+class LateFailingStore final : public OnlineStore {
+ public:
+  ~LateFailingStore() override {
+    for (std::thread& t : threads_) t.join();
+  }
+  void Read(std::vector<ViewRead>, Micros, ReadCallback done) override {
+    done(absl::UnavailableError("down"));
+  }
+  void Write(std::vector<ViewWrite>, Micros, WriteCallback done) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    threads_.emplace_back([done = std::move(done)] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      done(absl::UnavailableError("redis at test: connection lost"));
+    });
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::thread> threads_;
+};
+
+// The run fails with the store's error, and returns only once the writes in
+// flight have answered (their callbacks use the run's state: under the
+// sanitizers, returning earlier is a use after free).
+TEST_F(Materialize, StoreFailureEndsTheRunAfterTheWritesInFlight) {
+  LoadRegistry();
+  std::mt19937 rng(5);
+  std::vector<Row> rows;
+  for (int i = 0; i < 200; ++i) rows.push_back({i, i * kSecond, 0, Value::Int64(i), Value::Double(i)});
+  WriteRows(dir_ / "users", rows, 2, rng);
+  LateFailingStore store;
+  MaterializeOptions options;
+  options.write_batch_rows = 10;
+  options.writes_in_flight = 4;
+  auto s = MaterializeView(*registry_, View(), 0, 1000 * kSecond, &store, options, nullptr);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(s.status().message().find("connection lost"), std::string::npos);
 }
 
 }  // namespace
