@@ -6,9 +6,9 @@
 // once and sends all their commands as one pipeline, so concurrent small
 // calls share a round trip. A Read of many entries is split into chunks over
 // several connections. Reads are one HMGET per ViewRead; writes run a Lua
-// script (EVALSHA) that compares the stored "#ts:<view>" and writes only
-// when the new event time is strictly newer, then sets the key expiry when
-// `config.key_ttl` > 0.
+// script (one EVALSHA per 64 ViewWrites) that, for each key, compares the
+// stored "#ts:<view>" and writes only when the new event time is strictly
+// newer, then sets the key expiry when `config.key_ttl` > 0.
 //
 // Connections are made lazily, with AUTH and SELECT when configured; while
 // Redis is unreachable calls fail fast with UNAVAILABLE and each connection
