@@ -169,6 +169,45 @@ std::vector<Expected> ExpectedRows() {
 // Entity rows x views with a qualifying row: 2+1+2+2+0+2+2.
 constexpr int kValuesFound = 11;
 
+// A FIFO as the entity file: the join's open() blocks until the test opens
+// the other end, which holds the only worker busy for as long as the test
+// wants. Unblocked (the join then fails: an empty file) when destroyed, so
+// pantryd can always stop.
+class Blocker {
+ public:
+  explicit Blocker(fs::path path) : path_(std::move(path)) {
+    EXPECT_EQ(mkfifo(path_.c_str(), 0600), 0);
+  }
+  ~Blocker() { Release(); }
+  void Release() {
+    // Non-blocking: succeeds only when a reader waits, and then lets it go.
+    const int fd = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Sends a join with a 300 ms deadline until one times out in the queue,
+// which shows the only worker is busy. Successful tries are undone.
+::testing::AssertionResult WaitUntilWorkerBusy(
+    const std::function<Result(const std::string&)>& pantry, const std::string& entities,
+    const fs::path& out) {
+  Result b;
+  for (int i = 0; i < 100; ++i) {
+    b = pantry("--timeout-ms 300 historical --entities " + entities +
+               " --features user_stats:txn_count --out " + out.string());
+    if (b.exit_code != 0) break;
+    fs::remove(out);
+  }
+  if (b.exit_code == 1 && b.err.find("DEADLINE_EXCEEDED") != std::string::npos) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "exit " << b.exit_code << ": " << b.err;
+}
+
 class Historical : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -273,6 +312,19 @@ class Historical : public ::testing::Test {
   }
 
   std::string Entities() const { return (data_ / "entities.parquet").string(); }
+
+  // Starts join A on `blocker` (server paths), which holds the only worker
+  // until released, and returns once the worker is busy (probing with a
+  // join B whose deadline passes in the queue).
+  std::future<Result> OccupyTheWorker(const Blocker& blocker) {
+    auto a = std::async(std::launch::async, [this, &blocker] {
+      return Pantry("historical --entities " + blocker.path().string() +
+                    " --features user_stats:txn_count --out " + (out_ / "a.parquet").string());
+    });
+    auto pantry = [this](const std::string& args) { return Pantry(args); };
+    EXPECT_TRUE(WaitUntilWorkerBusy(pantry, Entities(), out_ / "b.parquet"));
+    return a;
+  }
 
   // A streamed call's folder goes when the call has ended, which is just
   // after the client has its answer: wait for that.
@@ -510,45 +562,6 @@ TEST_P(HistoricalBothWays, RelativePathsAreTheCallersAndTheServerRejectsThem) {
   EXPECT_EQ(result->values_found, 5);  // user_stats only: every row but 1 and 4 (u3)
 }
 
-// A FIFO as the entity file: the join's open() blocks until the test opens
-// the other end, which holds the only worker busy for as long as the test
-// wants. Unblocked (the join then fails: an empty file) when destroyed, so
-// pantryd can always stop.
-class Blocker {
- public:
-  explicit Blocker(fs::path path) : path_(std::move(path)) {
-    EXPECT_EQ(mkfifo(path_.c_str(), 0600), 0);
-  }
-  ~Blocker() { Release(); }
-  void Release() {
-    // Non-blocking: succeeds only when a reader waits, and then lets it go.
-    const int fd = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK);
-    if (fd >= 0) ::close(fd);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// Sends a join with a 300 ms deadline until one times out in the queue,
-// which shows the only worker is busy. Successful tries are undone.
-::testing::AssertionResult WaitUntilWorkerBusy(
-    const std::function<Result(const std::string&)>& pantry, const std::string& entities,
-    const fs::path& out) {
-  Result b;
-  for (int i = 0; i < 100; ++i) {
-    b = pantry("--timeout-ms 300 historical --entities " + entities +
-               " --features user_stats:txn_count --out " + out.string());
-    if (b.exit_code != 0) break;
-    fs::remove(out);
-  }
-  if (b.exit_code == 1 && b.err.find("DEADLINE_EXCEEDED") != std::string::npos) {
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "exit " << b.exit_code << ": " << b.err;
-}
-
 TEST_F(Historical, BusyPoolRejectsAndDropsQueuedJoinsWhoseDeadlinePassed) {
   StartDaemon({"--offline-jobs", "1", "--offline-queue", "1", "--offline-threads", "1"});
   Blocker blocker(data_ / "blocker.parquet");
@@ -593,12 +606,8 @@ TEST_F(Historical, BusyPoolRejectsAndDropsQueuedJoinsWhoseDeadlinePassed) {
 TEST_F(Historical, ShutdownAnswersQueuedJoinsAndWaitsForTheRunningOne) {
   StartDaemon({"--offline-jobs", "1", "--offline-queue", "4"});
   Blocker blocker(data_ / "blocker.parquet");
-  auto a = std::async(std::launch::async, [&] {
-    return Pantry("historical --entities " + blocker.path().string() +
-                  " --features user_stats:txn_count --out " + (out_ / "a.parquet").string());
-  });
-  auto pantry = [this](const std::string& args) { return Pantry(args); };
-  ASSERT_TRUE(WaitUntilWorkerBusy(pantry, Entities(), out_ / "b.parquet"));
+  auto a = OccupyTheWorker(blocker);
+  ASSERT_FALSE(HasFailure());
   // C waits in the queue behind A.
   const fs::path c_out = out_ / "c.parquet";
   auto c = std::async(std::launch::async, [&] {
@@ -770,12 +779,8 @@ TEST_F(Historical, StreamedJoinDroppedInTheQueueLeavesNothing) {
   // for the streamed join.
   StartDaemon({"--offline-jobs", "1", "--offline-queue", "2", "--offline-threads", "1"});
   Blocker blocker(data_ / "blocker.parquet");
-  auto a = std::async(std::launch::async, [&] {
-    return Pantry("historical --entities " + blocker.path().string() +
-                  " --features user_stats:txn_count --out " + (out_ / "a.parquet").string());
-  });
-  auto pantry = [this](const std::string& args) { return Pantry(args); };
-  ASSERT_TRUE(WaitUntilWorkerBusy(pantry, Entities(), out_ / "b.parquet"));
+  auto a = OccupyTheWorker(blocker);
+  ASSERT_FALSE(HasFailure());
   server_paths_ = false;
   Result streamed = Pantry("--timeout-ms 500 historical --entities " + Entities() +
                            " --features user_stats:txn_count --out " +

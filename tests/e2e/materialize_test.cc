@@ -123,6 +123,21 @@ class Materialization : public ::testing::Test {
     return j["values"]["user_stats:txn_count"].dump();
   }
 
+  // Waits until the running job has written something, and fails if it ends
+  // first (the test then cannot break it in the middle).
+  ::testing::AssertionResult WaitMidRun(Client& client, const std::string& id) {
+    for (int i = 0; i < 3000; ++i) {
+      auto j = client.GetJob(id);
+      if (!j.ok()) return ::testing::AssertionFailure() << j.status();
+      if (j->state() == v1::SUCCEEDED || j->state() == v1::FAILED) {
+        return ::testing::AssertionFailure() << "the run ended before it could be broken";
+      }
+      if (j->rows_written() > 0) return ::testing::AssertionSuccess();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return ::testing::AssertionFailure() << "no write landed";
+  }
+
   v1::Job WaitJob(Client& client, const std::string& id) {
     v1::Job job;
     for (int i = 0; i < 3000; ++i) {
@@ -203,15 +218,7 @@ TEST_F(Materialization, KillNineMidRunThenRestartConverges) {
   auto job = client->Materialize({"user_stats"}, kT0, kT0 + rows * kSecond);
   ASSERT_TRUE(job.ok()) << job.status();
   // Wait until some writes landed, then kill.
-  bool mid_run = false;
-  for (int i = 0; i < 3000 && !mid_run; ++i) {
-    auto j = client->GetJob(job->id());
-    ASSERT_TRUE(j.ok()) << j.status();
-    ASSERT_NE(j->state(), v1::SUCCEEDED) << "the run ended before it could be killed";
-    mid_run = j->rows_written() > 0;
-    if (!mid_run) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  ASSERT_TRUE(mid_run);
+  ASSERT_TRUE(WaitMidRun(*client, job->id()));
   d->Signal(SIGKILL);
   d->WaitExit(std::chrono::seconds(10));
 
@@ -259,15 +266,7 @@ TEST_F(Materialization, RedisDownMidRunFailsTheJobAndTheNextRunRecovers) {
   auto client = Connect(*d);
   auto job = client->Materialize({"user_stats"}, kT0, kT0 + rows * kSecond);
   ASSERT_TRUE(job.ok()) << job.status();
-  bool mid_run = false;
-  for (int i = 0; i < 3000 && !mid_run; ++i) {
-    auto j = client->GetJob(job->id());
-    ASSERT_TRUE(j.ok());
-    ASSERT_NE(j->state(), v1::SUCCEEDED) << "the run ended before Redis could be stopped";
-    mid_run = j->rows_written() > 0;
-    if (!mid_run) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  ASSERT_TRUE(mid_run);
+  ASSERT_TRUE(WaitMidRun(*client, job->id()));
   const int port = redis_.port();
   redis_.Stop();
   const v1::Job failed = WaitJob(*client, job->id());
