@@ -186,25 +186,34 @@ void MaterializeJobs::LoadRecords() {
     order_.push_back(job.id);
     jobs_[job.id] = std::move(record);
   }
-  // Rewrite the file with just what is kept (temp file, rename).
-  const std::string temp = options_.records_path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    for (const std::string& id : order_) out << ToJson(jobs_.at(id)->info).dump() << "\n";
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, options_.records_path, ec);
-  if (ec) spdlog::warn("cannot rewrite the job records {}: {}", options_.records_path, ec.message());
+  RewriteRecords();
   spdlog::info("materialization: {} job records from {} ({} cut short by a stop)", jobs.size(),
                options_.records_path, lost);
 }
 
+void MaterializeJobs::RewriteRecords() {
+  // Just the jobs kept, one line each (temp file, rename).
+  const std::string temp = options_.records_path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    for (const std::string& id : order_) out << ToJson(Snapshot(*jobs_.at(id))).dump() << "\n";
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, options_.records_path, ec);
+  if (ec) spdlog::warn("cannot rewrite the job records {}: {}", options_.records_path, ec.message());
+  record_lines_ = order_.size();
+}
+
 void MaterializeJobs::Record(const JobInfo& info) {
   if (options_.records_path.empty()) return;
+  // A job appends up to three records; past twice what is kept, the file
+  // is rewritten, so it stays bounded however long pantryd runs.
+  if (record_lines_ >= 2 * options_.keep_jobs + 16) RewriteRecords();
   // Best effort: a job record lost in a crash costs nothing but the record.
   std::ofstream out(options_.records_path, std::ios::app);
   out << ToJson(info).dump() << "\n";
   if (!out) spdlog::warn("cannot append to the job records {}", options_.records_path);
+  ++record_lines_;
 }
 
 MaterializeJobs::~MaterializeJobs() { Shutdown(); }

@@ -131,6 +131,7 @@ class MaterializeJobs {
   JobInfo Snapshot(const Job& job) const;  // mu_ held
   void LoadRecords();
   void Record(const JobInfo& info);  // appends to records_path; mu_ held
+  void RewriteRecords();             // mu_ held (or before the threads start)
   absl::Status CheckViews(const Registry& registry, const std::vector<std::string>& views) const;
 
   const RegistryHolder* const registry_;
@@ -146,6 +147,7 @@ class MaterializeJobs {
   std::deque<std::string> order_;                     // ids, oldest first
   std::deque<Job*> queue_;
   int64_t next_id_ = 1;
+  size_t record_lines_ = 0;  // lines in records_path; guarded by mu_
   bool stopping_ = false;
   std::thread worker_;
   std::thread scheduler_;

@@ -5,9 +5,6 @@
 #include <chrono>
 #include <cstring>
 #include <map>
-#include <mutex>
-#include <functional>
-#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"

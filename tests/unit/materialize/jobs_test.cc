@@ -64,7 +64,7 @@ class Jobs : public ::testing::Test {
   }
 
   void Start(const std::string& view_extra = "", Micros tick = kSecond,
-             const std::string& records = "") {
+             const std::string& records = "", size_t keep_jobs = 1000) {
     auto registry = ParseRegistry(
         "project: p\n"
         "entities:\n"
@@ -93,6 +93,7 @@ class Jobs : public ::testing::Test {
     options.schedule_tick = tick;
     options.lease_ttl = 3 * kSecond;
     options.records_path = records;
+    options.keep_jobs = keep_jobs;
     jobs_ = std::make_unique<MaterializeJobs>(holder_.get(), store_.get(), coordinator_.get(),
                                               &lineage_, "memory://test", options);
   }
@@ -317,6 +318,23 @@ TEST_F(Jobs, RecordsSurviveARestart) {
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->id, "test-8");
   Wait(next->id);
+}
+
+// The records file stays bounded: past twice the jobs kept, it is rewritten
+// with just those.
+TEST_F(Jobs, RecordsFileStaysBounded) {
+  WriteUsers(dir_ / "users" / "a.parquet", {{1, kT0, 10}});
+  const std::string records = (dir_ / "state" / "jobs.jsonl").string();
+  Start("", kSecond, records, /*keep_jobs=*/1);
+  for (int i = 0; i < 12; ++i) {  // 3 records each: 36 lines unbounded
+    ASSERT_EQ(Wait(jobs_->Materialize({"user_stats"}, kT0 - kHour, kT0 + kHour)->id).state,
+              JobState::kSucceeded);
+  }
+  std::ifstream in(records);
+  int lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  EXPECT_LE(lines, 2 * 1 + 16 + 1);
+  EXPECT_EQ(jobs_->List().size(), 1u);
 }
 
 }  // namespace
