@@ -43,13 +43,15 @@ constexpr size_t kMinChunk = 128;
 // than this, so one huge call does not pin memory forever.
 constexpr size_t kMaxKeptBuffer = 4 << 20;
 
-// Newer-wins write of one view. KEYS[1]: the entity hash. ARGV[1]: the
-// "#ts:<view>" field; ARGV[2]: the event time (decimal microseconds);
-// ARGV[3]: expiry in milliseconds (0: leave the expiry alone); then field,
-// value pairs. Returns 1 when written, 0 when the stored event time is equal
-// or newer. Times are compared as exact decimal integers (Lua numbers are
-// doubles and would lose precision beyond 2^53). HSET runs in slices because
-// unpack() is limited by the Lua stack.
+// Newer-wins writes. KEYS: the entity hashes. ARGV[1]: expiry in
+// milliseconds (0: leave the expiry alone). Then groups of consecutive keys
+// written with the same fields: the "#ts:<view>" field, the feature count n,
+// the key count m, the n "<view>:<feature>" field names, then per key its
+// event time (decimal microseconds) and n values. The names travel once per
+// group, not once per key. Returns per key 1 when written, 0 when the stored
+// event time is equal or newer. Times are compared as exact decimal integers
+// (Lua numbers are doubles and would lose precision beyond 2^53). Wide views
+// are written in slices because unpack() is limited by the Lua stack.
 constexpr absl::string_view kWriteScript = R"lua(
 local function newer(a, b)
   local an, bn = a:byte(1) == 45, b:byte(1) == 45
@@ -60,26 +62,43 @@ local function newer(a, b)
 end
 local expiry = tonumber(ARGV[1])
 local out = {}
-local a = 2
-for k = 1, #KEYS do
-  local key, field, ts, n = KEYS[k], ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  local cur = redis.call('HGET', key, field)
-  if cur and not newer(ts, cur) then
-    out[k] = 0
-  else
-    local last = a + 2 + 2 * n
-    if n <= 500 then
-      redis.call('HSET', key, field, ts, unpack(ARGV, a + 3, last))
-    else
-      redis.call('HSET', key, field, ts)
-      for i = a + 3, last, 1000 do
-        redis.call('HSET', key, unpack(ARGV, i, math.min(i + 999, last)))
-      end
-    end
-    if expiry > 0 then redis.call('PEXPIRE', key, expiry) end
-    out[k] = 1
+local a, k = 2, 1
+while k <= #KEYS do
+  local field, n, m = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local names = a + 3
+  local args = false
+  if n <= 500 then
+    args = {field, false}
+    for j = 1, n do args[2 * j + 1] = ARGV[names + j - 1] end
   end
-  a = a + 3 + 2 * n
+  a = names + n
+  for _ = 1, m do
+    local key, ts = KEYS[k], ARGV[a]
+    local cur = redis.call('HGET', key, field)
+    if cur and not newer(ts, cur) then
+      out[k] = 0
+    else
+      if args then
+        args[2] = ts
+        for j = 1, n do args[2 * j + 2] = ARGV[a + j] end
+        redis.call('HSET', key, unpack(args))
+      else
+        redis.call('HSET', key, field, ts)
+        for j0 = 0, n - 1, 500 do
+          local slice = {}
+          for j = j0 + 1, math.min(j0 + 500, n) do
+            slice[#slice + 1] = ARGV[names + j - 1]
+            slice[#slice + 1] = ARGV[a + j]
+          end
+          redis.call('HSET', key, unpack(slice))
+        end
+      end
+      if expiry > 0 then redis.call('PEXPIRE', key, expiry) end
+      out[k] = 1
+    end
+    a = a + 1 + n
+    k = k + 1
+  end
 end
 return out
 )lua";
@@ -125,6 +144,23 @@ void AppendFeatureField(std::string* out, absl::string_view view, absl::string_v
 
 void AppendTimestampField(std::string* out, absl::string_view view) {
   AppendBulk(out, "#ts:", view);
+}
+
+// One bulk string holding `v` in decimal.
+void AppendNumber(std::string* out, int64_t v) {
+  char buf[24];
+  const auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  AppendBulk(out, absl::string_view(buf, res.ptr - buf));
+}
+
+// Whether two writes set the same fields (same view, same features in the
+// same order), so that one script group carries the names for both.
+bool SameFields(const ViewWrite& a, const ViewWrite& b) {
+  if (a.view != b.view || a.values.size() != b.values.size()) return false;
+  for (size_t j = 0; j < a.values.size(); ++j) {
+    if (a.values[j].first != b.values[j].first) return false;
+  }
+  return true;
 }
 
 absl::string_view ReplyText(const redisReply& reply) {
@@ -352,8 +388,9 @@ class WriteOp final : public Op {
       : Op(deadline), call_(std::move(call)), begin_(begin), end_(end) {}
 
   // One EVALSHA per kWritesPerScript writes: KEYS are the hashes, ARGV the
-  // expiry, then per write its timestamp field, event time, feature count
-  // and field/value pairs.
+  // expiry, then per group of consecutive writes with the same view and
+  // features (SameFields) the timestamp field, feature count, key count and
+  // field names, then per write its event time and values.
   size_t num_commands() const override {
     return (end_ - begin_ + kWritesPerScript - 1) / kWritesPerScript;
   }
@@ -361,26 +398,30 @@ class WriteOp final : public Op {
   void AppendCommand(size_t i, const CommandContext& ctx, std::string* out) const override {
     const size_t first = begin_ + i * kWritesPerScript;
     const size_t last = std::min(end_, first + kWritesPerScript);
+    const auto& writes = call_->writes;
     size_t args = 3 + (last - first) + 1;  // EVALSHA sha numkeys, keys, expiry
-    for (size_t w = first; w < last; ++w) args += 3 + 2 * call_->writes[w].values.size();
+    for (size_t w = first; w < last; ++w) {
+      const size_t n = writes[w].values.size();
+      if (w == first || !SameFields(writes[w - 1], writes[w])) args += 3 + n;
+      args += 1 + n;
+    }
     AppendArrayHeader(out, args);
     AppendBulk(out, "EVALSHA");
     AppendBulk(out, ctx.script_sha);
-    char buf[24];
-    auto res = std::to_chars(buf, buf + sizeof(buf), last - first);
-    AppendBulk(out, absl::string_view(buf, res.ptr - buf));
-    for (size_t w = first; w < last; ++w) AppendBulk(out, call_->writes[w].key);
+    AppendNumber(out, static_cast<int64_t>(last - first));
+    for (size_t w = first; w < last; ++w) AppendBulk(out, writes[w].key);
     AppendBulk(out, ctx.expiry_ms);
-    for (size_t w = first; w < last; ++w) {
-      const ViewWrite& write = call_->writes[w];
-      AppendTimestampField(out, write.view);
-      res = std::to_chars(buf, buf + sizeof(buf), write.event_time);
-      AppendBulk(out, absl::string_view(buf, res.ptr - buf));
-      res = std::to_chars(buf, buf + sizeof(buf), write.values.size());
-      AppendBulk(out, absl::string_view(buf, res.ptr - buf));
-      for (const auto& [feature, encoding] : write.values) {
-        AppendFeatureField(out, write.view, feature);
-        AppendBulk(out, encoding);
+    for (size_t w = first; w < last;) {
+      size_t group_end = w + 1;
+      while (group_end < last && SameFields(writes[w], writes[group_end])) ++group_end;
+      const ViewWrite& head = writes[w];
+      AppendTimestampField(out, head.view);
+      AppendNumber(out, static_cast<int64_t>(head.values.size()));
+      AppendNumber(out, static_cast<int64_t>(group_end - w));
+      for (const auto& value : head.values) AppendFeatureField(out, head.view, value.first);
+      for (; w < group_end; ++w) {
+        AppendNumber(out, writes[w].event_time);
+        for (const auto& value : writes[w].values) AppendBulk(out, value.second);
       }
     }
   }

@@ -346,6 +346,100 @@ TEST_F(RedisOnlineStoreTest, LargeCallsKeepOrder) {
   for (int i = kEntities; i < kEntities + 5; ++i) EXPECT_FALSE((*read)[i].found);
 }
 
+// One call mixing views, feature subsets of one view, a view wider than the
+// script writes in one HSET, and writes that lose to what is stored: the
+// script groups consecutive writes with the same fields and must keep every
+// write's own fields, values and outcome.
+TEST_F(RedisOnlineStoreTest, MixedViewsAndFeatureSetsInOneCall) {
+  constexpr int kWide = 1201;
+  std::vector<std::pair<std::string, Value>> wide_values;
+  std::vector<std::string> wide_names;
+  for (int j = 0; j < kWide; ++j) {
+    wide_names.push_back("w" + std::to_string(j));
+    wide_values.emplace_back(wide_names.back(), Value::Int64(j));
+  }
+  // Stored first: user 7 of view a at kT0 + 1000, newer than the call below.
+  ASSERT_TRUE(store_->WriteSync({MakeWrite(Key(7), "a", kT0 + 1000, {{"x", Value::Int64(-7)}})},
+                                Deadline())
+                  .ok());
+
+  std::vector<ViewWrite> writes;
+  for (int i = 0; i < 150; ++i) {
+    switch (i % 5) {
+      case 0:
+      case 1:  // a {x, y}
+        writes.push_back(MakeWrite(Key(i), "a", kT0 + i,
+                                   {{"x", Value::Int64(i)}, {"y", Value::String("y" + std::to_string(i))}}));
+        break;
+      case 2:  // a {y, z}: as many features as {x, y}, not the same ones
+        writes.push_back(MakeWrite(Key(i), "a", kT0 + i,
+                                   {{"y", Value::String("only")}, {"z", Value::Int64(-i)}}));
+        break;
+      case 3:  // b {x}
+        writes.push_back(MakeWrite(Key(i), "b", kT0 + i, {{"x", Value::Double(i * 0.5)}}));
+        break;
+      default:  // the wide view, on some rows only
+        if (i % 25 == 4) {
+          writes.push_back(MakeWrite(Key(i), "wide", kT0 + i, wide_values));
+        } else {
+          writes.push_back(MakeWrite(Key(i), "b", kT0 + i, {{"x", Value::Double(-1)}}));
+        }
+    }
+  }
+  absl::StatusOr<WriteResult> written = store_->WriteSync(writes, Deadline());
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->written, 149);
+  EXPECT_EQ(written->skipped_older, 1);  // user 7 of view a
+
+  std::vector<ViewRead> reads;
+  for (int i = 0; i < 150; ++i) {
+    reads.push_back(MakeRead(Key(i), "a", {"x", "y", "z"}));
+    reads.push_back(MakeRead(Key(i), "b", {"x"}));
+    reads.push_back(MakeRead(Key(i), "wide", wide_names));
+  }
+  absl::StatusOr<std::vector<ViewReadResult>> read = store_->ReadSync(reads, Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  for (int i = 0; i < 150; ++i) {
+    const ViewReadResult& a = (*read)[3 * i];
+    const ViewReadResult& b = (*read)[3 * i + 1];
+    const ViewReadResult& wide = (*read)[3 * i + 2];
+    if (i == 7) {
+      EXPECT_EQ(a.event_time, kT0 + 1000);
+      EXPECT_EQ(ValueAt(a, 0), Value::Int64(-7));
+      EXPECT_EQ(ValueAt(a, 1), std::nullopt);
+      continue;
+    }
+    switch (i % 5) {
+      case 0:
+      case 1:
+        EXPECT_EQ(a.event_time, kT0 + i) << i;
+        EXPECT_EQ(ValueAt(a, 0), Value::Int64(i)) << i;
+        EXPECT_EQ(ValueAt(a, 1), Value::String("y" + std::to_string(i))) << i;
+        break;
+      case 2:
+        EXPECT_EQ(a.event_time, kT0 + i) << i;
+        EXPECT_EQ(ValueAt(a, 0), std::nullopt) << i;
+        EXPECT_EQ(ValueAt(a, 1), Value::String("only")) << i;
+        EXPECT_EQ(ValueAt(a, 2), Value::Int64(-i)) << i;
+        break;
+      case 3:
+        EXPECT_FALSE(a.found) << i;
+        EXPECT_EQ(ValueAt(b, 0), Value::Double(i * 0.5)) << i;
+        break;
+      default:
+        EXPECT_FALSE(a.found) << i;
+        if (i % 25 == 4) {
+          ASSERT_TRUE(wide.found) << i;
+          EXPECT_FALSE(b.found) << i;
+          for (int j = 0; j < kWide; ++j) ASSERT_EQ(ValueAt(wide, j), Value::Int64(j)) << i << " " << j;
+        } else {
+          EXPECT_FALSE(wide.found) << i;
+          EXPECT_EQ(ValueAt(b, 0), Value::Double(-1)) << i;
+        }
+    }
+  }
+}
+
 TEST_F(RedisOnlineStoreTest, ManyConcurrentCallersGetTheirOwnResults) {
   constexpr int kThreads = 8;
   constexpr int kRounds = 100;
