@@ -81,6 +81,7 @@ int RunMaterializeBench(const MaterializeBenchOptions& o) {
     j["rows_written"] = stats->rows_written;
     j["rows_skipped_older"] = stats->rows_skipped;
     j["partitions"] = stats->partitions;
+    j["scan_seconds"] = static_cast<double>(stats->scan_micros) / 1e6;
     j["peak_rss_mib"] = rss;
     std::cout << j.dump() << "\n";
   } else {

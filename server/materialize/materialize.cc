@@ -1,6 +1,7 @@
 #include "server/materialize/materialize.h"
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -196,6 +197,13 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
     };
     std::vector<Shard> shards(kShards);
     const absl::Hash<Key> hasher;
+    // A row group's candidates, grouped by shard (counting sort), in arrays
+    // each worker keeps from one row group to the next.
+    struct Staging {
+      std::vector<std::pair<Key, Candidate>> rows, by_shard;
+      std::vector<uint8_t> shard;
+    };
+    std::vector<Staging> staging(static_cast<size_t>(threads));
     PANTRY_RETURN_IF_ERROR(offline::ParallelFor(
         threads, tasks.size(), [&](size_t i, int worker) -> absl::Status {
           PANTRY_RETURN_IF_ERROR(Interrupted(options));
@@ -230,8 +238,9 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
             key_values.emplace_back(cols[f.key_columns[k]], key_data[k],
                                     view.join_keys[k].value_type);
           }
-          // This row group's candidates, by shard.
-          std::vector<std::vector<std::pair<Key, Candidate>>> local(kShards);
+          Staging& st = staging[static_cast<size_t>(worker)];
+          st.rows.clear();
+          st.shard.clear();
           int64_t in_window = 0;
           const int64_t n = static_cast<int64_t>(times.size());
           for (int64_t r = 0; r < n; ++r) {
@@ -255,13 +264,25 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
             }
             const Candidate c = Candidate::At(t, created.empty() ? kNoTimestamp : created[r], task.file,
                                               task.row_group, static_cast<uint32_t>(r));
-            local[(h >> 20) % kShards].emplace_back(std::move(key), c);
+            st.rows.emplace_back(std::move(key), c);
+            st.shard.push_back(static_cast<uint8_t>((h >> 20) % kShards));
+          }
+          std::array<size_t, kShards + 1> begin{};
+          for (const uint8_t sh : st.shard) ++begin[sh + 1];
+          for (size_t sh = 0; sh < kShards; ++sh) begin[sh + 1] += begin[sh];
+          std::array<size_t, kShards> next;
+          std::copy(begin.begin(), begin.end() - 1, next.begin());
+          st.by_shard.resize(st.rows.size());
+          for (size_t r = 0; r < st.rows.size(); ++r) {
+            st.by_shard[next[st.shard[r]]++] = std::move(st.rows[r]);
           }
           for (size_t sh = 0; sh < kShards; ++sh) {
-            if (local[sh].empty()) continue;
+            if (begin[sh] == begin[sh + 1]) continue;
             std::lock_guard<std::mutex> lock(shards[sh].mu);
-            for (auto& [key, c] : local[sh]) {
-              auto [it, inserted] = shards[sh].best.try_emplace(std::move(key), c);
+            auto& best = shards[sh].best;
+            for (size_t r = begin[sh]; r < begin[sh + 1]; ++r) {
+              auto& [key, c] = st.by_shard[r];
+              auto [it, inserted] = best.try_emplace(std::move(key), c);
               if (!inserted && offline::Better(c, it->second)) it->second = c;
             }
           }
@@ -284,10 +305,12 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
   for (int p = 0; p < partitions; ++p) {
     // Pass 1: keys and times into the shared best-per-key table.
     std::map<std::pair<uint32_t, uint32_t>, std::vector<uint32_t>> wanted;
+    const Micros scan_start = NowMicros();
     absl::StatusOr<int64_t> keys =
         single_int_key ? ScanBest.template operator()<int64_t>(p, &wanted)
                        : ScanBest.template operator()<std::string>(p, &wanted);
     PANTRY_RETURN_IF_ERROR(keys.status());
+    stats.scan_micros += NowMicros() - scan_start;
     stats.keys += *keys;
 
     // Pass 2: the feature values of the winners, row group by row group.

@@ -67,6 +67,7 @@ struct MaterializeStats {
   int64_t files_skipped = 0;
   int64_t row_groups_skipped = 0;
   int partitions = 1;
+  Micros scan_micros = 0;           // in pass 1 (keys and times), all partitions
   std::vector<std::string> inputs;  // the files read
 };
 

@@ -54,16 +54,6 @@ void AppendKey(const RowValues& v, int64_t row, bool integer, std::string* key) 
 
 bool IsIntegerKey(ValueType t) { return t == ValueType::kInt32 || t == ValueType::kInt64; }
 
-bool Better(const Candidate& a, const Candidate& b) {
-  if (!b.set) return a.set;
-  if (!a.set) return false;
-  if (a.event != b.event) return a.event > b.event;
-  if (a.created != b.created) return a.created > b.created;
-  if (a.file != b.file) return a.file > b.file;
-  if (a.row_group != b.row_group) return a.row_group > b.row_group;
-  return a.row > b.row;
-}
-
 absl::StatusOr<ViewFile> OpenViewFile(const FeatureView& view, const DataSource& source,
                                       const std::string& path,
                                       const std::vector<int>& features) {

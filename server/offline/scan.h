@@ -49,7 +49,15 @@ struct Candidate {
 
 // Total order: event time, then created time, then position (so exact
 // duplicates resolve to the last one in file order, the same every run).
-bool Better(const Candidate& a, const Candidate& b);
+inline bool Better(const Candidate& a, const Candidate& b) {
+  if (!b.set) return a.set;
+  if (!a.set) return false;
+  if (a.event != b.event) return a.event > b.event;
+  if (a.created != b.created) return a.created > b.created;
+  if (a.file != b.file) return a.file > b.file;
+  if (a.row_group != b.row_group) return a.row_group > b.row_group;
+  return a.row > b.row;
+}
 
 // One open file of a view's history, with its column positions.
 struct ViewFile {

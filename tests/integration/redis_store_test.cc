@@ -346,6 +346,37 @@ TEST_F(RedisOnlineStoreTest, LargeCallsKeepOrder) {
   for (int i = kEntities; i < kEntities + 5; ++i) EXPECT_FALSE((*read)[i].found);
 }
 
+// A key written twice in one call is compared the second time against what
+// the first write stored, in both orders; another view of the same key keeps
+// its own time.
+TEST_F(RedisOnlineStoreTest, SameKeyTwiceInOneCallOnAnEmptyStore) {
+  absl::StatusOr<WriteResult> written = store_->WriteSync(
+      {MakeWrite(Key(1), "v", kT0 + 10, {{"f", Value::Int64(10)}}),
+       MakeWrite(Key(1), "v", kT0 + 5, {{"f", Value::Int64(5)}}),    // older: skipped
+       MakeWrite(Key(2), "v", kT0 + 5, {{"f", Value::Int64(5)}}),
+       MakeWrite(Key(2), "v", kT0 + 10, {{"f", Value::Int64(10)}}),  // newer: lands
+       MakeWrite(Key(3), "v", kT0 + 7, {{"f", Value::Int64(7)}}),
+       MakeWrite(Key(3), "v", kT0 + 7, {{"f", Value::Int64(8)}}),    // equal: skipped
+       MakeWrite(Key(4), "u", kT0 + 1, {{"f", Value::Int64(1)}}),
+       MakeWrite(Key(4), "v", kT0 + 1, {{"f", Value::Int64(2)}})},   // another view: lands
+      Deadline());
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->written, 6);
+  EXPECT_EQ(written->skipped_older, 2);
+  absl::StatusOr<std::vector<ViewReadResult>> read = store_->ReadSync(
+      {MakeRead(Key(1), "v", {"f"}), MakeRead(Key(2), "v", {"f"}), MakeRead(Key(3), "v", {"f"}),
+       MakeRead(Key(4), "u", {"f"}), MakeRead(Key(4), "v", {"f"})},
+      Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ((*read)[0].event_time, kT0 + 10);
+  EXPECT_EQ(ValueAt((*read)[0], 0), Value::Int64(10));
+  EXPECT_EQ((*read)[1].event_time, kT0 + 10);
+  EXPECT_EQ(ValueAt((*read)[1], 0), Value::Int64(10));
+  EXPECT_EQ(ValueAt((*read)[2], 0), Value::Int64(7));
+  EXPECT_EQ(ValueAt((*read)[3], 0), Value::Int64(1));
+  EXPECT_EQ(ValueAt((*read)[4], 0), Value::Int64(2));
+}
+
 // One call mixing views, feature subsets of one view, a view wider than the
 // script writes in one HSET, and writes that lose to what is stored: the
 // script groups consecutive writes with the same fields and must keep every
