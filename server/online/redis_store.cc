@@ -39,6 +39,12 @@ constexpr Micros kReconnectInterval = 100'000;
 // connection, so replies are parsed on several threads.
 constexpr size_t kMinChunk = 128;
 
+// Small calls go to the first connection with fewer than this many calls
+// pending, so that concurrent small calls share one connection's pipeline
+// (one wake-up, one write and one read for many) instead of spreading
+// thinly over all of them.
+constexpr int kPackPending = 64;
+
 // The formatting buffer of a connection is released after a batch bigger
 // than this, so one huge call does not pin memory forever.
 constexpr size_t kMaxKeptBuffer = 4 << 20;
@@ -828,6 +834,12 @@ class RedisOnlineStore final : public OnlineStore {
     const size_t pool = connections_.size();
     const size_t start = next_.fetch_add(1, std::memory_order_relaxed) % pool;
     if (chunks == 1) {
+      for (size_t c = 0; c < pool; ++c) {
+        if (connections_[c]->pending() < kPackPending) {
+          Submit(*connections_[c], make_op(0, n));
+          return;
+        }
+      }
       size_t best = start;
       for (size_t k = 1; k < pool && connections_[best]->pending() > 0; ++k) {
         const size_t candidate = (start + k) % pool;
