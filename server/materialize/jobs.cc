@@ -1,13 +1,13 @@
 #include "server/materialize/jobs.h"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <optional>
-#include <tuple>
-#include <atomic>
 #include <limits>
+#include <optional>
 #include <random>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -193,14 +193,23 @@ void MaterializeJobs::LoadRecords() {
 
 void MaterializeJobs::RewriteRecords() {
   // Just the jobs kept, one line each (temp file, rename).
+  // A write that failed (a full disk) leaves the old file in place.
   const std::string temp = options_.records_path + ".tmp";
+  bool written = false;
   {
     std::ofstream out(temp, std::ios::trunc);
     for (const std::string& id : order_) out << ToJson(Snapshot(*jobs_.at(id))).dump() << "\n";
+    out.close();
+    written = static_cast<bool>(out);
   }
   std::error_code ec;
-  std::filesystem::rename(temp, options_.records_path, ec);
-  if (ec) spdlog::warn("cannot rewrite the job records {}: {}", options_.records_path, ec.message());
+  if (written) std::filesystem::rename(temp, options_.records_path, ec);
+  if (!written || ec) {
+    std::filesystem::remove(temp, ec);
+    spdlog::warn("cannot rewrite the job records {}; appending to the old file",
+                 options_.records_path);
+    return;
+  }
   record_lines_ = order_.size();
 }
 

@@ -173,11 +173,6 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
   WritePipeline pipeline(store, options.writes_in_flight, options.write_timeout, progress);
   const bool single_int_key = view.join_keys.size() == 1 && integer[0];
 
-  // Pass 1 of partition `p`: every row of the window updates its key's best
-  // candidate in a table shared by the threads (sharded, each shard under
-  // its own lock, taken once per row group), so each key is held once.
-  // Fills `wanted` with the winners' rows by (file, row group); returns the
-  // number of keys.
   // Decoded columns, kept per worker thread from one row group to the next
   // so their memory is reused rather than allocated and faulted in again.
   struct Buffers {
@@ -187,6 +182,11 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
   };
   std::vector<Buffers> buffers(static_cast<size_t>(threads));
 
+  // Pass 1 of partition `p`: every row of the window updates its key's best
+  // candidate in a table shared by the threads (sharded, each shard under
+  // its own lock, taken once per row group), so each key is held once.
+  // Fills `wanted` with the winners' rows by (file, row group); returns the
+  // number of keys.
   auto ScanBest = [&]<typename Key>(int p, std::map<std::pair<uint32_t, uint32_t>,
                                                     std::vector<uint32_t>>* wanted)
       -> absl::StatusOr<int64_t> {

@@ -1,9 +1,9 @@
 #include "server/parquet/reader.h"
 
 #include <algorithm>
-#include <memory>
 #include <cstring>
 #include <limits>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
