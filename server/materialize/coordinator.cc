@@ -1,8 +1,6 @@
 #include "server/materialize/coordinator.h"
 
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <hiredis/hiredis.h>
 #include <unistd.h>
 
@@ -19,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/common/log.h"
+#include "server/common/sigpipe.h"
 #include "server/common/status.h"
 
 namespace pantry::materialize {
@@ -177,34 +176,6 @@ if not current or tonumber(current) < tonumber(ARGV[3]) then
   redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 end
 return 1)";
-
-// Blocks SIGPIPE in the calling thread for its lifetime, so that writing to a
-// connection Redis closed fails with EPIPE instead of killing the process;
-// a SIGPIPE raised meanwhile is taken back before the old mask returns.
-class SigpipeGuard {
- public:
-  SigpipeGuard() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-  }
-  ~SigpipeGuard() {
-    sigset_t pending;
-    sigemptyset(&pending);
-    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
-      const timespec zero{0, 0};
-      while (sigtimedwait(&pipe_, nullptr, &zero) > 0) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-
- private:
-  sigset_t pipe_;
-  sigset_t old_;
-};
 
 timeval Timeval(Micros us) {
   return timeval{static_cast<time_t>(us / kMicrosPerSecond),

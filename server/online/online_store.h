@@ -11,8 +11,10 @@
 // store, so concurrent writers (pushes, materialization) never go back in
 // time.
 //
-// Both calls are asynchronous: they return at once and invoke `done` exactly
-// once, on a store-owned thread or the caller's, with the result or an error:
+// Both calls are asynchronous: they invoke `done` exactly once, on a
+// store-owned thread, on the caller's (possibly before the call returns: a
+// call may do its I/O itself, bounded by the store's request timeout) or on
+// another caller's, with the result or an error:
 // UNAVAILABLE (backend unreachable; the store reconnects by itself),
 // DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED (too many requests pending). `done`
 // must not block. Implementations are thread-safe.

@@ -1,8 +1,6 @@
 #include "server/online/redis_store.h"
 
 #include <hiredis/hiredis.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/time.h>
 
 #include <algorithm>
@@ -23,6 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "server/common/log.h"
+#include "server/common/sigpipe.h"
 #include "server/common/status.h"
 #include "server/common/time.h"
 
@@ -469,10 +468,17 @@ class WriteOp final : public Op {
   WriteResult result_;
 };
 
+// Who runs a batch on a connection nobody is driving (Connection::TryEnqueue).
+enum class Drive { kCaller, kThread };
+
 // ---------------------------------------------------------------------------
-// One Redis connection and the thread that owns it. Everything below the
-// queue (the hiredis context, buffers, reconnect state) is touched by that
-// thread only.
+// One Redis connection, its queue and its thread. One driver at a time runs
+// the connection's batches: the caller whose op found it idle (Drive::kCaller,
+// small reads: the request's own thread sends the pipeline and completes it,
+// with no hand-off to another thread and back) or the connection's thread
+// (writes, split calls, and any call while disconnected, so that connecting
+// never blocks a caller). Everything below the queue (the hiredis context,
+// buffers, reconnect state) is touched by the driver only.
 class Connection {
  public:
   Connection(const Settings* settings, int index)
@@ -487,9 +493,14 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // Queues `op`, or leaves it untouched and returns why not
-  // (RESOURCE_EXHAUSTED, CANCELLED).
-  absl::Status TryEnqueue(std::unique_ptr<Op>& op) {
+  // (RESOURCE_EXHAUSTED, CANCELLED). When nobody is driving the connection,
+  // `drive` says who starts: kCaller runs the batch on the calling thread
+  // before returning (when connected; connecting is left to the thread so a
+  // caller never waits on a connect timeout), kThread wakes the
+  // connection's thread.
+  absl::Status TryEnqueue(std::unique_ptr<Op>& op, Drive drive) {
     bool wake = false;
+    bool lead = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) {
@@ -501,12 +512,21 @@ class Connection {
                          " per connection)"));
       }
       pending_.fetch_add(1, std::memory_order_relaxed);
-      // The thread only sleeps on an empty queue, so only the first op
-      // queued needs to wake it; the others ride along in the same batch.
-      wake = queue_.empty();
       queue_.push_back(std::move(op));
+      // Whoever drives the connection takes every op queued meanwhile in
+      // its next batch, so only an op that finds it idle starts a driver.
+      if (!driven_) {
+        driven_ = true;
+        if (drive == Drive::kCaller && connected_.load(std::memory_order_relaxed)) {
+          lead = true;
+        } else {
+          to_thread_ = true;
+          wake = true;
+        }
+      }
     }
-    if (wake) cv_.notify_one();
+    if (wake) cv_.notify_all();
+    if (lead) Drain(/*caller=*/true);
     return absl::OkStatus();
   }
 
@@ -518,35 +538,26 @@ class Connection {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
     }
-    cv_.notify_one();
+    cv_.notify_all();
   }
 
  private:
   void Run() {
-    // hiredis writes with write(2): a peer that went away would raise SIGPIPE
-    // and kill the process. Blocked in this thread only, the write fails with
-    // EPIPE instead; no process-wide signal disposition is changed.
-    sigset_t sigpipe;
-    sigemptyset(&sigpipe);
-    sigaddset(&sigpipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &sigpipe, nullptr);
-
-    std::vector<std::unique_ptr<Op>> batch;
     while (true) {
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+        cv_.wait(lock, [this] { return stop_ || to_thread_; });
         if (stop_) break;
-        batch.swap(queue_);
       }
-      Process(batch);
-      const int n = static_cast<int>(batch.size());
-      batch.clear();
-      // Only now: an op counts as pending until its callback returned.
-      pending_.fetch_sub(n, std::memory_order_relaxed);
+      Drain(/*caller=*/false);
     }
+    // A caller still driving finishes its batches first: the connection is
+    // its until then.
+    std::vector<std::unique_ptr<Op>> batch;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return !driven_ || to_thread_; });
+      driven_ = true;
       batch.swap(queue_);
     }
     const absl::Status cancelled =
@@ -557,6 +568,42 @@ class Connection {
     if (context_ != nullptr) {
       redisFree(context_);
       context_ = nullptr;
+    }
+  }
+
+  // Runs batches until the queue is empty, then gives the connection up.
+  // Only the driver (the thread, or the `caller` that found it idle) calls
+  // this, so everything below the queue is touched by one thread at a time;
+  // `mu_` hands it over. A caller that lost the connection hands the rest to
+  // the thread, which reconnects.
+  void Drain(bool caller) {
+    // hiredis writes with write(2): a peer that went away must fail the
+    // write with EPIPE, not kill the process.
+    const SigpipeGuard no_sigpipe;
+    std::vector<std::unique_ptr<Op>> batch;
+    while (true) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (queue_.empty()) {
+          driven_ = false;
+          to_thread_ = false;
+          // Under the lock: once it is released, a stopping thread may
+          // destroy this connection.
+          cv_.notify_all();
+          return;
+        }
+        if (caller && !connected_.load(std::memory_order_relaxed)) {
+          to_thread_ = true;
+          cv_.notify_all();
+          return;
+        }
+        batch.swap(queue_);
+      }
+      Process(batch);
+      const int n = static_cast<int>(batch.size());
+      batch.clear();
+      // Only now: an op counts as pending until its callback returned.
+      pending_.fetch_sub(n, std::memory_order_relaxed);
     }
   }
 
@@ -651,17 +698,9 @@ class Connection {
       message = absl::StrCat("no reply within request_timeout (", settings_.request_timeout / 1000,
                              " ms)");
     }
-    if (context_->err == REDIS_ERR_IO && saved_errno == EPIPE) {
-      // Take back the SIGPIPE this thread blocked, so it never fires later.
-      sigset_t sigpipe;
-      sigemptyset(&sigpipe);
-      sigaddset(&sigpipe, SIGPIPE);
-      const timespec zero{0, 0};
-      while (sigtimedwait(&sigpipe, nullptr, &zero) > 0) {
-      }
-    }
     redisFree(context_);
     context_ = nullptr;
+    connected_.store(false, std::memory_order_relaxed);
     spdlog::warn("{} (connection {}): disconnected: {}", settings_.where, index_, message);
     return absl::UnavailableError(absl::StrCat(settings_.where, ": ", message));
   }
@@ -684,6 +723,7 @@ class Connection {
     }
     spdlog::info("{} (connection {}): connected", settings_.where, index_);
     connect_error_ = absl::OkStatus();
+    connected_.store(true, std::memory_order_relaxed);
     return absl::OkStatus();
   }
 
@@ -754,9 +794,12 @@ class Connection {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Op>> queue_;  // guarded by mu_
   bool stop_ = false;                       // guarded by mu_
-  std::atomic<int> pending_{0};             // written under mu_ or by the thread
+  bool driven_ = false;     // guarded by mu_: a thread is in Drain() or about to be
+  bool to_thread_ = false;  // guarded by mu_: that thread is the connection's own
+  std::atomic<int> pending_{0};          // written under mu_ or by the driver
+  std::atomic<bool> connected_{false};   // written by the driver
 
-  // Owned by the thread.
+  // Owned by the driver.
   redisContext* context_ = nullptr;
   std::string script_sha_;
   absl::Status connect_error_;  // of the last connect attempt
@@ -803,7 +846,9 @@ class RedisOnlineStore final : public OnlineStore {
     const size_t n = reads.size();
     const size_t chunks = NumChunks(n);
     auto call = std::make_shared<ReadCall>(std::move(reads), std::move(done), chunks);
-    Dispatch(n, chunks, [&](size_t begin, size_t end) -> std::unique_ptr<Op> {
+    // A small read is run by the calling thread when its connection is
+    // idle; split reads are parsed in parallel by the connection threads.
+    Dispatch(n, chunks, chunks == 1 ? Drive::kCaller : Drive::kThread, [&](size_t begin, size_t end) -> std::unique_ptr<Op> {
       return std::make_unique<ReadOp>(call, begin, end, deadline);
     });
   }
@@ -816,7 +861,9 @@ class RedisOnlineStore final : public OnlineStore {
     const size_t n = writes.size();
     const size_t chunks = NumChunks(n);
     auto call = std::make_shared<WriteCall>(std::move(writes), std::move(done), chunks);
-    Dispatch(n, chunks, [&](size_t begin, size_t end) -> std::unique_ptr<Op> {
+    // Writes stay on the connection threads: a writer (materialization)
+    // prepares its next batch while this one is on the wire.
+    Dispatch(n, chunks, Drive::kThread, [&](size_t begin, size_t end) -> std::unique_ptr<Op> {
       return std::make_unique<WriteOp>(call, begin, end, deadline);
     });
   }
@@ -830,13 +877,13 @@ class RedisOnlineStore final : public OnlineStore {
   // Splits [0, n) into `chunks` ops. One op goes to the least busy
   // connection (ties rotate); several go to consecutive connections.
   template <typename MakeOp>
-  void Dispatch(size_t n, size_t chunks, const MakeOp& make_op) {
+  void Dispatch(size_t n, size_t chunks, Drive drive, const MakeOp& make_op) {
     const size_t pool = connections_.size();
     const size_t start = next_.fetch_add(1, std::memory_order_relaxed) % pool;
     if (chunks == 1) {
       for (size_t c = 0; c < pool; ++c) {
         if (connections_[c]->pending() < kPackPending) {
-          Submit(*connections_[c], make_op(0, n));
+          Submit(*connections_[c], make_op(0, n), drive);
           return;
         }
       }
@@ -845,16 +892,17 @@ class RedisOnlineStore final : public OnlineStore {
         const size_t candidate = (start + k) % pool;
         if (connections_[candidate]->pending() < connections_[best]->pending()) best = candidate;
       }
-      Submit(*connections_[best], make_op(0, n));
+      Submit(*connections_[best], make_op(0, n), drive);
       return;
     }
     for (size_t c = 0; c < chunks; ++c) {
-      Submit(*connections_[(start + c) % pool], make_op(n * c / chunks, n * (c + 1) / chunks));
+      Submit(*connections_[(start + c) % pool], make_op(n * c / chunks, n * (c + 1) / chunks),
+             drive);
     }
   }
 
-  static void Submit(Connection& connection, std::unique_ptr<Op> op) {
-    if (absl::Status status = connection.TryEnqueue(op); !status.ok()) op->Complete(status);
+  static void Submit(Connection& connection, std::unique_ptr<Op> op, Drive drive) {
+    if (absl::Status status = connection.TryEnqueue(op, drive); !status.ok()) op->Complete(status);
   }
 
   Settings settings_;

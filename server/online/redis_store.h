@@ -1,11 +1,15 @@
 // The Redis backend of OnlineStore (layout: server/online/online_store.h and
 // docs/redis-layout.md).
 //
-// The store keeps `config.pool_size` connections, each owned by one I/O
-// thread with its own queue. A thread takes every operation queued for it at
-// once and sends all their commands as one pipeline, so concurrent small
-// calls share a round trip. A Read of many entries is split into chunks over
-// several connections. Reads are one HMGET per ViewRead; writes run a Lua
+// The store keeps `config.pool_size` connections, each with its own queue and
+// I/O thread. Whoever drives a connection takes every operation queued on it
+// at once and sends all their commands as one pipeline, so concurrent small
+// calls share a round trip. A small Read that finds its connection idle (and
+// connected) is driven by the calling thread itself: it sends, waits for the
+// replies and runs the callbacks before Read returns, with no hand-off to
+// another thread and back. Writes, split calls and calls while disconnected
+// are driven by the connection's thread. A Read of many entries is split
+// into chunks over several connections. Reads are one HMGET per ViewRead; writes run a Lua
 // script (one EVALSHA per 64 ViewWrites) that, for each key, compares the
 // stored "#ts:<view>" and writes only when the new event time is strictly
 // newer, then sets the key expiry when `config.key_ttl` > 0.
@@ -21,12 +25,14 @@
 //   INTERNAL           Redis answered with an error (e.g. WRONGTYPE)
 //   DATA_LOSS          a stored "#ts:<view>" is not a decimal integer
 //   CANCELLED          the store was destroyed before the call was sent
-// Callbacks run on the store's I/O threads (or on the caller's thread for
-// RESOURCE_EXHAUSTED and empty calls), never under a store lock.
+// Callbacks run on the store's I/O threads, on the calling thread, or on
+// another caller's thread that is driving the connection, never under a
+// store lock; so a callback must not block, and a caller must not hold a
+// lock that any callback takes.
 //
 // Thread-safe. The destructor fails queued calls with CANCELLED, waits for
-// calls in flight and joins the threads; it must not run on an I/O thread
-// (i.e. not from a callback).
+// calls in flight (and for callers still driving a connection) and joins
+// the threads; it must not run from a callback.
 #ifndef PANTRY_SERVER_ONLINE_REDIS_STORE_H_
 #define PANTRY_SERVER_ONLINE_REDIS_STORE_H_
 

@@ -518,6 +518,91 @@ TEST_F(RedisOnlineStoreTest, ManyConcurrentCallersGetTheirOwnResults) {
   EXPECT_EQ(failures.load(), 0);
 }
 
+TEST_F(RedisOnlineStoreTest, SmallReadOnAnIdleConnectionRunsOnTheCallingThread) {
+  ASSERT_TRUE(
+      store_->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(7)}})}, Deadline()).ok());
+  // Connected and idle: the caller sends the read and takes the reply itself,
+  // so the callback has run, on this thread, when Read returns.
+  for (int i = 0; i < 20; ++i) {
+    std::optional<std::thread::id> ran_on;
+    absl::StatusOr<std::vector<ViewReadResult>> result = absl::UnknownError("not called");
+    store_->Read({MakeRead(Key(1), "v", {"f"})}, Deadline(),
+                 [&](absl::StatusOr<std::vector<ViewReadResult>> read) {
+                   ran_on = std::this_thread::get_id();
+                   result = std::move(read);
+                 });
+    ASSERT_TRUE(ran_on.has_value());
+    EXPECT_EQ(*ran_on, std::this_thread::get_id());
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(ValueAt((*result)[0], 0), Value::Int64(7));
+  }
+  // Writes are left to the connection's thread, so a writer can prepare its
+  // next batch meanwhile.
+  std::promise<std::thread::id> write_thread;
+  store_->Write({MakeWrite(Key(1), "v", kT0 + 1, {{"f", Value::Int64(8)}})}, Deadline(),
+                [&](absl::StatusOr<WriteResult> written) {
+                  EXPECT_TRUE(written.ok()) << written.status();
+                  write_thread.set_value(std::this_thread::get_id());
+                });
+  std::future<std::thread::id> write_done = write_thread.get_future();
+  ASSERT_EQ(write_done.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_NE(write_done.get(), std::this_thread::get_id());
+}
+
+TEST(RedisOnlineStore, ReadsWhileDisconnectedAreLeftToTheConnectionThread) {
+  // Connecting may take up to connect_timeout: never on the caller's thread.
+  const int port = testing::PickFreePort();
+  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(RedisConfig(port));
+  for (int i = 0; i < 5; ++i) {
+    std::promise<std::pair<std::thread::id, absl::Status>> outcome;
+    store->Read({MakeRead(Key(1), "v", {"f"})}, Deadline(),
+                [&](absl::StatusOr<std::vector<ViewReadResult>> read) {
+                  outcome.set_value({std::this_thread::get_id(), read.status()});
+                });
+    std::future<std::pair<std::thread::id, absl::Status>> done = outcome.get_future();
+    ASSERT_EQ(done.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+    const auto [thread, status] = done.get();
+    EXPECT_NE(thread, std::this_thread::get_id());
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  }
+}
+
+TEST(RedisOnlineStore, NoReplyWithinRequestTimeoutFailsTheReadThenRecovers) {
+  testing::RedisServer server;
+  ASSERT_TRUE(server.Start().ok());
+  OnlineStoreConfig config = RedisConfig(server.port());
+  config.pool_size = 1;
+  config.request_timeout = 200'000;
+  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(config);
+  ASSERT_TRUE(
+      store->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(3)}})}, Deadline()).ok());
+  ASSERT_TRUE(store->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline()).ok());
+
+  // Redis holds every client's commands for 1.5 s: the read (sent by this
+  // thread on the idle connection) gets no reply in time.
+  RawRedis raw(server.port());
+  ASSERT_TRUE(raw.ok());
+  RawRedis::Reply paused = raw.Command({"CLIENT", "PAUSE", "1500", "ALL"});
+  ASSERT_NE(paused, nullptr);
+  ASSERT_EQ(paused->type, REDIS_REPLY_STATUS);
+  const Micros sent = NowMicros();
+  absl::StatusOr<std::vector<ViewReadResult>> read =
+      store->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline());
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kUnavailable) << read.status();
+  EXPECT_THAT(read.status().message(), HasSubstr("no reply within request_timeout"));
+  EXPECT_LT(NowMicros() - sent, 1'400'000);  // it did not wait for the pause to end
+
+  // The connection is made again once Redis answers.
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    read = store->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline());
+    if (read.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(ValueAt((*read)[0], 0), Value::Int64(3));
+}
+
 TEST(RedisOnlineStore, KeyExpirySetWhenKeyTtlPositive) {
   testing::RedisServer server;
   ASSERT_TRUE(server.Start().ok());
