@@ -31,3 +31,8 @@ pantry_start_redis() {
   cat "$dir/redis.log" >&2
   return 1
 }
+
+# Prints the CPU seconds (user + system) process PID has used so far.
+pantry_cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"
+}
