@@ -210,11 +210,49 @@ nlohmann::json ToJson(const Figures& f, int values_per_request) {
 
 }  // namespace
 
+namespace {
+
+std::vector<grpc::ByteBuffer> HealthRequests() {
+  std::vector<grpc::ByteBuffer> requests;
+  grpc::Slice empty;
+  requests.emplace_back(&empty, 1);
+  return requests;
+}
+
+constexpr char kHealthName[] = "health check (gRPC ceiling)";
+constexpr char kHealthMethod[] = "/grpc.health.v1.Health/Check";
+
+// --health-only: the gRPC health check alone, for the ceiling without
+// feature reads in between (and for CPU-per-call measurements around it).
+int RunHealthOnly(const OnlineBenchOptions& o, const std::shared_ptr<grpc::Channel>& channel) {
+  const std::vector<grpc::ByteBuffer> requests = HealthRequests();
+  Measure(channel, kHealthMethod, requests, o.concurrency, std::min(1.0, o.duration_s / 5), o.rate,
+          "warmup");
+  const Figures health =
+      Measure(channel, kHealthMethod, requests, o.concurrency, o.duration_s, o.rate, kHealthName);
+  if (o.json) {
+    nlohmann::json out = {{"concurrency", o.concurrency},
+                          {"duration_s", o.duration_s},
+                          {"rate", o.rate},
+                          {"health", ToJson(health, 1)}};
+    std::cout << out.dump() << "\n";
+  } else {
+    std::cout << "pantry bench online: health check alone, concurrency " << o.concurrency << ", "
+              << o.duration_s << " s"
+              << (o.rate > 0 ? absl::StrCat(", target ", o.rate, " req/s") : "") << "\n";
+    Print(health, 1);
+  }
+  return health.errors > 0 && health.ok == 0 ? 1 : 0;
+}
+
+}  // namespace
+
 int RunOnlineBench(const OnlineBenchOptions& o) {
   ClientOptions client_options;
   client_options.address = o.server;
   client_options.timeout = std::chrono::seconds(30);
   auto client = Client::Create(client_options);
+  if (o.health_only) return RunHealthOnly(o, client->channel());
   auto views = client->ListFeatureViews();
   if (!views.ok()) {
     std::cerr << "pantry: bench: " << views.status().message() << "\n";
@@ -319,11 +357,7 @@ int RunOnlineBench(const OnlineBenchOptions& o) {
               << o.concurrency << ", " << o.duration_s << " s each"
               << (o.rate > 0 ? absl::StrCat(", target ", o.rate, " req/s") : "") << "\n";
   }
-  std::vector<grpc::ByteBuffer> health_requests;
-  {
-    grpc::Slice empty;
-    health_requests.emplace_back(&empty, 1);
-  }
+  const std::vector<grpc::ByteBuffer> health_requests = HealthRequests();
   // A short warm-up so connections and caches are in their steady state.
   Measure(client->channel(), "/pantry.v1.FeatureService/GetOnlineFeatures", requests,
           o.concurrency, std::min(1.0, o.duration_s / 5), o.rate, "warmup");
@@ -331,12 +365,12 @@ int RunOnlineBench(const OnlineBenchOptions& o) {
   // speed drifts (shared cores) weighs on both alike and the ratio holds.
   const int slices = o.health_baseline ? kBaselineSlices : 1;
   Figures health;
-  health.name = "health check (gRPC ceiling)";
+  health.name = kHealthName;
   Figures features;
   features.name = "get-online";
   for (int slice = 0; slice < slices; ++slice) {
     if (o.health_baseline) {
-      Merge(&health, Measure(client->channel(), "/grpc.health.v1.Health/Check", health_requests,
+      Merge(&health, Measure(client->channel(), kHealthMethod, health_requests,
                              o.concurrency, o.duration_s / slices, o.rate, health.name));
     }
     Merge(&features, Measure(client->channel(), "/pantry.v1.FeatureService/GetOnlineFeatures",

@@ -20,6 +20,7 @@ struct OnlineBenchOptions {
   bool populate = true;      // write every entity of the key space first
   double rate = 0;           // requests/s; 0: as fast as possible (closed loop)
   bool health_baseline = true;
+  bool health_only = false;  // measure the health check alone
   bool json = false;
 };
 

@@ -708,7 +708,9 @@ int Main(int argc, char** argv) {
   bench_online->add_option("--key-space", bench.key_space, "Entity ids drawn from 1..N")->check(CLI::Range(1, 100000000));
   bench_online->add_option("--rate", bench.rate, "Target requests/s (open loop); 0 = as fast as possible");
   bench_online->add_flag("!--no-populate", bench.populate, "Do not write the key space first");
-  bench_online->add_flag("!--no-health-baseline", bench.health_baseline, "Skip the gRPC health-check ceiling");
+  auto* no_baseline = bench_online->add_flag("!--no-health-baseline", bench.health_baseline, "Skip the gRPC health-check ceiling");
+  bench_online->add_flag("--health-only", bench.health_only, "Measure the gRPC health check alone (no feature reads)")
+      ->excludes(no_baseline);
   ParquetBenchOptions pq_bench;
   auto* bench_parquet = bench_cmd->add_subcommand("parquet", "Time Pantry's Parquet scan or write of a file (no server)");
   bench_parquet->add_option("--file", pq_bench.file, "Parquet file to scan, or whose data to rewrite")->required();

@@ -112,6 +112,32 @@ TEST_F(E2E, HealthListAndDescribe) {
   EXPECT_EQ(Pantry("describe nope").exit_code, 2);
 }
 
+TEST_F(E2E, BenchOnlineMeasuresReadsAndTheHealthCheck) {
+  WriteRepo("{type: memory}");
+  StartDaemon();
+  const std::string common =
+      "bench online --output json --concurrency 4 --duration 0.4 --key-space 50 --features 2";
+  Result both = Pantry(common);
+  ASSERT_EQ(both.exit_code, 0) << both.err;
+  EXPECT_THAT(both.out, HasSubstr("\"get_online\":{\"errors\":0,"));
+  EXPECT_THAT(both.out, HasSubstr("\"health\":{\"errors\":0,"));
+  EXPECT_THAT(both.out, HasSubstr("\"ratio_to_health\":"));
+
+  Result reads = Pantry(common + " --no-populate --no-health-baseline");
+  ASSERT_EQ(reads.exit_code, 0) << reads.err;
+  EXPECT_THAT(reads.out, HasSubstr("\"get_online\":{\"errors\":0,"));
+  EXPECT_THAT(reads.out, ::testing::Not(HasSubstr("\"health\"")));
+
+  Result health = Pantry(common + " --health-only");
+  ASSERT_EQ(health.exit_code, 0) << health.err;
+  EXPECT_THAT(health.out, HasSubstr("\"health\":{\"errors\":0,"));
+  EXPECT_THAT(health.out, ::testing::Not(HasSubstr("get_online")));
+
+  Result both_flags = Pantry(common + " --health-only --no-health-baseline");
+  EXPECT_NE(both_flags.exit_code, 0);
+  EXPECT_THAT(both_flags.err, HasSubstr("excludes"));
+}
+
 TEST_F(E2E, WrittenValuesComeBackWithStatusesAndTimes) {
   WriteRepo("{type: memory}");
   StartDaemon();
