@@ -17,7 +17,9 @@
 // another caller's, with the result or an error:
 // UNAVAILABLE (backend unreachable; the store reconnects by itself),
 // DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED (too many requests pending). `done`
-// must not block. Implementations are thread-safe.
+// must not block, and a caller must not hold a lock that any `done` takes
+// (its own or another caller's may run inside its call). Implementations
+// are thread-safe.
 #ifndef PANTRY_SERVER_ONLINE_ONLINE_STORE_H_
 #define PANTRY_SERVER_ONLINE_ONLINE_STORE_H_
 

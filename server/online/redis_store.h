@@ -7,9 +7,11 @@
 // calls share a round trip. A small Read that finds its connection idle (and
 // connected) is driven by the calling thread itself: it sends, waits for the
 // replies and runs the callbacks before Read returns, with no hand-off to
-// another thread and back. Writes, split calls and calls while disconnected
-// are driven by the connection's thread. A Read of many entries is split
-// into chunks over several connections. Reads are one HMGET per ViewRead; writes run a Lua
+// another thread and back; it also runs the small reads that queued behind
+// it meanwhile, for a few batches at most, then hands the connection to its
+// thread. Writes, split calls and calls while disconnected are driven by the
+// connection's thread. A Read of many entries is split into chunks over
+// several connections. Reads are one HMGET per ViewRead; writes run a Lua
 // script (one EVALSHA per 64 ViewWrites) that, for each key, compares the
 // stored "#ts:<view>" and writes only when the new event time is strictly
 // newer, then sets the key expiry when `config.key_ttl` > 0.
@@ -30,9 +32,10 @@
 // store lock; so a callback must not block, and a caller must not hold a
 // lock that any callback takes.
 //
-// Thread-safe. The destructor fails queued calls with CANCELLED, waits for
-// calls in flight (and for callers still driving a connection) and joins
-// the threads; it must not run from a callback.
+// Thread-safe. No call may start once the destructor has begun. The
+// destructor fails queued calls with CANCELLED, waits for calls in flight
+// (a caller may still be driving a connection after its own callback ran)
+// and joins the threads; it must not run from a callback.
 #ifndef PANTRY_SERVER_ONLINE_REDIS_STORE_H_
 #define PANTRY_SERVER_ONLINE_REDIS_STORE_H_
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -518,35 +519,125 @@ TEST_F(RedisOnlineStoreTest, ManyConcurrentCallersGetTheirOwnResults) {
   EXPECT_EQ(failures.load(), 0);
 }
 
+// What a Read's callback saw; shared, since the callback may run after the
+// Read call returned.
+struct ReadOutcome {
+  std::promise<void> done;
+  std::thread::id ran_on;
+  absl::StatusOr<std::vector<ViewReadResult>> result = absl::UnknownError("not called");
+};
+
+// Issues one Read and waits for its callback; `inline_call` tells whether
+// the callback had run before Read returned.
+std::shared_ptr<ReadOutcome> ReadAndWait(OnlineStore& store, const ViewRead& read,
+                                         bool* inline_call) {
+  auto outcome = std::make_shared<ReadOutcome>();
+  std::future<void> done = outcome->done.get_future();
+  store.Read({read}, Deadline(), [outcome](absl::StatusOr<std::vector<ViewReadResult>> result) {
+    outcome->ran_on = std::this_thread::get_id();
+    outcome->result = std::move(result);
+    outcome->done.set_value();
+  });
+  *inline_call = done.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  EXPECT_EQ(done.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  return outcome;
+}
+
 TEST_F(RedisOnlineStoreTest, SmallReadOnAnIdleConnectionRunsOnTheCallingThread) {
   ASSERT_TRUE(
       store_->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(7)}})}, Deadline()).ok());
+  const ViewRead read = MakeRead(Key(1), "v", {"f"});
+  // The connection's thread may still be finishing the write when
+  // WriteSync returns; once it let go, the connection is idle.
+  bool inline_call = false;
+  for (int attempt = 0; attempt < 200 && !inline_call; ++attempt) {
+    ReadAndWait(*store_, read, &inline_call);
+    if (!inline_call) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(inline_call) << "no read ran on the calling thread";
   // Connected and idle: the caller sends the read and takes the reply itself,
   // so the callback has run, on this thread, when Read returns.
   for (int i = 0; i < 20; ++i) {
-    std::optional<std::thread::id> ran_on;
-    absl::StatusOr<std::vector<ViewReadResult>> result = absl::UnknownError("not called");
-    store_->Read({MakeRead(Key(1), "v", {"f"})}, Deadline(),
-                 [&](absl::StatusOr<std::vector<ViewReadResult>> read) {
-                   ran_on = std::this_thread::get_id();
-                   result = std::move(read);
-                 });
-    ASSERT_TRUE(ran_on.has_value());
-    EXPECT_EQ(*ran_on, std::this_thread::get_id());
-    ASSERT_TRUE(result.ok()) << result.status();
-    EXPECT_EQ(ValueAt((*result)[0], 0), Value::Int64(7));
+    std::shared_ptr<ReadOutcome> outcome = ReadAndWait(*store_, read, &inline_call);
+    EXPECT_TRUE(inline_call);
+    EXPECT_EQ(outcome->ran_on, std::this_thread::get_id());
+    ASSERT_TRUE(outcome->result.ok()) << outcome->result.status();
+    EXPECT_EQ(ValueAt((*outcome->result)[0], 0), Value::Int64(7));
   }
   // Writes are left to the connection's thread, so a writer can prepare its
   // next batch meanwhile.
-  std::promise<std::thread::id> write_thread;
+  auto write_thread = std::make_shared<std::promise<std::thread::id>>();
+  std::future<std::thread::id> write_done = write_thread->get_future();
   store_->Write({MakeWrite(Key(1), "v", kT0 + 1, {{"f", Value::Int64(8)}})}, Deadline(),
-                [&](absl::StatusOr<WriteResult> written) {
+                [write_thread](absl::StatusOr<WriteResult> written) {
                   EXPECT_TRUE(written.ok()) << written.status();
-                  write_thread.set_value(std::this_thread::get_id());
+                  write_thread->set_value(std::this_thread::get_id());
                 });
-  std::future<std::thread::id> write_done = write_thread.get_future();
   ASSERT_EQ(write_done.wait_for(std::chrono::seconds(30)), std::future_status::ready);
   EXPECT_NE(write_done.get(), std::this_thread::get_id());
+}
+
+TEST_F(RedisOnlineStoreTest, ACallerDrivesABoundedShareAndLeavesWritesToTheConnectionThread) {
+  ASSERT_TRUE(
+      store_->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline()).ok());
+  const ViewRead read = MakeRead(Key(1), "v", {"f"});
+  bool inline_call = false;
+  for (int attempt = 0; attempt < 200 && !inline_call; ++attempt) {
+    ReadAndWait(*store_, read, &inline_call);
+    if (!inline_call) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(inline_call);
+  // A chain of reads, each queued by the previous one's callback on the
+  // same connection (behind the driver, so each is a batch of its own): the
+  // caller runs the first few, then the connection's thread takes over.
+  const std::thread::id caller = std::this_thread::get_id();
+  constexpr int kChained = 50;
+  struct Chain {
+    std::atomic<int> done{0};
+    std::atomic<int> on_caller{0};
+    std::atomic<int> failed{0};
+  };
+  auto state = std::make_shared<Chain>();
+  OnlineStore* store = store_.get();
+  std::function<void(int)> chain = [&](int left) {
+    store->Read({read}, Deadline(),
+                [&, left, state, caller](absl::StatusOr<std::vector<ViewReadResult>> result) {
+                  if (!result.ok()) state->failed.fetch_add(1);
+                  if (std::this_thread::get_id() == caller) state->on_caller.fetch_add(1);
+                  if (left > 1) chain(left - 1);
+                  state->done.fetch_add(1);
+                });
+  };
+  chain(kChained);
+  for (int i = 0; i < 3000 && state->done.load() < kChained; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(state->done.load(), kChained);
+  EXPECT_EQ(state->failed.load(), 0);
+  EXPECT_GE(state->on_caller.load(), 1);
+  EXPECT_LT(state->on_caller.load(), kChained);
+
+  // A write queued while a caller drives is left to the connection's thread.
+  auto write_thread = std::make_shared<std::promise<std::thread::id>>();
+  std::future<std::thread::id> write_done = write_thread->get_future();
+  auto read_done = std::make_shared<std::promise<void>>();
+  std::future<void> read_finished = read_done->get_future();
+  store->Read({read}, Deadline(),
+              [store, write_thread, read_done](absl::StatusOr<std::vector<ViewReadResult>>) {
+                store->Write({MakeWrite(Key(2), "v", kT0, {{"f", Value::Int64(2)}})}, Deadline(),
+                             [write_thread](absl::StatusOr<WriteResult> written) {
+                               EXPECT_TRUE(written.ok()) << written.status();
+                               write_thread->set_value(std::this_thread::get_id());
+                             });
+                read_done->set_value();
+              });
+  ASSERT_EQ(read_finished.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  ASSERT_EQ(write_done.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_NE(write_done.get(), caller);
+  absl::StatusOr<std::vector<ViewReadResult>> written =
+      store->ReadSync({MakeRead(Key(2), "v", {"f"})}, Deadline());
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(ValueAt((*written)[0], 0), Value::Int64(2));
 }
 
 TEST(RedisOnlineStore, ReadsWhileDisconnectedAreLeftToTheConnectionThread) {
