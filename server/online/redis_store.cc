@@ -863,7 +863,8 @@ class RedisOnlineStore final : public OnlineStore {
     auto call = std::make_shared<ReadCall>(std::move(reads), std::move(done), chunks);
     // A small read is run by the calling thread when its connection is
     // idle; split reads are parsed in parallel by the connection threads.
-    Dispatch(n, chunks, chunks == 1 ? Drive::kCaller : Drive::kThread, [&](size_t begin, size_t end) -> std::unique_ptr<Op> {
+    const Drive drive = chunks == 1 ? Drive::kCaller : Drive::kThread;
+    Dispatch(n, chunks, drive, [&](size_t begin, size_t end) -> std::unique_ptr<Op> {
       return std::make_unique<ReadOp>(call, begin, end, deadline);
     });
   }

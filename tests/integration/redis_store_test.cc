@@ -543,18 +543,24 @@ std::shared_ptr<ReadOutcome> ReadAndWait(OnlineStore& store, const ViewRead& rea
   return outcome;
 }
 
+// Reads until one runs on the calling thread (about 1 s at most): the
+// connection's thread may still be finishing an earlier call when that
+// call's callback has run; once it let go, the connection is idle.
+bool WaitUntilReadsRunInline(OnlineStore& store, const ViewRead& read) {
+  bool inline_call = false;
+  for (int attempt = 0; attempt < 200 && !inline_call; ++attempt) {
+    ReadAndWait(store, read, &inline_call);
+    if (!inline_call) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return inline_call;
+}
+
 TEST_F(RedisOnlineStoreTest, SmallReadOnAnIdleConnectionRunsOnTheCallingThread) {
   ASSERT_TRUE(
       store_->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(7)}})}, Deadline()).ok());
   const ViewRead read = MakeRead(Key(1), "v", {"f"});
-  // The connection's thread may still be finishing the write when
-  // WriteSync returns; once it let go, the connection is idle.
+  ASSERT_TRUE(WaitUntilReadsRunInline(*store_, read)) << "no read ran on the calling thread";
   bool inline_call = false;
-  for (int attempt = 0; attempt < 200 && !inline_call; ++attempt) {
-    ReadAndWait(*store_, read, &inline_call);
-    if (!inline_call) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ASSERT_TRUE(inline_call) << "no read ran on the calling thread";
   // Connected and idle: the caller sends the read and takes the reply itself,
   // so the callback has run, on this thread, when Read returns.
   for (int i = 0; i < 20; ++i) {
@@ -581,12 +587,7 @@ TEST_F(RedisOnlineStoreTest, ACallerDrivesABoundedShareAndLeavesWritesToTheConne
   ASSERT_TRUE(
       store_->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline()).ok());
   const ViewRead read = MakeRead(Key(1), "v", {"f"});
-  bool inline_call = false;
-  for (int attempt = 0; attempt < 200 && !inline_call; ++attempt) {
-    ReadAndWait(*store_, read, &inline_call);
-    if (!inline_call) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ASSERT_TRUE(inline_call);
+  ASSERT_TRUE(WaitUntilReadsRunInline(*store_, read)) << "no read ran on the calling thread";
   // A chain of reads, each queued by the previous one's callback on the
   // same connection (behind the driver, so each is a batch of its own): the
   // caller runs the first few, then the connection's thread takes over.
