@@ -86,7 +86,7 @@ int Run(const Options& options) {
   pantry::RegistryHolder holder(*initial);
   pantry::RegistryManager manager(&holder, state_dir, validate_sources);
   const pantry::OnlineStoreConfig& store_config = (*initial)->online_store;
-  auto store = pantry::CreateOnlineStore(store_config);
+  auto store = pantry::CreateOnlineStore(store_config, (*initial)->project);
   if (!store.ok()) {
     spdlog::error("cannot create the online store: {}", store.status().message());
     return 2;
@@ -96,6 +96,15 @@ int Run(const Options& options) {
                  store_config.pool_size);
   } else {
     spdlog::info("online store: embedded memory store");
+  }
+  // A store holding the project in another layout is refused at start; one
+  // that cannot be reached now is checked on every connect instead.
+  if (absl::Status layout = (*store)->CheckLayout(pantry::NowMicros() + 5 * pantry::kMicrosPerSecond);
+      layout.code() == absl::StatusCode::kFailedPrecondition) {
+    spdlog::error("online store: {}", layout.message());
+    return 2;
+  } else if (!layout.ok()) {
+    spdlog::warn("online store: layout not checked yet: {}", layout.message());
   }
 
   pantry::OnlineServing serving(&holder, store->get());

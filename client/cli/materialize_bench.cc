@@ -56,7 +56,7 @@ int RunMaterializeBench(const MaterializeBenchOptions& o) {
   }
   // Connection notices would mix with the figures on stdout.
   spdlog::set_level(spdlog::level::warn);
-  auto store = CreateOnlineStore(registry.online_store);
+  auto store = CreateOnlineStore(registry.online_store, registry.project);
   if (!store.ok()) return fail(std::string(store.status().message()), 1);
   materialize::MaterializeOptions options;
   options.threads = o.threads;

@@ -15,6 +15,7 @@
 #include "server/offline/columns.h"
 #include "server/offline/scan.h"
 #include "server/offline/source.h"
+#include "server/online/row.h"
 #include "server/value/encoding.h"
 
 namespace pantry::materialize {
@@ -179,6 +180,8 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
     std::vector<ColumnData> keys, features;
     ColumnData time, created;
     std::vector<Micros> times, created_times;
+    std::vector<uint32_t> feature_ids;
+    std::string encoding;
   };
   std::vector<Buffers> buffers(static_cast<size_t>(threads));
 
@@ -357,6 +360,10 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
           }
           std::vector<ViewWrite> batch;
           batch.reserve(std::min<size_t>(rows.size(), options.write_batch_rows));
+          std::vector<uint32_t>& ids = b.feature_ids;
+          ids.clear();
+          for (const Feature& feature : view.schema) ids.push_back(FeatureId(feature.name));
+          std::string& encoding = b.encoding;
           std::vector<Value> key_row(keys.size());
           std::vector<const Value*> key_ptrs(keys.size());
           for (const uint32_t r : rows) {
@@ -365,12 +372,14 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
               key_ptrs[k] = &key_row[k];
             }
             ViewWrite w;
-            w.key = OnlineKey(registry.project, view.join_keys, key_ptrs);
+            w.key = OnlineKey(registry.project, view.name, view.join_keys, key_ptrs);
             w.view = view.name;
-            w.event_time = times[r];
-            w.values.reserve(features.size());
+            w.online_ttl = view.online_ttl;
+            AppendRowHeader(times[r], &w.row);
             for (size_t j = 0; j < features.size(); ++j) {
-              w.values.emplace_back(view.schema[j].name, EncodeValue(feature_values[j].Get(r)));
+              encoding.clear();
+              EncodeValue(feature_values[j].Get(r), &encoding);
+              AppendRowEntry(ids[j], encoding, &w.row);
             }
             batch.push_back(std::move(w));
             if (batch.size() >= static_cast<size_t>(options.write_batch_rows)) {

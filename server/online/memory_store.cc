@@ -1,7 +1,6 @@
 #include "server/online/memory_store.h"
 
 #include <array>
-#include <charconv>
 #include <functional>
 #include <shared_mutex>
 #include <string>
@@ -9,6 +8,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "server/online/row.h"
 
 namespace pantry {
 namespace {
@@ -18,70 +18,78 @@ struct StringHash {
   using is_transparent = void;
   size_t operator()(absl::string_view s) const { return absl::Hash<absl::string_view>{}(s); }
 };
-using Hash = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
+
+// A stored row and when it expires (kNoTimestamp: never).
+struct Entry {
+  std::string row;
+  Micros expires = kNoTimestamp;
+};
+
+bool Expired(const Entry& e, Micros now) { return e.expires != kNoTimestamp && e.expires <= now; }
 
 class MemoryOnlineStore final : public OnlineStore {
  public:
   void Read(std::vector<ViewRead> reads, Micros deadline, ReadCallback done) override {
-    if (deadline != kNoTimestamp && NowMicros() > deadline) {
+    const Micros now = NowMicros();
+    if (deadline != kNoTimestamp && now > deadline) {
       done(absl::DeadlineExceededError("deadline passed before the read started"));
       return;
     }
     std::vector<ViewReadResult> results(reads.size());
-    std::string field;
     for (size_t i = 0; i < reads.size(); ++i) {
       const ViewRead& r = reads[i];
       ViewReadResult& out = results[i];
-      out.values.resize(r.features.size());
+      out.values.resize(r.feature_ids.size());
       Shard& shard = ShardFor(r.key);
       std::shared_lock lock(shard.mu);
       auto it = shard.map.find(r.key);
-      if (it == shard.map.end()) continue;
-      const Hash& hash = it->second;
-      auto ts = hash.find(TimestampField(r.view));
-      if (ts != hash.end()) {
-        out.found = true;
-        std::from_chars(ts->second.data(), ts->second.data() + ts->second.size(), out.event_time);
+      if (it == shard.map.end() || Expired(it->second, now)) continue;
+      absl::Status status =
+          UnpackRow(it->second.row, r.feature_ids, r.view, r.key, &out.event_time, &out.values);
+      if (!status.ok()) {
+        lock.unlock();
+        done(std::move(status));
+        return;
       }
-      for (size_t f = 0; f < r.features.size(); ++f) {
-        field.assign(r.view).append(":").append(r.features[f]);
-        auto v = hash.find(field);
-        if (v != hash.end()) out.values[f] = v->second;
-      }
+      out.found = true;
     }
     done(std::move(results));
   }
 
   void Write(std::vector<ViewWrite> writes, Micros deadline, WriteCallback done) override {
-    if (deadline != kNoTimestamp && NowMicros() > deadline) {
+    const Micros now = NowMicros();
+    if (deadline != kNoTimestamp && now > deadline) {
       done(absl::DeadlineExceededError("deadline passed before the write started"));
+      return;
+    }
+    if (absl::Status status = CheckRows(writes); !status.ok()) {
+      done(std::move(status));
       return;
     }
     WriteResult result;
     for (ViewWrite& w : writes) {
       Shard& shard = ShardFor(w.key);
       std::unique_lock lock(shard.mu);
-      Hash& hash = shard.map[w.key];
-      std::string& ts = hash[TimestampField(w.view)];
-      Micros stored = kNoTimestamp;
-      if (!ts.empty()) std::from_chars(ts.data(), ts.data() + ts.size(), stored);
-      if (!ts.empty() && stored >= w.event_time) {
+      Entry& entry = shard.map[w.key];
+      if (!entry.row.empty() && !Expired(entry, now) &&
+          RowEventTime(entry.row) >= RowEventTime(w.row)) {
         ++result.skipped_older;
         continue;
       }
-      ts = absl::StrCat(w.event_time);
-      for (auto& [feature, value] : w.values) {
-        hash[FeatureField(w.view, feature)] = std::move(value);
-      }
+      entry.row = std::move(w.row);
+      entry.expires = w.online_ttl > 0 ? now + w.online_ttl : kNoTimestamp;
       ++result.written;
     }
     done(result);
   }
 
+  // An embedded store starts empty with each pantryd: always this layout.
+  absl::Status CheckLayout(Micros) override { return absl::OkStatus(); }
+
  private:
   struct Shard {
     std::shared_mutex mu;
-    std::unordered_map<std::string, Hash, StringHash, std::equal_to<>> map;
+    std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> map;
   };
   Shard& ShardFor(absl::string_view key) {
     return shards_[absl::Hash<absl::string_view>{}(key) % shards_.size()];

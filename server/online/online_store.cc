@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/online/memory_store.h"
 #include "server/online/redis_store.h"
+#include "server/online/row.h"
 
 namespace pantry {
 namespace {
@@ -12,7 +13,8 @@ namespace {
 void AppendEscaped(absl::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (unsigned char c : s) {
-    if (c == '%' || c == ',' || c == '=' || c == ':' || c < 0x21 || c > 0x7e) {
+    if (c == '%' || c == ',' || c == '=' || c == ':' || c == '{' || c == '}' || c < 0x21 ||
+        c > 0x7e) {
       out->push_back('%');
       out->push_back(kHex[c >> 4]);
       out->push_back(kHex[c & 0xf]);
@@ -24,12 +26,12 @@ void AppendEscaped(absl::string_view s, std::string* out) {
 
 }  // namespace
 
-std::string OnlineKey(absl::string_view project, const std::vector<JoinKey>& keys,
-                      const std::vector<const Value*>& values) {
+std::string OnlineKey(absl::string_view project, absl::string_view view,
+                      const std::vector<JoinKey>& keys, const std::vector<const Value*>& values) {
   std::string out;
-  out.reserve(project.size() + 24 * keys.size());
+  out.reserve(project.size() + view.size() + 4 + 24 * keys.size());
   out.append(project.data(), project.size());
-  out.push_back(':');
+  out.append(":{");
   for (size_t i = 0; i < keys.size(); ++i) {
     if (i > 0) out.push_back(',');
     out.append(keys[i].name);
@@ -44,14 +46,41 @@ std::string OnlineKey(absl::string_view project, const std::vector<JoinKey>& key
       default: AppendEscaped(v.DebugString(), &out); break;
     }
   }
+  out.append("}:");
+  out.append(view.data(), view.size());
   return out;
 }
 
-std::string FeatureField(absl::string_view view, absl::string_view feature) {
-  return absl::StrCat(view, ":", feature);
+ViewRead MakeViewRead(std::string key, std::string view, const std::vector<std::string>& features) {
+  ViewRead read;
+  read.key = std::move(key);
+  read.view = std::move(view);
+  for (const std::string& feature : features) read.feature_ids.push_back(FeatureId(feature));
+  return read;
 }
 
-std::string TimestampField(absl::string_view view) { return absl::StrCat("#ts:", view); }
+ViewWrite MakeViewWrite(std::string key, std::string view, Micros event_time,
+                        const std::vector<std::pair<std::string, std::string>>& values,
+                        Micros online_ttl) {
+  ViewWrite write;
+  write.key = std::move(key);
+  write.view = std::move(view);
+  write.row = PackRow(event_time, values);
+  write.online_ttl = online_ttl;
+  return write;
+}
+
+absl::Status CheckRows(const std::vector<ViewWrite>& writes) {
+  for (const ViewWrite& w : writes) {
+    if (!IsRow(w.row)) {
+      return absl::InvalidArgumentError(absl::StrCat("feature view '", w.view, "': the write of key ",
+                                                     w.key, " carries no valid row"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string LayoutKey(absl::string_view project) { return absl::StrCat(project, ":#layout"); }
 
 absl::StatusOr<std::vector<ViewReadResult>> OnlineStore::ReadSync(std::vector<ViewRead> reads,
                                                                   Micros deadline) {
@@ -71,10 +100,11 @@ absl::StatusOr<WriteResult> OnlineStore::WriteSync(std::vector<ViewWrite> writes
   return future.get();
 }
 
-absl::StatusOr<std::unique_ptr<OnlineStore>> CreateOnlineStore(const OnlineStoreConfig& config) {
+absl::StatusOr<std::unique_ptr<OnlineStore>> CreateOnlineStore(const OnlineStoreConfig& config,
+                                                                absl::string_view project) {
   switch (config.type) {
     case OnlineStoreConfig::Type::kMemory: return NewMemoryOnlineStore();
-    case OnlineStoreConfig::Type::kRedis: return NewRedisOnlineStore(config);
+    case OnlineStoreConfig::Type::kRedis: return NewRedisOnlineStore(config, project);
   }
   return absl::InvalidArgumentError("unknown online store type");
 }

@@ -24,6 +24,8 @@
 #include "server/common/sigpipe.h"
 #include "server/common/status.h"
 #include "server/common/time.h"
+#include "server/online/redis_scripts.h"
+#include "server/online/row.h"
 
 namespace pantry {
 namespace {
@@ -32,6 +34,10 @@ namespace {
 // it tries again, so a down Redis costs one connect attempt per interval, not
 // one per call.
 constexpr Micros kReconnectInterval = 100'000;
+
+// A store refused for its layout is checked again this often (the check may
+// scan the keyspace).
+constexpr Micros kLayoutRecheckInterval = 2'000'000;
 
 // Reads and writes smaller than twice this stay on one connection; bigger
 // ones are split into chunks of at least this many entries, one chunk per
@@ -48,66 +54,6 @@ constexpr int kPackPending = 64;
 // than this, so one huge call does not pin memory forever.
 constexpr size_t kMaxKeptBuffer = 4 << 20;
 
-// Newer-wins writes. KEYS: the entity hashes. ARGV[1]: expiry in
-// milliseconds (0: leave the expiry alone). Then groups of consecutive keys
-// written with the same fields: the "#ts:<view>" field, the feature count n,
-// the key count m, the n "<view>:<feature>" field names, then per key its
-// event time (decimal microseconds) and n values. The names travel once per
-// group, not once per key. Returns per key 1 when written, 0 when the stored
-// event time is equal or newer. Times are compared as exact decimal integers
-// (Lua numbers are doubles and would lose precision beyond 2^53). Wide views
-// are written in slices because unpack() is limited by the Lua stack.
-constexpr absl::string_view kWriteScript = R"lua(
-local function newer(a, b)
-  local an, bn = a:byte(1) == 45, b:byte(1) == 45
-  if an ~= bn then return bn end
-  if #a ~= #b then return (#a > #b) ~= an end
-  if an then return a < b end
-  return a > b
-end
-local expiry = tonumber(ARGV[1])
-local out = {}
-local a, k = 2, 1
-while k <= #KEYS do
-  local field, n, m = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  local names = a + 3
-  local args = false
-  if n <= 500 then
-    args = {field, false}
-    for j = 1, n do args[2 * j + 1] = ARGV[names + j - 1] end
-  end
-  a = names + n
-  for _ = 1, m do
-    local key, ts = KEYS[k], ARGV[a]
-    local cur = redis.call('HGET', key, field)
-    if cur and not newer(ts, cur) then
-      out[k] = 0
-    else
-      if args then
-        args[2] = ts
-        for j = 1, n do args[2 * j + 2] = ARGV[a + j] end
-        redis.call('HSET', key, unpack(args))
-      else
-        redis.call('HSET', key, field, ts)
-        for j0 = 0, n - 1, 500 do
-          local slice = {}
-          for j = j0 + 1, math.min(j0 + 500, n) do
-            slice[#slice + 1] = ARGV[names + j - 1]
-            slice[#slice + 1] = ARGV[a + j]
-          end
-          redis.call('HSET', key, unpack(slice))
-        end
-      end
-      if expiry > 0 then redis.call('PEXPIRE', key, expiry) end
-      out[k] = 1
-    end
-    a = a + 1 + n
-    k = k + 1
-  end
-end
-return out
-)lua";
-
 // Keys one EVALSHA of the write script covers: the script's own cost is paid
 // once per batch instead of once per key.
 constexpr size_t kWritesPerScript = 64;
@@ -115,9 +61,7 @@ constexpr size_t kWritesPerScript = 64;
 // ---------------------------------------------------------------------------
 // RESP formatting. Commands are encoded straight into one buffer per batch
 // (one copy into hiredis' output buffer, no allocation per command or per
-// argument); hash field names are written piecewise, so "<view>:<feature>"
-// is never built as a string. These must match FeatureField() and
-// TimestampField() in online_store.cc.
+// argument).
 
 void AppendDecimal(std::string* out, int64_t v) {
   char buf[24];
@@ -143,29 +87,11 @@ void AppendBulk(std::string* out, absl::string_view a, absl::string_view b = {},
   out->append("\r\n");
 }
 
-void AppendFeatureField(std::string* out, absl::string_view view, absl::string_view feature) {
-  AppendBulk(out, view, ":", feature);
-}
-
-void AppendTimestampField(std::string* out, absl::string_view view) {
-  AppendBulk(out, "#ts:", view);
-}
-
 // One bulk string holding `v` in decimal.
 void AppendNumber(std::string* out, int64_t v) {
   char buf[24];
   const auto res = std::to_chars(buf, buf + sizeof(buf), v);
   AppendBulk(out, absl::string_view(buf, res.ptr - buf));
-}
-
-// Whether two writes set the same fields (same view, same features in the
-// same order), so that one script group carries the names for both.
-bool SameFields(const ViewWrite& a, const ViewWrite& b) {
-  if (a.view != b.view || a.values.size() != b.values.size()) return false;
-  for (size_t j = 0; j < a.values.size(); ++j) {
-    if (a.values[j].first != b.values[j].first) return false;
-  }
-  return true;
 }
 
 absl::string_view ReplyText(const redisReply& reply) {
@@ -194,19 +120,19 @@ timeval ToTimeval(Micros us) {
 struct Settings {
   std::string host;
   int port = 0;
+  std::string username;
   std::string password;
   int db = 0;
   Micros connect_timeout = 0;
   Micros request_timeout = 0;
   int max_pending = 1;    // per connection
-  std::string where;      // "redis at HOST:PORT", the prefix of every message
-  std::string expiry_ms;  // ARGV[3] of the write script
+  std::string where;       // "redis at HOST:PORT", the prefix of every message
+  std::string project;     // whose layout key the connection checks
 };
 
 // What a command needs from its connection.
 struct CommandContext {
   absl::string_view script_sha;
-  absl::string_view expiry_ms;
 };
 
 enum class ReplyAction { kTaken, kRetryAfterScriptLoad };
@@ -319,26 +245,30 @@ class WriteCall : public CallBase {
   std::atomic<int64_t> skipped_older_{0};
 };
 
-// HMGET key #ts:<view> <view>:<f1> ... for reads [begin, end) of a call.
+// One MGET of the row keys of reads [begin, end) of a call.
 class ReadOp final : public Op {
  public:
   ReadOp(std::shared_ptr<ReadCall> call, size_t begin, size_t end, Micros deadline)
       : Op(deadline), call_(std::move(call)), begin_(begin), end_(end) {}
 
-  size_t num_commands() const override { return end_ - begin_; }
+  size_t num_commands() const override { return 1; }
 
-  void AppendCommand(size_t i, const CommandContext&, std::string* out) const override {
-    const ViewRead& read = call_->reads[begin_ + i];
-    AppendArrayHeader(out, 3 + read.features.size());
-    AppendBulk(out, "HMGET");
-    AppendBulk(out, read.key);
-    AppendTimestampField(out, read.view);
-    for (const std::string& feature : read.features) AppendFeatureField(out, read.view, feature);
+  void AppendCommand(size_t, const CommandContext&, std::string* out) const override {
+    AppendArrayHeader(out, 1 + end_ - begin_);
+    AppendBulk(out, "MGET");
+    for (size_t r = begin_; r < end_; ++r) AppendBulk(out, call_->reads[r].key);
   }
 
-  ReplyAction OnReply(size_t i, const redisReply& reply, absl::string_view where, bool) override {
-    if (status_.ok()) {
-      status_ = Take(call_->reads[begin_ + i], reply, where, &call_->results[begin_ + i]);
+  ReplyAction OnReply(size_t, const redisReply& reply, absl::string_view where, bool) override {
+    if (reply.type == REDIS_REPLY_ERROR) {
+      status_ = ErrorReplyStatus(where, reply);
+    } else if (reply.type != REDIS_REPLY_ARRAY || reply.elements != end_ - begin_) {
+      status_ = UnexpectedReplyStatus(where, "MGET", reply);
+    } else {
+      for (size_t j = 0; j < reply.elements && status_.ok(); ++j) {
+        status_ = Take(call_->reads[begin_ + j], *reply.element[j], where,
+                       &call_->results[begin_ + j]);
+      }
     }
     return ReplyAction::kTaken;
   }
@@ -348,35 +278,17 @@ class ReadOp final : public Op {
   }
 
  private:
-  static absl::Status Take(const ViewRead& read, const redisReply& reply, absl::string_view where,
+  static absl::Status Take(const ViewRead& read, const redisReply& row, absl::string_view where,
                            ViewReadResult* result) {
-    if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(where, reply);
-    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != read.features.size() + 1) {
-      return UnexpectedReplyStatus(where, "HMGET", reply);
+    if (row.type == REDIS_REPLY_NIL) {
+      result->values.resize(read.feature_ids.size());
+      return absl::OkStatus();
     }
-    const redisReply& ts = *reply.element[0];
-    if (ts.type == REDIS_REPLY_STRING) {
-      const absl::string_view text = ReplyText(ts);
-      int64_t event_time = 0;
-      const auto res = std::from_chars(text.data(), text.data() + text.size(), event_time);
-      if (res.ec != std::errc() || res.ptr != text.data() + text.size()) {
-        return absl::DataLossError(absl::StrCat(where, ": key ", read.key, " field #ts:", read.view,
-                                                " holds \"", text, "\", not a decimal event time"));
-      }
-      result->found = true;
-      result->event_time = event_time;
-    } else if (ts.type != REDIS_REPLY_NIL) {
-      return UnexpectedReplyStatus(where, "HMGET", ts);
-    }
-    result->values.resize(read.features.size());
-    for (size_t j = 0; j < read.features.size(); ++j) {
-      const redisReply& value = *reply.element[j + 1];
-      if (value.type == REDIS_REPLY_STRING) {
-        result->values[j].emplace(value.str, value.len);
-      } else if (value.type != REDIS_REPLY_NIL) {
-        return UnexpectedReplyStatus(where, "HMGET", value);
-      }
-    }
+    if (row.type != REDIS_REPLY_STRING) return UnexpectedReplyStatus(where, "MGET", row);
+    absl::Status status = UnpackRow(ReplyText(row), read.feature_ids, read.view, read.key,
+                                    &result->event_time, &result->values);
+    if (!status.ok()) return absl::Status(status.code(), absl::StrCat(where, ": ", status.message()));
+    result->found = true;
     return absl::OkStatus();
   }
 
@@ -392,10 +304,8 @@ class WriteOp final : public Op {
   WriteOp(std::shared_ptr<WriteCall> call, size_t begin, size_t end, Micros deadline)
       : Op(deadline), call_(std::move(call)), begin_(begin), end_(end) {}
 
-  // One EVALSHA per kWritesPerScript writes: KEYS are the hashes, ARGV the
-  // expiry, then per group of consecutive writes with the same view and
-  // features (SameFields) the timestamp field, feature count, key count and
-  // field names, then per write its event time and values.
+  // One EVALSHA of kRowWriteScript per kWritesPerScript writes: KEYS are
+  // the row keys, ARGV per key its expiry in milliseconds and its row.
   size_t num_commands() const override {
     return (end_ - begin_ + kWritesPerScript - 1) / kWritesPerScript;
   }
@@ -404,30 +314,17 @@ class WriteOp final : public Op {
     const size_t first = begin_ + i * kWritesPerScript;
     const size_t last = std::min(end_, first + kWritesPerScript);
     const auto& writes = call_->writes;
-    size_t args = 3 + (last - first) + 1;  // EVALSHA sha numkeys, keys, expiry
-    for (size_t w = first; w < last; ++w) {
-      const size_t n = writes[w].values.size();
-      if (w == first || !SameFields(writes[w - 1], writes[w])) args += 3 + n;
-      args += 1 + n;
-    }
-    AppendArrayHeader(out, args);
+    AppendArrayHeader(out, 3 + 3 * (last - first));  // EVALSHA sha numkeys, keys, ARGV
     AppendBulk(out, "EVALSHA");
     AppendBulk(out, ctx.script_sha);
     AppendNumber(out, static_cast<int64_t>(last - first));
     for (size_t w = first; w < last; ++w) AppendBulk(out, writes[w].key);
-    AppendBulk(out, ctx.expiry_ms);
-    for (size_t w = first; w < last;) {
-      size_t group_end = w + 1;
-      while (group_end < last && SameFields(writes[w], writes[group_end])) ++group_end;
-      const ViewWrite& head = writes[w];
-      AppendTimestampField(out, head.view);
-      AppendNumber(out, static_cast<int64_t>(head.values.size()));
-      AppendNumber(out, static_cast<int64_t>(group_end - w));
-      for (const auto& value : head.values) AppendFeatureField(out, head.view, value.first);
-      for (; w < group_end; ++w) {
-        AppendNumber(out, writes[w].event_time);
-        for (const auto& value : writes[w].values) AppendBulk(out, value.second);
-      }
+    for (size_t w = first; w < last; ++w) {
+      // Rounded up, so a sub-millisecond online_ttl still expires instead
+      // of meaning "no expiry".
+      const Micros ttl = writes[w].online_ttl;
+      AppendNumber(out, ttl > 0 ? (ttl + 999) / 1000 : 0);
+      AppendBulk(out, writes[w].row);
     }
   }
 
@@ -438,18 +335,28 @@ class WriteOp final : public Op {
       return ReplyAction::kRetryAfterScriptLoad;
     }
     if (!status_.ok()) return ReplyAction::kTaken;
-    const size_t expected =
-        std::min(end_, begin_ + (i + 1) * kWritesPerScript) - (begin_ + i * kWritesPerScript);
+    const size_t first = begin_ + i * kWritesPerScript;
+    const size_t expected = std::min(end_, first + kWritesPerScript) - first;
     if (reply.type == REDIS_REPLY_ERROR) {
       status_ = ErrorReplyStatus(where, reply);
     } else if (reply.type != REDIS_REPLY_ARRAY || reply.elements != expected) {
       status_ = UnexpectedReplyStatus(where, "EVALSHA", reply);
     } else {
       for (size_t k = 0; k < reply.elements; ++k) {
-        if (reply.element[k]->type == REDIS_REPLY_INTEGER && reply.element[k]->integer == 1) {
+        const redisReply& outcome = *reply.element[k];
+        const long long code = outcome.type == REDIS_REPLY_INTEGER ? outcome.integer : -1;
+        if (code == 1) {
           ++result_.written;
-        } else {
+        } else if (code == 0) {
           ++result_.skipped_older;
+        } else if (status_.ok()) {
+          const ViewWrite& w = call_->writes[first + k];
+          status_ = absl::FailedPreconditionError(absl::StrCat(
+              where, ": feature view '", w.view, "': key ", w.key,
+              code == 3 ? " holds another Redis type, not a Pantry row"
+                        : " holds a string that is not a row Pantry can read (a newer row format, "
+                          "or not written by Pantry)",
+              "; the row was not written"));
         }
       }
     }
@@ -467,6 +374,131 @@ class WriteOp final : public Op {
   absl::Status status_;
   WriteResult result_;
 };
+
+// ---------------------------------------------------------------------------
+// Connection set-up: blocking commands on a fresh context.
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+// Runs one command; `name` (not the arguments, which may hold the password)
+// names it in errors. An error reply is UNAVAILABLE: set-up failed.
+absl::StatusOr<Reply> RunCommand(redisContext* c, const Settings& settings,
+                                 std::vector<absl::string_view> args, absl::string_view name) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (absl::string_view arg : args) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  Reply reply(static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data())));
+  if (reply == nullptr) {
+    return absl::UnavailableError(absl::StrCat(settings.where, ": ", c->errstr));
+  }
+  if (reply->type == REDIS_REPLY_ERROR) {
+    return absl::UnavailableError(
+        absl::StrCat(settings.where, ": ", name, " failed: ", ReplyText(*reply)));
+  }
+  return reply;
+}
+
+// Whether `key` (of the project `prefix` names, "<project>:") is an entity
+// hash of the layout before rows: "<project>:<join key>=...". Rows are
+// "<project>:{...", coordination keys "<project>:#...".
+bool IsHashLayoutKey(absl::string_view key, absl::string_view prefix) {
+  if (!absl::ConsumePrefix(&key, prefix) || key.empty()) return false;
+  return key[0] != '{' && key[0] != '#' && absl::StrContains(key, '=');
+}
+
+// Checks the project's layout key: "2" serves; absent, the store is
+// scanned for entity hashes of the layout before rows, and marked "2" when
+// it has none.
+absl::Status CheckLayoutOn(redisContext* c, const Settings& settings) {
+  const std::string layout_key = LayoutKey(settings.project);
+  auto refuse = [&](absl::string_view why) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        settings.where, ": project '", settings.project, "' ", why,
+        ". Stop every older pantryd, then run 'pantry online migrate --config "
+        "<feature_repo.yaml>' to rewrite it in place (docs/redis-layout.md, \"Migrating\")"));
+  };
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    PANTRY_ASSIGN_OR_RETURN(Reply layout, RunCommand(c, settings, {"GET", layout_key}, "GET"));
+    if (layout->type == REDIS_REPLY_STRING) {
+      const absl::string_view version = ReplyText(*layout);
+      if (version == kLayoutVersion) return absl::OkStatus();
+      if (version == "migrating") return refuse("is being migrated to the row layout");
+      return refuse(absl::StrCat("is in online layout '", version,
+                                 "', which this pantryd does not serve (it serves layout ",
+                                 kLayoutVersion, ")"));
+    }
+    if (attempt > 0) break;
+    const std::string prefix = absl::StrCat(settings.project, ":");
+    const std::string match = absl::StrCat(prefix, "*");
+    std::string cursor = "0";
+    do {
+      PANTRY_ASSIGN_OR_RETURN(
+          Reply page,
+          RunCommand(c, settings, {"SCAN", cursor, "MATCH", match, "COUNT", "1000"}, "SCAN"));
+      if (page->type != REDIS_REPLY_ARRAY || page->elements != 2) {
+        return absl::UnavailableError(absl::StrCat(settings.where, ": unexpected SCAN reply"));
+      }
+      cursor = std::string(ReplyText(*page->element[0]));
+      const redisReply& keys = *page->element[1];
+      for (size_t i = 0; i < keys.elements; ++i) {
+        const absl::string_view key = ReplyText(*keys.element[i]);
+        if (IsHashLayoutKey(key, prefix)) {
+          return refuse(absl::StrCat("holds online data in the layout before rows (e.g. hash '",
+                                     key, "'), which this pantryd does not serve"));
+        }
+      }
+    } while (cursor != "0");
+    PANTRY_RETURN_IF_ERROR(
+        RunCommand(c, settings, {"SET", layout_key, kLayoutVersion, "NX"}, "SET").status());
+  }
+  return absl::UnavailableError(absl::StrCat(settings.where, ": ", layout_key, " vanished"));
+}
+
+// Connects, authenticates, selects the database, checks the layout and
+// loads the write script (its SHA in `script_sha`).
+absl::StatusOr<redisContext*> OpenContext(const Settings& settings, std::string* script_sha) {
+  redisContext* c = settings.connect_timeout > 0
+                        ? redisConnectWithTimeout(settings.host.c_str(), settings.port,
+                                                  ToTimeval(settings.connect_timeout))
+                        : redisConnect(settings.host.c_str(), settings.port);
+  if (c == nullptr) return absl::UnavailableError(absl::StrCat(settings.where, ": out of memory"));
+  auto set_up = [&]() -> absl::Status {
+    if (c->err) return absl::UnavailableError(absl::StrCat(settings.where, ": ", c->errstr));
+    if (settings.request_timeout > 0 &&
+        redisSetTimeout(c, ToTimeval(settings.request_timeout)) != REDIS_OK) {
+      return absl::UnavailableError(absl::StrCat(settings.where, ": ", c->errstr));
+    }
+    redisEnableKeepAlive(c);
+    if (!settings.password.empty()) {
+      std::vector<absl::string_view> auth{"AUTH"};
+      if (!settings.username.empty()) auth.push_back(settings.username);
+      auth.push_back(settings.password);
+      PANTRY_RETURN_IF_ERROR(RunCommand(c, settings, auth, "AUTH").status());
+    }
+    if (settings.db != 0) {
+      PANTRY_RETURN_IF_ERROR(
+          RunCommand(c, settings, {"SELECT", std::to_string(settings.db)}, "SELECT").status());
+    }
+    if (!settings.project.empty()) PANTRY_RETURN_IF_ERROR(CheckLayoutOn(c, settings));
+    PANTRY_ASSIGN_OR_RETURN(Reply sha,
+                            RunCommand(c, settings, {"SCRIPT", "LOAD", kRowWriteScript},
+                                       "SCRIPT LOAD"));
+    script_sha->assign(sha->str, sha->len);
+    return absl::OkStatus();
+  };
+  if (absl::Status status = set_up(); !status.ok()) {
+    redisFree(c);
+    return status;
+  }
+  return c;
+}
 
 // Who runs a batch on a connection nobody is driving (Connection::TryEnqueue).
 enum class Drive { kCaller, kThread };
@@ -638,7 +670,7 @@ class Connection {
     }
     if (live_.empty()) return;
 
-    const CommandContext ctx{script_sha_, settings_.expiry_ms};
+    const CommandContext ctx{script_sha_};
     buffer_.clear();
     for (Op* op : live_) {
       for (size_t i = 0, n = op->num_commands(); i < n; ++i) op->AppendCommand(i, ctx, &buffer_);
@@ -675,8 +707,8 @@ class Connection {
     AppendArrayHeader(&buffer_, 3);
     AppendBulk(&buffer_, "SCRIPT");
     AppendBulk(&buffer_, "LOAD");
-    AppendBulk(&buffer_, kWriteScript);
-    const CommandContext ctx{script_sha_, settings_.expiry_ms};
+    AppendBulk(&buffer_, kRowWriteScript);
+    const CommandContext ctx{script_sha_};
     for (const auto& [op, i] : retries_) op->AppendCommand(i, ctx, &buffer_);
     if (redisAppendFormattedCommand(context_, buffer_.data(), buffer_.size()) != REDIS_OK) {
       return DropConnection();
@@ -728,11 +760,20 @@ class Connection {
       if (connect_error_.ok()) {
         const absl::string_view reason =
             absl::StripPrefix(status.message(), absl::StrCat(settings_.where, ": "));
-        spdlog::warn("{} (connection {}): cannot connect: {}", settings_.where, index_,
-                     std::string(reason));
+        if (status.code() == absl::StatusCode::kFailedPrecondition) {
+          spdlog::error("{} (connection {}): not serving: {}", settings_.where, index_,
+                        std::string(reason));
+        } else {
+          spdlog::warn("{} (connection {}): cannot connect: {}", settings_.where, index_,
+                       std::string(reason));
+        }
       }
       connect_error_ = status;
-      next_connect_ = now + kReconnectInterval;
+      // A store in another layout stays refused until it is migrated; it
+      // is checked again now and then, not on every call.
+      next_connect_ = now + (status.code() == absl::StatusCode::kFailedPrecondition
+                                 ? kLayoutRecheckInterval
+                                 : kReconnectInterval);
       return status;
     }
     spdlog::info("{} (connection {}): connected", settings_.where, index_);
@@ -742,63 +783,8 @@ class Connection {
   }
 
   absl::Status Connect() {
-    redisContext* c = settings_.connect_timeout > 0
-                          ? redisConnectWithTimeout(settings_.host.c_str(), settings_.port,
-                                                    ToTimeval(settings_.connect_timeout))
-                          : redisConnect(settings_.host.c_str(), settings_.port);
-    if (c == nullptr) {
-      return absl::UnavailableError(absl::StrCat(settings_.where, ": out of memory"));
-    }
-    absl::Status status = SetUp(c);
-    if (!status.ok()) {
-      redisFree(c);
-      return status;
-    }
-    context_ = c;
+    PANTRY_ASSIGN_OR_RETURN(context_, OpenContext(settings_, &script_sha_));
     return absl::OkStatus();
-  }
-
-  absl::Status SetUp(redisContext* c) {
-    if (c->err) return absl::UnavailableError(absl::StrCat(settings_.where, ": ", c->errstr));
-    if (settings_.request_timeout > 0 &&
-        redisSetTimeout(c, ToTimeval(settings_.request_timeout)) != REDIS_OK) {
-      return absl::UnavailableError(absl::StrCat(settings_.where, ": ", c->errstr));
-    }
-    redisEnableKeepAlive(c);
-    if (!settings_.password.empty()) {
-      PANTRY_RETURN_IF_ERROR(Command(c, {"AUTH", settings_.password}, "AUTH", nullptr));
-    }
-    if (settings_.db != 0) {
-      PANTRY_RETURN_IF_ERROR(
-          Command(c, {"SELECT", std::to_string(settings_.db)}, "SELECT", nullptr));
-    }
-    return Command(c, {"SCRIPT", "LOAD", kWriteScript}, "SCRIPT LOAD", &script_sha_);
-  }
-
-  // Runs one set-up command; `name` (not the arguments, which may hold the
-  // password) names it in errors. Stores a string reply in `text`.
-  absl::Status Command(redisContext* c, std::vector<absl::string_view> args, absl::string_view name,
-                       std::string* text) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    for (absl::string_view arg : args) {
-      argv.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    auto* reply = static_cast<redisReply*>(
-        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data()));
-    if (reply == nullptr) {
-      return absl::UnavailableError(absl::StrCat(settings_.where, ": ", c->errstr));
-    }
-    absl::Status status;
-    if (reply->type == REDIS_REPLY_ERROR) {
-      status = absl::UnavailableError(
-          absl::StrCat(settings_.where, ": ", name, " failed: ", ReplyText(*reply)));
-    } else if (text != nullptr) {
-      text->assign(reply->str, reply->len);
-    }
-    freeReplyObject(reply);
-    return status;
   }
 
   const Settings& settings_;
@@ -828,19 +814,18 @@ class Connection {
 
 class RedisOnlineStore final : public OnlineStore {
  public:
-  explicit RedisOnlineStore(const OnlineStoreConfig& config) {
+  RedisOnlineStore(const OnlineStoreConfig& config, absl::string_view project) {
     const int pool_size = std::max(1, config.pool_size);
     settings_.host = config.host;
     settings_.port = config.port;
+    settings_.username = config.username;
     settings_.password = config.password;
     settings_.db = config.db;
     settings_.connect_timeout = config.connect_timeout;
     settings_.request_timeout = config.request_timeout;
     settings_.max_pending = std::max(1, config.max_pending_requests / pool_size);
     settings_.where = absl::StrCat("redis at ", config.host, ":", config.port);
-    // Round up so a sub-millisecond key_ttl still expires instead of meaning
-    // "no expiry".
-    settings_.expiry_ms = std::to_string(config.key_ttl > 0 ? (config.key_ttl + 999) / 1000 : 0);
+    settings_.project = std::string(project);
     connections_.reserve(pool_size);
     for (int i = 0; i < pool_size; ++i) {
       connections_.push_back(std::make_unique<Connection>(&settings_, i));
@@ -874,6 +859,10 @@ class RedisOnlineStore final : public OnlineStore {
       done(WriteResult());
       return;
     }
+    if (absl::Status status = CheckRows(writes); !status.ok()) {
+      done(std::move(status));
+      return;
+    }
     const size_t n = writes.size();
     const size_t chunks = NumChunks(n);
     auto call = std::make_shared<WriteCall>(std::move(writes), std::move(done), chunks);
@@ -882,6 +871,18 @@ class RedisOnlineStore final : public OnlineStore {
     Dispatch(n, chunks, Drive::kThread, [&](size_t begin, size_t end) -> std::unique_ptr<Op> {
       return std::make_unique<WriteOp>(call, begin, end, deadline);
     });
+  }
+
+  absl::Status CheckLayout(Micros deadline) override {
+    Settings settings = settings_;
+    const Micros left = deadline - NowMicros();
+    if (left <= 0) return absl::DeadlineExceededError("deadline passed before the layout check");
+    settings.connect_timeout = std::min(settings.connect_timeout, left);
+    settings.request_timeout = std::min(settings.request_timeout, left);
+    std::string sha;
+    PANTRY_ASSIGN_OR_RETURN(redisContext * c, OpenContext(settings, &sha));
+    redisFree(c);
+    return absl::OkStatus();
   }
 
  private:
@@ -928,8 +929,9 @@ class RedisOnlineStore final : public OnlineStore {
 
 }  // namespace
 
-std::unique_ptr<OnlineStore> NewRedisOnlineStore(const OnlineStoreConfig& config) {
-  return std::make_unique<RedisOnlineStore>(config);
+std::unique_ptr<OnlineStore> NewRedisOnlineStore(const OnlineStoreConfig& config,
+                                                 absl::string_view project) {
+  return std::make_unique<RedisOnlineStore>(config, project);
 }
 
 }  // namespace pantry

@@ -11,12 +11,13 @@
 // it meanwhile, for a few batches at most, then hands the connection to its
 // thread. Writes, split calls and calls while disconnected are driven by the
 // connection's thread. A Read of many entries is split into chunks over
-// several connections. Reads are one HMGET per ViewRead; writes run a Lua
-// script (one EVALSHA per 64 ViewWrites) that, for each key, compares the
-// stored "#ts:<view>" and writes only when the new event time is strictly
-// newer, then sets the key expiry when `config.key_ttl` > 0.
+// several connections. A read is one MGET of the row keys of a chunk;
+// writes run kRowWriteScript (one EVALSHA per 64 ViewWrites) that, for each
+// key, compares the stored row's event time and writes only when the new one
+// is strictly newer, with the row's online_ttl as its expiry.
 //
-// Connections are made lazily, with AUTH and SELECT when configured; while
+// Connections are made lazily, with AUTH and SELECT when configured, and
+// check the project's layout (OnlineStore::CheckLayout) before serving; while
 // Redis is unreachable calls fail fast with UNAVAILABLE and each connection
 // retries at most every 100 ms, recovering by itself. Status codes passed to
 // callbacks:
@@ -25,7 +26,10 @@
 //   RESOURCE_EXHAUSTED more than max_pending_requests / pool_size calls
 //                      pending on the chosen connection
 //   INTERNAL           Redis answered with an error (e.g. WRONGTYPE)
-//   DATA_LOSS          a stored "#ts:<view>" is not a decimal integer
+//   DATA_LOSS          a stored row is truncated or corrupt
+//   FAILED_PRECONDITION the project is in another layout (connect refused
+//                      until it is migrated: rechecked every 2 s), or a
+//                      stored value is not a row this build reads
 //   CANCELLED          the store was destroyed before the call was sent
 // Callbacks run on the store's I/O threads, on the calling thread, or on
 // another caller's thread that is driving the connection, never under a
@@ -41,15 +45,19 @@
 
 #include <memory>
 
+#include "absl/strings/string_view.h"
+
 #include "server/online/online_store.h"
 #include "server/registry/registry.h"
 
 namespace pantry {
 
-// Creates a Redis online store for `config` (host, port, password, db,
-// pool_size, timeouts, key_ttl, max_pending_requests). Never fails and never
-// blocks on Redis: connections are made on first use.
-std::unique_ptr<OnlineStore> NewRedisOnlineStore(const OnlineStoreConfig& config);
+// Creates a Redis online store for `config` (host, port, username,
+// password, db, pool_size, timeouts, max_pending_requests) serving
+// `project`. Never fails and never blocks on Redis: connections are made on
+// first use.
+std::unique_ptr<OnlineStore> NewRedisOnlineStore(const OnlineStoreConfig& config,
+                                                 absl::string_view project);
 
 }  // namespace pantry
 

@@ -57,12 +57,12 @@ std::string OnlineStoreDifference(const OnlineStoreConfig& a, const OnlineStoreC
   if (a.type != b.type) return "type";
   if (a.host != b.host) return "host";
   if (a.port != b.port) return "port";
+  if (a.username != b.username) return "username";
   if (a.password != b.password) return "password";
   if (a.db != b.db) return "db";
   if (a.pool_size != b.pool_size) return "pool_size";
   if (a.connect_timeout != b.connect_timeout) return "connect_timeout";
   if (a.request_timeout != b.request_timeout) return "request_timeout";
-  if (a.key_ttl != b.key_ttl) return "key_ttl";
   if (a.max_pending_requests != b.max_pending_requests) return "max_pending_requests";
   return "";
 }
@@ -125,6 +125,12 @@ absl::StatusOr<std::shared_ptr<const Registry>> RegistryManager::Apply(
                           ParseRegistry(yaml, source_name, dir));
   std::shared_ptr<const Registry> current = holder_->Get();
   if (current) {
+    if (current->project != next->project) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "project '", next->project, "' differs from the one pantryd runs with ('",
+          current->project, "'); the online store's keys are named by the project, so a new "
+          "project takes effect at restart"));
+    }
     const std::string differs = OnlineStoreDifference(current->online_store, next->online_store);
     if (!differs.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(

@@ -34,6 +34,7 @@
 #include "absl/types/span.h"
 #include "server/common/time.h"
 #include "server/registry/registry.h"
+#include "server/value/encoding.h"
 #include "server/value/value.h"
 #include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
@@ -55,6 +56,7 @@ constexpr absl::string_view kOnlineStoreKeys[] = {"type",
                                                   "host",
                                                   "port",
                                                   "address",
+                                                  "username",
                                                   "password",
                                                   "db",
                                                   "pool_size",
@@ -69,8 +71,8 @@ constexpr absl::string_view kEntityKeys[] = {"name", "join_keys", "value_type", 
 constexpr absl::string_view kSourceKeys[] = {"name", "path", "timestamp_field",
                                              "created_timestamp_field", "description"};
 constexpr absl::string_view kFeatureViewKeys[] = {
-    "name", "entities", "ttl", "source", "online", "owner", "tags", "description", "schema",
-    "materialize"};
+    "name",   "entities", "ttl",  "online_ttl",  "source", "online",
+    "owner",  "tags",     "description", "schema", "materialize"};
 constexpr absl::string_view kFeatureKeys[] = {"name", "dtype", "description", "tags"};
 constexpr absl::string_view kFeatureServiceKeys[] = {"name", "features", "owner", "description",
                                                      "tags"};
@@ -639,7 +641,11 @@ void RepoParser::ParseOnlineStore(const YAML::Node& node) {
     }
     OptionalInt(f, "port", path, 1, 65535, &c.port);
   }
+  OptionalString(f, "username", path, &c.username);
   OptionalString(f, "password", path, &c.password);
+  if (!c.username.empty() && c.password.empty()) {
+    Error(node, path, "username is set but password is not; an ACL user needs both");
+  }
   OptionalInt(f, "db", path, 0, std::numeric_limits<int>::max(), &c.db);
   OptionalInt(f, "pool_size", path, 1, 256, &c.pool_size);
   OptionalInt(f, "max_pending_requests", path, 1, std::numeric_limits<int>::max(),
@@ -876,6 +882,10 @@ void RepoParser::ParseFeatureView(const Fields& f, const std::string& path,
   if (const YAML::Node* n = f.Get("ttl")) {
     ReadDuration(*n, Child(path, "ttl"), /*allow_ms=*/false, &v.ttl);
   }
+  v.online_ttl = registry_->online_store.key_ttl;
+  if (const YAML::Node* n = f.Get("online_ttl")) {
+    ReadDuration(*n, Child(path, "online_ttl"), /*allow_ms=*/false, &v.online_ttl);
+  }
   if (const YAML::Node* n = f.Get("source")) {
     const std::string spath = Child(path, "source");
     if (ReadString(*n, spath, &v.source) && registry_->sources.count(v.source) == 0) {
@@ -913,6 +923,7 @@ void RepoParser::ParseFeatureView(const Fields& f, const std::string& path,
     if (ExpectList(*n, spath, "features")) {
       if (n->size() == 0) Error(*n, spath, "a feature view needs at least one feature");
       std::map<std::string, int, std::less<>> seen;
+      std::map<uint32_t, std::string> by_id;  // FeatureId -> name
       for (size_t k = 0; k < n->size(); ++k) {
         const YAML::Node fnode = (*n)[k];
         const std::string fpath = Element(spath, k);
@@ -930,6 +941,13 @@ void RepoParser::ParseFeatureView(const Fields& f, const std::string& path,
                     absl::StrCat("feature '", feature.name,
                                  "' has the name of a join key of entity '", it->second,
                                  "'; rename the feature"));
+            }
+            auto [it, inserted] = by_id.emplace(FeatureId(feature.name), feature.name);
+            if (!inserted) {
+              Error(*nn, npath,
+                    absl::StrCat("feature '", feature.name, "' has the same online id (FNV-1a ",
+                                 it->first, ") as feature '", it->second,
+                                 "' of this view; rename one of them"));
             }
           }
         } else {

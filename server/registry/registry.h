@@ -56,6 +56,9 @@ struct FeatureView {
   // online keys. Names are unique across a view's entities.
   std::vector<JoinKey> join_keys;
   Micros ttl = 0;  // 0: values never age out
+  // How long a row stays in the online store after it was last written;
+  // 0: until overwritten. Defaults to online_store.key_ttl.
+  Micros online_ttl = 0;
   std::string source;  // data source name; may be empty
   bool online = true;
   // materialize: {every: D}: pantryd materializes the view incrementally
@@ -91,12 +94,13 @@ struct OnlineStoreConfig {
   // Redis only.
   std::string host = "127.0.0.1";
   int port = 6379;
+  std::string username;  // ACL user; empty: the default user
   std::string password;  // empty: no AUTH
   int db = 0;
   int pool_size = 4;                        // connections, each with its own I/O thread
   Micros connect_timeout = 1 * kMicrosPerSecond;
   Micros request_timeout = 1 * kMicrosPerSecond;  // per request, unless the call's deadline is sooner
-  Micros key_ttl = 0;                       // expiry set on every write; 0: keys never expire
+  Micros key_ttl = 0;  // the default online_ttl of feature views; 0: rows never expire
   int max_pending_requests = 10000;         // beyond this, RESOURCE_EXHAUSTED
 };
 

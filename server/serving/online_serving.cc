@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/common/status.h"
+#include "server/online/row.h"
 #include "server/value/encoding.h"
 
 namespace pantry {
@@ -49,6 +50,7 @@ struct OnlineServing::Plan {
   struct View {
     const FeatureView* view = nullptr;
     std::vector<std::string> features;
+    std::vector<uint32_t> feature_ids;  // FeatureId() of each of features
     std::vector<size_t> output_columns;
     std::vector<ValueType> dtypes;
   };
@@ -111,6 +113,7 @@ absl::StatusOr<std::shared_ptr<const OnlineServing::Plan>> OnlineServing::GetPla
                        ref.ToString(), "; set full_feature_names to tell them apart"));
     }
     view.features.push_back(ref.feature);
+    view.feature_ids.push_back(FeatureId(ref.feature));
     view.dtypes.push_back(view.view->schema[view.view->FeatureIndex(ref.feature)].dtype);
     view.output_columns.push_back(plan->names.size());
     plan->names.push_back(std::move(name));
@@ -192,9 +195,9 @@ void OnlineServing::GetOnlineFeatures(OnlineFeaturesRequest request, Micros dead
       }
       for (const Value& value : coerced) key_values.push_back(&value);
       ViewRead read;
-      read.key = OnlineKey(registry->project, view.join_keys, key_values);
+      read.key = OnlineKey(registry->project, view.name, view.join_keys, key_values);
       read.view = view.name;
-      read.features = plan->views[v].features;
+      read.feature_ids = plan->views[v].feature_ids;
       reads.push_back(std::move(read));
     }
   }
@@ -281,6 +284,7 @@ void OnlineServing::WriteOnlineFeatures(const std::string& view_name,
     slot_of.emplace(view->schema[f].name, view->join_keys.size() + f);
   }
   const Micros latest_allowed = NowMicros() + kMaxEventTimeAhead;
+  std::string encoding;
   for (size_t r = 0; r < rows.size(); ++r) {
     WriteRowInput& row = rows[r];
     auto row_error = [&](absl::string_view what) {
@@ -316,10 +320,10 @@ void OnlineServing::WriteOnlineFeatures(const std::string& view_name,
     std::vector<const Value*> key_ptrs;
     for (const Value& k : keys) key_ptrs.push_back(&k);
     ViewWrite write;
-    write.key = OnlineKey(registry->project, view->join_keys, key_ptrs);
+    write.key = OnlineKey(registry->project, view->name, view->join_keys, key_ptrs);
     write.view = view->name;
-    write.event_time = row.event_time;
-    write.values.reserve(view->schema.size());
+    write.online_ttl = view->online_ttl;
+    AppendRowHeader(row.event_time, &write.row);
     for (size_t f = 0; f < view->schema.size(); ++f) {
       const Value* value = by_slot[view->join_keys.size() + f];
       const Feature& feature = view->schema[f];
@@ -331,7 +335,9 @@ void OnlineServing::WriteOnlineFeatures(const std::string& view_name,
       if (!cast.ok()) {
         return done(row_error(absl::StrCat("feature '", feature.name, "': ", cast.status().message())));
       }
-      write.values.emplace_back(feature.name, EncodeValue(*cast));
+      encoding.clear();
+      EncodeValue(*cast, &encoding);
+      AppendRowEntry(FeatureId(feature.name), encoding, &write.row);
     }
     writes.push_back(std::move(write));
   }

@@ -96,7 +96,18 @@ class Reader {
     return true;
   }
   bool Byte(uint8_t* b) { return Fixed(b); }
+  // Skips `n` elements of `size` bytes.
+  bool Skip(uint64_t n, size_t size) {
+    if (n > (in_.size() - pos_) / size) return false;
+    pos_ += n * size;
+    return true;
+  }
+  bool SkipString() {
+    uint64_t n;
+    return Varint(&n) && Skip(n, 1);
+  }
   bool AtEnd() const { return pos_ == in_.size(); }
+  size_t pos() const { return pos_; }
 
  private:
   absl::string_view in_;
@@ -189,6 +200,55 @@ absl::StatusOr<Value> DecodeValue(absl::string_view bytes) {
   if (!ok) return corrupt("truncated");
   if (!r.AtEnd()) return corrupt("trailing bytes");
   return Value::Make(type, std::move(payload));
+}
+
+uint32_t FeatureId(absl::string_view feature) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : feature) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h;
+}
+
+absl::StatusOr<size_t> EncodedValueSize(absl::string_view bytes) {
+  Reader r(bytes);
+  auto corrupt = [&](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat("corrupt stored value (", what, ")"));
+  };
+  uint8_t tag;
+  if (!r.Byte(&tag)) return corrupt("empty");
+  if (tag == 0) {
+    uint8_t type;
+    if (!r.Byte(&type) || !IsKnownType(type)) return corrupt("bad null type");
+    return r.pos();
+  }
+  if (!IsKnownType(tag)) return corrupt("unknown type tag");
+  bool ok = false;
+  uint64_t n = 0;
+  switch (static_cast<ValueType>(tag)) {
+    case ValueType::kInt32:
+    case ValueType::kFloat: ok = r.Skip(1, 4); break;
+    case ValueType::kInt64:
+    case ValueType::kUnixTimestamp:
+    case ValueType::kDouble: ok = r.Skip(1, 8); break;
+    case ValueType::kBool: ok = r.Skip(1, 1); break;
+    case ValueType::kString:
+    case ValueType::kBytes: ok = r.SkipString(); break;
+    case ValueType::kInt32List:
+    case ValueType::kFloatList: ok = r.Varint(&n) && r.Skip(n, 4); break;
+    case ValueType::kInt64List:
+    case ValueType::kUnixTimestampList:
+    case ValueType::kDoubleList: ok = r.Varint(&n) && r.Skip(n, 8); break;
+    case ValueType::kBoolList: ok = r.Varint(&n) && r.Skip(n, 1); break;
+    case ValueType::kStringList:
+    case ValueType::kBytesList:
+      ok = r.Varint(&n);
+      for (uint64_t i = 0; ok && i < n; ++i) ok = r.SkipString();
+      break;
+  }
+  if (!ok) return corrupt("truncated");
+  return r.pos();
 }
 
 }  // namespace pantry

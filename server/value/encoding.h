@@ -8,6 +8,7 @@
 #ifndef PANTRY_SERVER_VALUE_ENCODING_H_
 #define PANTRY_SERVER_VALUE_ENCODING_H_
 
+#include <cstdint>
 #include <string>
 #include "absl/strings/string_view.h"
 
@@ -23,6 +24,16 @@ std::string EncodeValue(const Value& value);
 // Decodes one value. DataLoss when the bytes are truncated, carry an unknown
 // tag or have trailing bytes.
 absl::StatusOr<Value> DecodeValue(absl::string_view bytes);
+
+// The id of a feature in stored rows (server/online/row.h): the 32-bit
+// FNV-1a hash of its name. The registry refuses a view with two features of
+// the same id.
+uint32_t FeatureId(absl::string_view feature);
+
+// The length of the one encoded value that `bytes` starts with (bytes past
+// it are not looked at), so that values can be packed back to back. DataLoss
+// when the bytes are truncated or carry an unknown tag.
+absl::StatusOr<size_t> EncodedValueSize(absl::string_view bytes);
 
 }  // namespace pantry
 

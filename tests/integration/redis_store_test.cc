@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "server/common/time.h"
 #include "server/online/online_store.h"
+#include "server/online/row.h"
 #include "server/value/encoding.h"
 #include "server/value/value.h"
 #include "tests/support/redis_server.h"
@@ -35,23 +36,41 @@ constexpr Micros kT0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
 
 Micros Deadline() { return NowMicros() + 10 * kMicrosPerSecond; }
 
-std::string Key(int64_t user_id) {
-  const Value v = Value::Int64(user_id);
-  return OnlineKey("shop", {JoinKey{"user_id", ValueType::kInt64}}, {&v});
+// An entity of project "shop" with join key user_id.
+struct Entity {
+  int64_t user_id;
+};
+Entity Key(int64_t user_id) { return Entity{user_id}; }
+
+// The row key of `view` for `entity`.
+std::string RowKey(Entity entity, absl::string_view view) {
+  const Value v = Value::Int64(entity.user_id);
+  return OnlineKey("shop", view, {JoinKey{"user_id", ValueType::kInt64}}, {&v});
 }
 
-ViewWrite MakeWrite(std::string key, std::string view, Micros event_time,
-                    std::vector<std::pair<std::string, Value>> values) {
+ViewWrite MakeWrite(Entity entity, std::string view, Micros event_time,
+                    std::vector<std::pair<std::string, Value>> values, Micros online_ttl = 0) {
   ViewWrite write;
-  write.key = std::move(key);
+  write.key = RowKey(entity, view);
   write.view = std::move(view);
-  write.event_time = event_time;
-  for (auto& [name, value] : values) write.values.emplace_back(name, EncodeValue(value));
+  write.online_ttl = online_ttl;
+  AppendRowHeader(event_time, &write.row);
+  for (auto& [name, value] : values) {
+    AppendRowEntry(FeatureId(name), EncodeValue(value), &write.row);
+  }
   return write;
 }
 
-ViewRead MakeRead(std::string key, std::string view, std::vector<std::string> features) {
-  return ViewRead{std::move(key), std::move(view), std::move(features)};
+ViewRead MakeRead(Entity entity, std::string view, const std::vector<std::string>& features) {
+  ViewRead read;
+  read.key = RowKey(entity, view);
+  read.view = std::move(view);
+  for (const std::string& f : features) read.feature_ids.push_back(FeatureId(f));
+  return read;
+}
+
+std::unique_ptr<OnlineStore> NewStore(const OnlineStoreConfig& config) {
+  return NewRedisOnlineStore(config, "shop");
 }
 
 // Decodes values[i] of a read result; nullopt when absent.
@@ -137,7 +156,7 @@ class RedisOnlineStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(server_.Start().ok());
-    store_ = NewRedisOnlineStore(RedisConfig(server_.port()));
+    store_ = NewStore(RedisConfig(server_.port()));
   }
 
   testing::RedisServer server_;
@@ -175,7 +194,10 @@ TEST_F(RedisOnlineStoreTest, WriteThenReadBackValues) {
   EXPECT_FALSE(r.values[5].has_value());
 }
 
-TEST_F(RedisOnlineStoreTest, LayoutMatchesFieldHelpers) {
+// The bytes docs/redis-layout.md promises: one string per entity and view,
+// holding the format byte, the event time (sign bit flipped, big-endian) and
+// per feature its FNV-1a id (little-endian) and value; the layout key is set.
+TEST_F(RedisOnlineStoreTest, LayoutIsOneRowStringPerEntityAndView) {
   ASSERT_TRUE(
       store_
           ->WriteSync({MakeWrite(Key(7), "user_stats", kT0 + 5, {{"clicks", Value::Int64(3)}})},
@@ -183,11 +205,42 @@ TEST_F(RedisOnlineStoreTest, LayoutMatchesFieldHelpers) {
           .ok());
   RawRedis raw(server_.port());
   ASSERT_TRUE(raw.ok());
-  const std::map<std::string, std::string> hash = raw.HGetAll(Key(7));
-  EXPECT_EQ(hash.size(), 2u);
-  EXPECT_EQ(hash.at(TimestampField("user_stats")), std::to_string(kT0 + 5));
-  EXPECT_EQ(hash.at(FeatureField("user_stats", "clicks")), EncodeValue(Value::Int64(3)));
-  EXPECT_EQ(Key(7), "shop:user_id=7");
+  EXPECT_EQ(RowKey(Key(7), "user_stats"), "shop:{user_id=7}:user_stats");
+  RawRedis::Reply row = raw.Command({"GET", "shop:{user_id=7}:user_stats"});
+  ASSERT_NE(row, nullptr);
+  ASSERT_EQ(row->type, REDIS_REPLY_STRING);
+  // kT0 + 5 = 0x00064748_46204005; with the sign bit flipped 0x80064748_46204005.
+  const std::string expected =
+      std::string("\x01\x80\x06\x47\x48\x46\x20\x40\x05", 9) +
+      std::string("\x14\xa4\x62\xb7", 4) +  // FNV-1a("clicks") = 0xb762a414
+      std::string("\x02\x03\x00\x00\x00\x00\x00\x00\x00", 9);
+  EXPECT_EQ(std::string(row->str, row->len), expected);
+  EXPECT_EQ(FeatureId("clicks"), 0xb762a414u);
+  RawRedis::Reply layout = raw.Command({"GET", "shop:#layout"});
+  ASSERT_NE(layout, nullptr);
+  ASSERT_EQ(layout->type, REDIS_REPLY_STRING);
+  EXPECT_EQ(std::string(layout->str, layout->len), "2");
+  EXPECT_EQ(raw.Integer({"PTTL", "shop:{user_id=7}:user_stats"}), -1);
+}
+
+// Rows written before a schema change stay readable: features come back by
+// id whatever their order, a removed one is skipped, an added one is absent.
+TEST_F(RedisOnlineStoreTest, RowsOfAnEarlierSchemaReadByFeatureId) {
+  ASSERT_TRUE(store_
+                  ->WriteSync({MakeWrite(Key(1), "v", kT0,
+                                         {{"a", Value::Int32(1)},
+                                          {"gone", Value::String("x")},
+                                          {"b", Value::Double(2.5)}})},
+                              Deadline())
+                  .ok());
+  absl::StatusOr<std::vector<ViewReadResult>> read =
+      store_->ReadSync({MakeRead(Key(1), "v", {"b", "added", "a"})}, Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  const ViewReadResult& r = (*read)[0];
+  EXPECT_TRUE(r.found);
+  EXPECT_EQ(ValueAt(r, 0), Value::Double(2.5));
+  EXPECT_FALSE(r.values[1].has_value());
+  EXPECT_EQ(ValueAt(r, 2), Value::Int32(1));
 }
 
 TEST_F(RedisOnlineStoreTest, OlderWriteDoesNotReplaceNewer) {
@@ -644,7 +697,7 @@ TEST_F(RedisOnlineStoreTest, ACallerDrivesABoundedShareAndLeavesWritesToTheConne
 TEST(RedisOnlineStore, ReadsWhileDisconnectedAreLeftToTheConnectionThread) {
   // Connecting may take up to connect_timeout: never on the caller's thread.
   const int port = testing::PickFreePort();
-  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(RedisConfig(port));
+  std::unique_ptr<OnlineStore> store = NewStore(RedisConfig(port));
   for (int i = 0; i < 5; ++i) {
     std::promise<std::pair<std::thread::id, absl::Status>> outcome;
     store->Read({MakeRead(Key(1), "v", {"f"})}, Deadline(),
@@ -665,7 +718,7 @@ TEST(RedisOnlineStore, NoReplyWithinRequestTimeoutFailsTheReadThenRecovers) {
   OnlineStoreConfig config = RedisConfig(server.port());
   config.pool_size = 1;
   config.request_timeout = 200'000;
-  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(config);
+  std::unique_ptr<OnlineStore> store = NewStore(config);
   ASSERT_TRUE(
       store->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(3)}})}, Deadline()).ok());
   ASSERT_TRUE(store->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline()).ok());
@@ -695,32 +748,45 @@ TEST(RedisOnlineStore, NoReplyWithinRequestTimeoutFailsTheReadThenRecovers) {
   EXPECT_EQ(ValueAt((*read)[0], 0), Value::Int64(3));
 }
 
-TEST(RedisOnlineStore, KeyExpirySetWhenKeyTtlPositive) {
-  testing::RedisServer server;
-  ASSERT_TRUE(server.Start().ok());
-  OnlineStoreConfig config = RedisConfig(server.port());
-  config.key_ttl = 60 * kMicrosPerSecond;
-  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(config);
-  ASSERT_TRUE(
-      store->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline()).ok());
-
-  RawRedis raw(server.port());
+// Each row expires by its own view's online_ttl; a skipped write leaves the
+// expiry alone; a write without online_ttl clears it.
+TEST_F(RedisOnlineStoreTest, RowExpiryIsTheViewsOnlineTtl) {
+  const Micros minute = 60 * kMicrosPerSecond;
+  ASSERT_TRUE(store_
+                  ->WriteSync({MakeWrite(Key(1), "a", kT0, {{"f", Value::Int64(1)}}, minute),
+                               MakeWrite(Key(1), "b", kT0, {{"f", Value::Int64(1)}})},
+                              Deadline())
+                  .ok());
+  RawRedis raw(server_.port());
   ASSERT_TRUE(raw.ok());
-  const long long pttl = raw.Integer({"PTTL", Key(1)});
-  EXPECT_GT(pttl, 0);
+  const long long pttl = raw.Integer({"PTTL", RowKey(Key(1), "a")});
+  EXPECT_GT(pttl, 50'000);
   EXPECT_LE(pttl, 60'000);
+  EXPECT_EQ(raw.Integer({"PTTL", RowKey(Key(1), "b")}), -1);
 
-  // Without key_ttl keys never expire.
-  config.key_ttl = 0;
-  std::unique_ptr<OnlineStore> no_ttl = NewRedisOnlineStore(config);
+  absl::StatusOr<WriteResult> older = store_->WriteSync(
+      {MakeWrite(Key(1), "a", kT0 - 1, {{"f", Value::Int64(0)}}, 3600 * kMicrosPerSecond)},
+      Deadline());
+  ASSERT_TRUE(older.ok()) << older.status();
+  EXPECT_EQ(older->skipped_older, 1);
+  EXPECT_LE(raw.Integer({"PTTL", RowKey(Key(1), "a")}), 60'000);
+
   ASSERT_TRUE(
-      no_ttl->WriteSync({MakeWrite(Key(2), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline()).ok());
-  EXPECT_EQ(raw.Integer({"PTTL", Key(2)}), -1);
+      store_->WriteSync({MakeWrite(Key(1), "a", kT0 + 1, {{"f", Value::Int64(2)}})}, Deadline())
+          .ok());
+  EXPECT_EQ(raw.Integer({"PTTL", RowKey(Key(1), "a")}), -1);
+
+  // A sub-millisecond online_ttl still expires (rounded up to 1 ms).
+  ASSERT_TRUE(store_->WriteSync({MakeWrite(Key(2), "a", kT0, {{"f", Value::Int64(1)}}, 1)},
+                                Deadline())
+                  .ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(raw.Integer({"EXISTS", RowKey(Key(2), "a")}), 0);
 }
 
 TEST(RedisOnlineStore, RedisDownAtCreationGivesUnavailableThenRecovers) {
   const int port = testing::PickFreePort();
-  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(RedisConfig(port));
+  std::unique_ptr<OnlineStore> store = NewStore(RedisConfig(port));
 
   for (int i = 0; i < 10; ++i) {
     absl::StatusOr<std::vector<ViewReadResult>> read =
@@ -750,7 +816,7 @@ TEST(RedisOnlineStore, RecoversAfterRedisRestartWithoutRecreatingTheStore) {
   testing::RedisServer server;
   ASSERT_TRUE(server.Start().ok());
   const int port = server.port();
-  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(RedisConfig(port));
+  std::unique_ptr<OnlineStore> store = NewStore(RedisConfig(port));
   ASSERT_TRUE(
       store->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline()).ok());
 
@@ -798,22 +864,43 @@ TEST_F(RedisOnlineStoreTest, PastDeadlineGivesDeadlineExceededAndSendsNothing) {
   EXPECT_FALSE((*read)[0].found);
 }
 
-TEST_F(RedisOnlineStoreTest, WrongTypeSurfacesAsErrorAndTheStoreKeepsWorking) {
+// A row key overwritten by someone else: a string that is not a row (or a
+// row of a newer format) is refused, never read as values nor overwritten;
+// another Redis type is refused on write and reads as absent (MGET has no
+// value for it).
+TEST_F(RedisOnlineStoreTest, ForeignValuesAreRefusedAndTheStoreKeepsWorking) {
   RawRedis raw(server_.port());
   ASSERT_TRUE(raw.ok());
-  ASSERT_NE(raw.Command({"SET", Key(1), "not a hash"}), nullptr);
+  ASSERT_NE(raw.Command({"SET", RowKey(Key(1), "v"), "not a row"}), nullptr);
+  ASSERT_NE(raw.Command({"SET", RowKey(Key(4), "v"), std::string("\x07later format", 13)}),
+            nullptr);
+  ASSERT_NE(raw.Command({"HSET", RowKey(Key(5), "v"), "f", "1"}), nullptr);
 
   absl::StatusOr<std::vector<ViewReadResult>> read =
       store_->ReadSync({MakeRead(Key(2), "v", {"f"}), MakeRead(Key(1), "v", {"f"})}, Deadline());
   ASSERT_FALSE(read.ok());
-  EXPECT_EQ(read.status().code(), absl::StatusCode::kInternal) << read.status();
-  EXPECT_THAT(read.status().message(), HasSubstr("WRONGTYPE"));
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kFailedPrecondition) << read.status();
+  EXPECT_THAT(read.status().message(), HasSubstr("feature view 'v'"));
+  read = store_->ReadSync({MakeRead(Key(4), "v", {"f"})}, Deadline());
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kFailedPrecondition) << read.status();
+  EXPECT_THAT(read.status().message(), HasSubstr("format 7"));
+  read = store_->ReadSync({MakeRead(Key(5), "v", {"f"})}, Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_FALSE((*read)[0].found);
 
-  absl::StatusOr<WriteResult> write =
-      store_->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline());
-  ASSERT_FALSE(write.ok());
-  EXPECT_EQ(write.status().code(), absl::StatusCode::kInternal) << write.status();
-  EXPECT_THAT(write.status().message(), HasSubstr("WRONGTYPE"));
+  for (int id : {1, 4, 5}) {
+    absl::StatusOr<WriteResult> write =
+        store_->WriteSync({MakeWrite(Key(id), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline());
+    ASSERT_FALSE(write.ok()) << id;
+    EXPECT_EQ(write.status().code(), absl::StatusCode::kFailedPrecondition) << write.status();
+    EXPECT_THAT(write.status().message(), HasSubstr(RowKey(Key(id), "v")));
+  }
+  RawRedis::Reply kept = raw.Command({"GET", RowKey(Key(1), "v")});
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(std::string(kept->str, kept->len), "not a row");
+
+  absl::StatusOr<WriteResult> write;
 
   // The pipeline stayed in step: other keys still work.
   write = store_->WriteSync({MakeWrite(Key(3), "v", kT0, {{"f", Value::Int64(3)}})}, Deadline());
@@ -823,15 +910,64 @@ TEST_F(RedisOnlineStoreTest, WrongTypeSurfacesAsErrorAndTheStoreKeepsWorking) {
   EXPECT_EQ(ValueAt((*read)[0], 0), Value::Int64(3));
 }
 
-TEST_F(RedisOnlineStoreTest, CorruptTimestampIsDataLoss) {
+TEST_F(RedisOnlineStoreTest, TruncatedRowIsDataLoss) {
   RawRedis raw(server_.port());
   ASSERT_TRUE(raw.ok());
-  ASSERT_NE(raw.Command({"HSET", Key(1), TimestampField("v"), "yesterday"}), nullptr);
+  std::string row = MakeWrite(Key(1), "v", kT0, {{"f", Value::String("hello")}}).row;
+  row.pop_back();
+  ASSERT_NE(raw.Command({"SET", RowKey(Key(1), "v"), row}), nullptr);
+  ASSERT_NE(raw.Command({"SET", RowKey(Key(2), "v"), std::string("\x01\x80", 2)}), nullptr);
+  for (int id : {1, 2}) {
+    absl::StatusOr<std::vector<ViewReadResult>> read =
+        store_->ReadSync({MakeRead(Key(id), "v", {"f"})}, Deadline());
+    ASSERT_FALSE(read.ok());
+    EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss) << read.status();
+    EXPECT_THAT(read.status().message(), HasSubstr(RowKey(Key(id), "v")));
+  }
+}
+
+// A project whose data is in the layout before rows is refused, at the
+// layout check and on every call, with the command that migrates it; so is
+// an unknown layout. Serving resumes by itself once the layout key says 2.
+TEST(RedisOnlineStore, RefusesAnotherLayoutUntilMigrated) {
+  testing::RedisServer server;
+  ASSERT_TRUE(server.Start().ok());
+  RawRedis raw(server.port());
+  ASSERT_TRUE(raw.ok());
+  ASSERT_NE(raw.Command({"HSET", "shop:user_id=1", "#ts:v", "1", "v:f", "x"}), nullptr);
+  ASSERT_NE(raw.Command({"SET", "other:{user_id=1}:v", "y"}), nullptr);  // another project
+
+  std::unique_ptr<OnlineStore> store = NewStore(RedisConfig(server.port()));
+  absl::Status check = store->CheckLayout(Deadline());
+  EXPECT_EQ(check.code(), absl::StatusCode::kFailedPrecondition) << check;
+  EXPECT_THAT(check.message(), HasSubstr("shop:user_id=1"));
+  EXPECT_THAT(check.message(), HasSubstr("pantry online migrate"));
   absl::StatusOr<std::vector<ViewReadResult>> read =
-      store_->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline());
+      store->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline());
   ASSERT_FALSE(read.ok());
-  EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss) << read.status();
-  EXPECT_THAT(read.status().message(), HasSubstr("yesterday"));
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kFailedPrecondition) << read.status();
+  absl::StatusOr<WriteResult> write =
+      store->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline());
+  EXPECT_EQ(write.status().code(), absl::StatusCode::kFailedPrecondition) << write.status();
+  EXPECT_EQ(raw.Integer({"EXISTS", "shop:#layout"}), 0);
+
+  // Another pantryd marks an unknown layout: still refused.
+  ASSERT_NE(raw.Command({"DEL", "shop:user_id=1"}), nullptr);
+  ASSERT_NE(raw.Command({"SET", "shop:#layout", "9"}), nullptr);
+  check = store->CheckLayout(Deadline());
+  EXPECT_EQ(check.code(), absl::StatusCode::kFailedPrecondition) << check;
+  EXPECT_THAT(check.message(), HasSubstr("layout '9'"));
+
+  ASSERT_NE(raw.Command({"SET", "shop:#layout", "2"}), nullptr);
+  EXPECT_TRUE(store->CheckLayout(Deadline()).ok());
+  absl::Status last;
+  for (int attempt = 0; attempt < 100; ++attempt) {  // the recheck runs every 2 s
+    read = store->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline());
+    last = read.status();
+    if (read.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(last.ok()) << last;
 }
 
 TEST_F(RedisOnlineStoreTest, ScriptFlushedOnServerIsReloaded) {
@@ -864,7 +1000,7 @@ TEST(RedisOnlineStore, AuthAndSelectDbWhenConfigured) {
 
   OnlineStoreConfig config = RedisConfig(server.port());
   config.password = "wrong-password";
-  std::unique_ptr<OnlineStore> wrong = NewRedisOnlineStore(config);
+  std::unique_ptr<OnlineStore> wrong = NewStore(config);
   absl::StatusOr<WriteResult> write =
       wrong->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline());
   ASSERT_FALSE(write.ok());
@@ -874,12 +1010,12 @@ TEST(RedisOnlineStore, AuthAndSelectDbWhenConfigured) {
 
   config.password = "s3cret";
   config.db = 3;
-  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(config);
+  std::unique_ptr<OnlineStore> store = NewStore(config);
   write = store->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline());
   ASSERT_TRUE(write.ok()) << write.status();
-  EXPECT_EQ(raw.Integer({"EXISTS", Key(1)}), 0);  // not in db 0
+  EXPECT_EQ(raw.Integer({"EXISTS", RowKey(Key(1), "v")}), 0);  // not in db 0
   ASSERT_NE(raw.Command({"SELECT", "3"}), nullptr);
-  EXPECT_EQ(raw.Integer({"EXISTS", Key(1)}), 1);
+  EXPECT_EQ(raw.Integer({"EXISTS", RowKey(Key(1), "v")}), 1);
 }
 
 TEST(RedisOnlineStore, TooManyPendingGivesResourceExhausted) {
@@ -888,7 +1024,7 @@ TEST(RedisOnlineStore, TooManyPendingGivesResourceExhausted) {
   OnlineStoreConfig config = RedisConfig(server.port());
   config.pool_size = 1;
   config.max_pending_requests = 1;
-  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(config);
+  std::unique_ptr<OnlineStore> store = NewStore(config);
 
   // The first call stays pending while its callback has not returned.
   std::promise<void> release;
@@ -922,14 +1058,14 @@ TEST(RedisOnlineStore, CreateOnlineStoreBuildsRedisBackend) {
   testing::RedisServer server;
   ASSERT_TRUE(server.Start().ok());
   absl::StatusOr<std::unique_ptr<OnlineStore>> store =
-      CreateOnlineStore(RedisConfig(server.port()));
+      CreateOnlineStore(RedisConfig(server.port()), "shop");
   ASSERT_TRUE(store.ok()) << store.status();
   ASSERT_TRUE((*store)
                   ->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline())
                   .ok());
   RawRedis raw(server.port());
   ASSERT_TRUE(raw.ok());
-  EXPECT_EQ(raw.Integer({"EXISTS", Key(1)}), 1);
+  EXPECT_EQ(raw.Integer({"EXISTS", RowKey(Key(1), "v")}), 1);
 }
 
 }  // namespace

@@ -115,7 +115,8 @@ class Jobs : public ::testing::Test {
     const Value key = Value::Int64(user);
     const FeatureView& view = *holder_->Get()->FindFeatureView("user_stats");
     auto read = store_->ReadSync(
-        {{OnlineKey("p", view.join_keys, {&key}), "user_stats", {"txn_count"}}},
+        {MakeViewRead(OnlineKey("p", view.name, view.join_keys, {&key}), "user_stats",
+                      {"txn_count"})},
         NowMicros() + 10 * kSecond);
     EXPECT_TRUE(read.ok());
     if (!read.ok() || !(*read)[0].found) return std::nullopt;

@@ -110,12 +110,12 @@ class Materialize : public ::testing::Test {
 
   std::string Key(int64_t user) const {
     const Value v = Value::Int64(user);
-    return OnlineKey("p", View().join_keys, {&v});
+    return OnlineKey("p", "user_stats", View().join_keys, {&v});
   }
 
   // What the store holds for `user`: found, event time, the two values.
   ViewReadResult Online(OnlineStore& store, int64_t user) const {
-    auto read = store.ReadSync({{Key(user), "user_stats", {"txn_count", "amount"}}},
+    auto read = store.ReadSync({MakeViewRead(Key(user), "user_stats", {"txn_count", "amount"})},
                                NowMicros() + 10 * kSecond);
     EXPECT_TRUE(read.ok()) << read.status();
     return read.ok() ? (*read)[0] : ViewReadResult();
@@ -156,7 +156,8 @@ TEST_P(MaterializeProperty, MatchesTheOracle) {
     if (rng() % 3 != 0) continue;
     const Micros t = static_cast<Micros>(rng() % 60) * kSecond;
     before[u] = t;
-    ViewWrite w{Key(u), "user_stats", t, {{"txn_count", EncodeValue(Value::Int64(-u))}}};
+    ViewWrite w =
+        MakeViewWrite(Key(u), "user_stats", t, {{"txn_count", EncodeValue(Value::Int64(-u))}});
     ASSERT_TRUE(store->WriteSync({w}, NowMicros() + 10 * kSecond).ok());
   }
 
@@ -298,6 +299,7 @@ class LateFailingStore final : public OnlineStore {
   void Read(std::vector<ViewRead>, Micros, ReadCallback done) override {
     done(absl::UnavailableError("down"));
   }
+  absl::Status CheckLayout(Micros) override { return absl::OkStatus(); }
   void Write(std::vector<ViewWrite>, Micros, WriteCallback done) override {
     std::lock_guard<std::mutex> lock(mu_);
     threads_.emplace_back([done = std::move(done)] {
