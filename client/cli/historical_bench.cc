@@ -1,5 +1,7 @@
 #include "client/cli/historical_bench.h"
 
+#include "client/cli/repo_file.h"
+
 #include <sys/resource.h>
 
 #include <chrono>
@@ -15,15 +17,7 @@
 namespace pantry::cli {
 
 int RunHistoricalBench(const HistoricalBenchOptions& o) {
-  std::ifstream in(o.repo);
-  if (!in) {
-    std::cerr << "pantry bench historical: cannot read " << o.repo << "\n";
-    return 2;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string base = std::filesystem::absolute(o.repo).parent_path().string();
-  auto registry = ParseRegistry(text.str(), o.repo, base);
+  auto registry = LoadRepositoryFile(o.repo);
   if (!registry.ok()) {
     std::cerr << "pantry bench historical: " << registry.status().message() << "\n";
     return 2;
@@ -35,9 +29,9 @@ int RunHistoricalBench(const HistoricalBenchOptions& o) {
   request.output_path = o.out;
   offline::HistoricalOptions options;
   options.threads = o.threads;
-  options.memory_budget_bytes = (*registry)->offline_store.memory_budget_bytes;
+  options.memory_budget_bytes = registry->offline_store.memory_budget_bytes;
   const auto start = std::chrono::steady_clock::now();
-  auto stats = offline::GetHistoricalFeatures(**registry, request, options);
+  auto stats = offline::GetHistoricalFeatures(*registry, request, options);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!stats.ok()) {

@@ -23,6 +23,7 @@
 #include "client/cli/parquet_cmd.h"
 #include "client/cli/json_values.h"
 #include "client/cli/materialize_cmd.h"
+#include "client/cli/online_cmd.h"
 #include "client/cli/output.h"
 #include "nlohmann/json.hpp"
 #include "pantry/client.h"
@@ -737,6 +738,16 @@ int Main(int argc, char** argv) {
   bench_materialize->add_option("--redis", mat_bench.redis, "HOST:PORT of the Redis to write to");
   bench_materialize->add_option("--threads", mat_bench.threads, "Threads")->check(CLI::Range(1, 256));
 
+  OnlineMigrateOptions migrate;
+  auto* online_cmd = app.add_subcommand("online", "Work on the online store directly (no server)");
+  online_cmd->require_subcommand(1);
+  auto* online_migrate = online_cmd->add_subcommand(
+      "migrate", "Rewrite the project's online data in the current Redis layout, in place");
+  online_migrate->add_option("--config,--repo", migrate.config, "Feature repository YAML")->required();
+  online_migrate->add_option("--redis", migrate.redis, "HOST:PORT overriding online_store's");
+  online_migrate->add_option("--batch", migrate.batch, "Keys per SCAN page and pipeline")
+      ->check(CLI::Range(1, 100000));
+
   ParquetArgs pq;
   auto* parquet_cmd =
       app.add_subcommand("parquet", "Inspect and write Parquet files (no server needed)");
@@ -797,6 +808,10 @@ int Main(int argc, char** argv) {
     if (!s.ok()) return Fail(s, "health");
     std::cout << "SERVING\n";
     return 0;
+  }
+  if (*online_migrate) {
+    migrate.json = g.output == "json";
+    return RunOnlineMigrate(migrate);
   }
   if (*bench_materialize) {
     mat_bench.json = g.output == "json";

@@ -1,5 +1,7 @@
 #include "client/cli/materialize_bench.h"
 
+#include "client/cli/repo_file.h"
+
 #include <sys/resource.h>
 
 #include <chrono>
@@ -23,23 +25,13 @@ int RunMaterializeBench(const MaterializeBenchOptions& o) {
     std::cerr << "pantry bench materialize: " << message << "\n";
     return code;
   };
-  std::ifstream in(o.repo);
-  if (!in) return fail("cannot read " + o.repo, 2);
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string base = std::filesystem::absolute(o.repo).parent_path().string();
-  auto parsed = ParseRegistry(text.str(), o.repo, base);
+  auto parsed = LoadRepositoryFile(o.repo);
   if (!parsed.ok()) return fail(std::string(parsed.status().message()), 2);
-  Registry registry = **parsed;
+  Registry registry = *std::move(parsed);
   if (!o.redis.empty()) {
-    const size_t colon = o.redis.rfind(':');
-    int port = 0;
-    if (colon == std::string::npos || !absl::SimpleAtoi(o.redis.substr(colon + 1), &port)) {
-      return fail("--redis '" + o.redis + "': expected HOST:PORT", 2);
+    if (absl::Status s = OverrideRedis(o.redis, "--redis", &registry); !s.ok()) {
+      return fail(std::string(s.message()), 2);
     }
-    registry.online_store.type = OnlineStoreConfig::Type::kRedis;
-    registry.online_store.host = o.redis.substr(0, colon);
-    registry.online_store.port = port;
   }
   const FeatureView* view = registry.FindFeatureView(o.view);
   if (view == nullptr) return fail("unknown feature view '" + o.view + "'", 2);

@@ -69,27 +69,6 @@ json JobJson(const v1::Job& job) {
           {"views", views}};
 }
 
-std::string Count(int64_t n) {
-  std::string digits = std::to_string(n < 0 ? -n : n), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return n < 0 ? "-" + out : out;
-}
-
-std::string Duration(double seconds) {
-  const int64_t s = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));
-  char buf[32];
-  if (s >= 3600) {
-    std::snprintf(buf, sizeof(buf), "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
-                  static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
-  } else {
-    std::snprintf(buf, sizeof(buf), "%lld:%02lld", static_cast<long long>(s / 60),
-                  static_cast<long long>(s % 60));
-  }
-  return buf;
-}
 
 void PrintJob(const v1::Job& job) {
   std::cout << "job " << job.id() << " (" << job.kind() << "): " << StateName(job.state());
@@ -111,38 +90,21 @@ void PrintJob(const v1::Job& job) {
 
 bool Ended(v1::JobState s) { return s == v1::SUCCEEDED || s == v1::FAILED || s == v1::CANCELLED; }
 
-// Polls the job until it ends, drawing a progress bar on stderr (a line
-// every few seconds when stderr is not a terminal).
+// Polls the job until it ends, drawing a progress bar on stderr.
 absl::StatusOr<v1::Job> Follow(Client& client, v1::Job job) {
-  const bool tty = ::isatty(STDERR_FILENO) == 1;
-  const auto begin = std::chrono::steady_clock::now();
-  auto last_line = begin;
+  ProgressLine line;
   while (!Ended(job.state())) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     absl::StatusOr<v1::Job> next = client.GetJob(job.id());
     if (!next.ok()) return next.status();
     job = *std::move(next);
-    const auto now = std::chrono::steady_clock::now();
-    const double elapsed = std::chrono::duration<double>(now - begin).count();
-    const double p = std::clamp(job.progress(), 0.0, 1.0);
-    const int width = 24, filled = static_cast<int>(p * width);
-    std::string bar = std::string(filled, '=') + (filled < width ? ">" : "") +
-                      std::string(std::max(0, width - filled - 1), ' ');
+    const double elapsed = line.elapsed_seconds();
     const double rate = elapsed > 0 ? static_cast<double>(job.rows_read()) / elapsed : 0;
-    const std::string eta = p > 0.01 && p < 1 ? Duration(elapsed * (1 - p) / p) : "--:--";
-    char line[256];
-    std::snprintf(line, sizeof(line), "[%s] %3d%%  %s rows read  %s rows/s  %s written  ETA %s",
-                  bar.c_str(), static_cast<int>(p * 100), Count(job.rows_read()).c_str(),
-                  Count(static_cast<int64_t>(rate)).c_str(), Count(job.rows_written()).c_str(),
-                  eta.c_str());
-    if (tty) {
-      std::cerr << "\r" << line << "\x1b[K" << std::flush;
-    } else if (now - last_line >= std::chrono::seconds(5) || Ended(job.state())) {
-      std::cerr << line << "\n";
-      last_line = now;
-    }
+    line.Update(job.progress(), absl::StrCat(Count(job.rows_read()), " rows read  ",
+                                             Count(static_cast<int64_t>(rate)), " rows/s  ",
+                                             Count(job.rows_written()), " written"));
   }
-  if (tty) std::cerr << "\n";
+  line.Finish();
   return job;
 }
 

@@ -1,6 +1,8 @@
 // What every `pantry` command shares: exit codes, error lines, tables.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -23,5 +25,29 @@ int BadInput(absl::string_view message);
 // Prints rows as an aligned text table.
 void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
+
+// A progress bar on stderr, redrawn in place on a terminal, else a line
+// every few seconds.
+class ProgressLine {
+ public:
+  ProgressLine();
+  // `fraction` in [0, 1]; `detail` follows the bar and percentage.
+  void Update(double fraction, absl::string_view detail);
+  // Ends the line (on a terminal).
+  void Finish();
+  double elapsed_seconds() const;
+
+ private:
+  const bool tty_;
+  const std::chrono::steady_clock::time_point begin_;
+  std::chrono::steady_clock::time_point last_line_;
+  bool drawn_ = false;
+};
+
+// 1234567 as "1,234,567".
+std::string Count(int64_t n);
+
+// "1:05"-style duration of `seconds`.
+std::string Duration(double seconds);
 
 }  // namespace pantry::cli

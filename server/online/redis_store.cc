@@ -24,11 +24,19 @@
 #include "server/common/sigpipe.h"
 #include "server/common/status.h"
 #include "server/common/time.h"
+#include "server/online/redis_conn.h"
 #include "server/online/redis_scripts.h"
 #include "server/online/row.h"
 
 namespace pantry {
 namespace {
+
+using internal::Context;
+using internal::ErrorReplyStatus;
+using internal::OpenRedis;
+using internal::ReplyText;
+using internal::UnexpectedReplyStatus;
+using Settings = internal::RedisSettings;
 
 // After a failed connect a connection fails calls fast for this long before
 // it tries again, so a down Redis costs one connect attempt per interval, not
@@ -93,42 +101,6 @@ void AppendNumber(std::string* out, int64_t v) {
   const auto res = std::to_chars(buf, buf + sizeof(buf), v);
   AppendBulk(out, absl::string_view(buf, res.ptr - buf));
 }
-
-absl::string_view ReplyText(const redisReply& reply) {
-  return reply.str == nullptr ? absl::string_view() : absl::string_view(reply.str, reply.len);
-}
-
-absl::Status ErrorReplyStatus(absl::string_view where, const redisReply& reply) {
-  return absl::InternalError(absl::StrCat(where, ": ", ReplyText(reply)));
-}
-
-absl::Status UnexpectedReplyStatus(absl::string_view where, absl::string_view command,
-                                   const redisReply& reply) {
-  return absl::InternalError(
-      absl::StrCat(where, ": unexpected reply type ", reply.type, " to ", command));
-}
-
-timeval ToTimeval(Micros us) {
-  timeval tv;
-  tv.tv_sec = static_cast<time_t>(us / kMicrosPerSecond);
-  tv.tv_usec = static_cast<suseconds_t>(us % kMicrosPerSecond);
-  return tv;
-}
-
-// ---------------------------------------------------------------------------
-// Settings shared by all connections of one store.
-struct Settings {
-  std::string host;
-  int port = 0;
-  std::string username;
-  std::string password;
-  int db = 0;
-  Micros connect_timeout = 0;
-  Micros request_timeout = 0;
-  int max_pending = 1;    // per connection
-  std::string where;       // "redis at HOST:PORT", the prefix of every message
-  std::string project;     // whose layout key the connection checks
-};
 
 // What a command needs from its connection.
 struct CommandContext {
@@ -374,131 +346,6 @@ class WriteOp final : public Op {
   absl::Status status_;
   WriteResult result_;
 };
-
-// ---------------------------------------------------------------------------
-// Connection set-up: blocking commands on a fresh context.
-
-struct ReplyDeleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
-
-// Runs one command; `name` (not the arguments, which may hold the password)
-// names it in errors. An error reply is UNAVAILABLE: set-up failed.
-absl::StatusOr<Reply> RunCommand(redisContext* c, const Settings& settings,
-                                 std::vector<absl::string_view> args, absl::string_view name) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  for (absl::string_view arg : args) {
-    argv.push_back(arg.data());
-    lengths.push_back(arg.size());
-  }
-  Reply reply(static_cast<redisReply*>(
-      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data())));
-  if (reply == nullptr) {
-    return absl::UnavailableError(absl::StrCat(settings.where, ": ", c->errstr));
-  }
-  if (reply->type == REDIS_REPLY_ERROR) {
-    return absl::UnavailableError(
-        absl::StrCat(settings.where, ": ", name, " failed: ", ReplyText(*reply)));
-  }
-  return reply;
-}
-
-// Whether `key` (of the project `prefix` names, "<project>:") is an entity
-// hash of the layout before rows: "<project>:<join key>=...". Rows are
-// "<project>:{...", coordination keys "<project>:#...".
-bool IsHashLayoutKey(absl::string_view key, absl::string_view prefix) {
-  if (!absl::ConsumePrefix(&key, prefix) || key.empty()) return false;
-  return key[0] != '{' && key[0] != '#' && absl::StrContains(key, '=');
-}
-
-// Checks the project's layout key: "2" serves; absent, the store is
-// scanned for entity hashes of the layout before rows, and marked "2" when
-// it has none.
-absl::Status CheckLayoutOn(redisContext* c, const Settings& settings) {
-  const std::string layout_key = LayoutKey(settings.project);
-  auto refuse = [&](absl::string_view why) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        settings.where, ": project '", settings.project, "' ", why,
-        ". Stop every older pantryd, then run 'pantry online migrate --config "
-        "<feature_repo.yaml>' to rewrite it in place (docs/redis-layout.md, \"Migrating\")"));
-  };
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    PANTRY_ASSIGN_OR_RETURN(Reply layout, RunCommand(c, settings, {"GET", layout_key}, "GET"));
-    if (layout->type == REDIS_REPLY_STRING) {
-      const absl::string_view version = ReplyText(*layout);
-      if (version == kLayoutVersion) return absl::OkStatus();
-      if (version == "migrating") return refuse("is being migrated to the row layout");
-      return refuse(absl::StrCat("is in online layout '", version,
-                                 "', which this pantryd does not serve (it serves layout ",
-                                 kLayoutVersion, ")"));
-    }
-    if (attempt > 0) break;
-    const std::string prefix = absl::StrCat(settings.project, ":");
-    const std::string match = absl::StrCat(prefix, "*");
-    std::string cursor = "0";
-    do {
-      PANTRY_ASSIGN_OR_RETURN(
-          Reply page,
-          RunCommand(c, settings, {"SCAN", cursor, "MATCH", match, "COUNT", "1000"}, "SCAN"));
-      if (page->type != REDIS_REPLY_ARRAY || page->elements != 2) {
-        return absl::UnavailableError(absl::StrCat(settings.where, ": unexpected SCAN reply"));
-      }
-      cursor = std::string(ReplyText(*page->element[0]));
-      const redisReply& keys = *page->element[1];
-      for (size_t i = 0; i < keys.elements; ++i) {
-        const absl::string_view key = ReplyText(*keys.element[i]);
-        if (IsHashLayoutKey(key, prefix)) {
-          return refuse(absl::StrCat("holds online data in the layout before rows (e.g. hash '",
-                                     key, "'), which this pantryd does not serve"));
-        }
-      }
-    } while (cursor != "0");
-    PANTRY_RETURN_IF_ERROR(
-        RunCommand(c, settings, {"SET", layout_key, kLayoutVersion, "NX"}, "SET").status());
-  }
-  return absl::UnavailableError(absl::StrCat(settings.where, ": ", layout_key, " vanished"));
-}
-
-// Connects, authenticates, selects the database, checks the layout and
-// loads the write script (its SHA in `script_sha`).
-absl::StatusOr<redisContext*> OpenContext(const Settings& settings, std::string* script_sha) {
-  redisContext* c = settings.connect_timeout > 0
-                        ? redisConnectWithTimeout(settings.host.c_str(), settings.port,
-                                                  ToTimeval(settings.connect_timeout))
-                        : redisConnect(settings.host.c_str(), settings.port);
-  if (c == nullptr) return absl::UnavailableError(absl::StrCat(settings.where, ": out of memory"));
-  auto set_up = [&]() -> absl::Status {
-    if (c->err) return absl::UnavailableError(absl::StrCat(settings.where, ": ", c->errstr));
-    if (settings.request_timeout > 0 &&
-        redisSetTimeout(c, ToTimeval(settings.request_timeout)) != REDIS_OK) {
-      return absl::UnavailableError(absl::StrCat(settings.where, ": ", c->errstr));
-    }
-    redisEnableKeepAlive(c);
-    if (!settings.password.empty()) {
-      std::vector<absl::string_view> auth{"AUTH"};
-      if (!settings.username.empty()) auth.push_back(settings.username);
-      auth.push_back(settings.password);
-      PANTRY_RETURN_IF_ERROR(RunCommand(c, settings, auth, "AUTH").status());
-    }
-    if (settings.db != 0) {
-      PANTRY_RETURN_IF_ERROR(
-          RunCommand(c, settings, {"SELECT", std::to_string(settings.db)}, "SELECT").status());
-    }
-    if (!settings.project.empty()) PANTRY_RETURN_IF_ERROR(CheckLayoutOn(c, settings));
-    PANTRY_ASSIGN_OR_RETURN(Reply sha,
-                            RunCommand(c, settings, {"SCRIPT", "LOAD", kRowWriteScript},
-                                       "SCRIPT LOAD"));
-    script_sha->assign(sha->str, sha->len);
-    return absl::OkStatus();
-  };
-  if (absl::Status status = set_up(); !status.ok()) {
-    redisFree(c);
-    return status;
-  }
-  return c;
-}
 
 // Who runs a batch on a connection nobody is driving (Connection::TryEnqueue).
 enum class Drive { kCaller, kThread };
@@ -783,7 +630,8 @@ class Connection {
   }
 
   absl::Status Connect() {
-    PANTRY_ASSIGN_OR_RETURN(context_, OpenContext(settings_, &script_sha_));
+    PANTRY_ASSIGN_OR_RETURN(Context context, OpenRedis(settings_, &script_sha_));
+    context_ = context.release();
     return absl::OkStatus();
   }
 
@@ -814,18 +662,10 @@ class Connection {
 
 class RedisOnlineStore final : public OnlineStore {
  public:
-  RedisOnlineStore(const OnlineStoreConfig& config, absl::string_view project) {
+  RedisOnlineStore(const OnlineStoreConfig& config, absl::string_view project)
+      : settings_(internal::SettingsFor(config, project)) {
     const int pool_size = std::max(1, config.pool_size);
-    settings_.host = config.host;
-    settings_.port = config.port;
-    settings_.username = config.username;
-    settings_.password = config.password;
-    settings_.db = config.db;
-    settings_.connect_timeout = config.connect_timeout;
-    settings_.request_timeout = config.request_timeout;
     settings_.max_pending = std::max(1, config.max_pending_requests / pool_size);
-    settings_.where = absl::StrCat("redis at ", config.host, ":", config.port);
-    settings_.project = std::string(project);
     connections_.reserve(pool_size);
     for (int i = 0; i < pool_size; ++i) {
       connections_.push_back(std::make_unique<Connection>(&settings_, i));
@@ -880,9 +720,7 @@ class RedisOnlineStore final : public OnlineStore {
     settings.connect_timeout = std::min(settings.connect_timeout, left);
     settings.request_timeout = std::min(settings.request_timeout, left);
     std::string sha;
-    PANTRY_ASSIGN_OR_RETURN(redisContext * c, OpenContext(settings, &sha));
-    redisFree(c);
-    return absl::OkStatus();
+    return OpenRedis(settings, &sha).status();
   }
 
  private:

@@ -25,6 +25,7 @@
 #include "server/online/row.h"
 #include "server/value/encoding.h"
 #include "server/value/value.h"
+#include "tests/support/raw_redis.h"
 #include "tests/support/redis_server.h"
 
 namespace pantry {
@@ -82,54 +83,7 @@ std::optional<Value> ValueAt(const ViewReadResult& result, size_t i) {
   return *value;
 }
 
-// A raw hiredis connection to look behind the store's back.
-class RawRedis {
- public:
-  explicit RawRedis(int port) : c_(redisConnect("127.0.0.1", port)) {}
-  ~RawRedis() {
-    if (c_ != nullptr) redisFree(c_);
-  }
-  RawRedis(const RawRedis&) = delete;
-  RawRedis& operator=(const RawRedis&) = delete;
-
-  bool ok() const { return c_ != nullptr && c_->err == 0; }
-
-  using Reply = std::unique_ptr<redisReply, void (*)(void*)>;
-  Reply Command(const std::vector<std::string>& args) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    for (const std::string& arg : args) {
-      argv.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    return Reply(static_cast<redisReply*>(redisCommandArgv(c_, static_cast<int>(argv.size()),
-                                                           argv.data(), lengths.data())),
-                 freeReplyObject);
-  }
-
-  long long Integer(const std::vector<std::string>& args) {
-    Reply reply = Command(args);
-    EXPECT_NE(reply, nullptr);
-    if (reply == nullptr) return -999;
-    EXPECT_EQ(reply->type, REDIS_REPLY_INTEGER) << (reply->str ? reply->str : "");
-    return reply->integer;
-  }
-
-  std::map<std::string, std::string> HGetAll(const std::string& key) {
-    std::map<std::string, std::string> out;
-    Reply reply = Command({"HGETALL", key});
-    EXPECT_NE(reply, nullptr);
-    if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY) return out;
-    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-      out[std::string(reply->element[i]->str, reply->element[i]->len)] =
-          std::string(reply->element[i + 1]->str, reply->element[i + 1]->len);
-    }
-    return out;
-  }
-
- private:
-  redisContext* c_;
-};
+using testing::RawRedis;
 
 OnlineStoreConfig RedisConfig(int port) {
   OnlineStoreConfig config;

@@ -1,0 +1,159 @@
+#include "server/online/redis_conn.h"
+
+#include <sys/time.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "server/common/status.h"
+#include "server/online/online_store.h"
+#include "server/online/redis_scripts.h"
+
+namespace pantry::internal {
+namespace {
+
+timeval ToTimeval(Micros us) {
+  timeval tv;
+  tv.tv_sec = static_cast<time_t>(us / kMicrosPerSecond);
+  tv.tv_usec = static_cast<suseconds_t>(us % kMicrosPerSecond);
+  return tv;
+}
+
+}  // namespace
+
+absl::string_view ReplyText(const redisReply& reply) {
+  return reply.str == nullptr ? absl::string_view() : absl::string_view(reply.str, reply.len);
+}
+
+absl::Status ErrorReplyStatus(absl::string_view where, const redisReply& reply) {
+  return absl::InternalError(absl::StrCat(where, ": ", ReplyText(reply)));
+}
+
+absl::Status UnexpectedReplyStatus(absl::string_view where, absl::string_view command,
+                                   const redisReply& reply) {
+  return absl::InternalError(
+      absl::StrCat(where, ": unexpected reply type ", reply.type, " to ", command));
+}
+
+RedisSettings SettingsFor(const OnlineStoreConfig& config, absl::string_view project) {
+  RedisSettings settings;
+  settings.host = config.host;
+  settings.port = config.port;
+  settings.username = config.username;
+  settings.password = config.password;
+  settings.db = config.db;
+  settings.connect_timeout = config.connect_timeout;
+  settings.request_timeout = config.request_timeout;
+  settings.where = absl::StrCat("redis at ", config.host, ":", config.port);
+  settings.project = std::string(project);
+  return settings;
+}
+
+// Runs one command; `name` (not the arguments, which may hold the password)
+// names it in errors. An error reply is UNAVAILABLE: set-up failed.
+absl::StatusOr<Reply> RunCommand(redisContext* c, const RedisSettings& settings,
+                                 std::vector<absl::string_view> args, absl::string_view name) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (absl::string_view arg : args) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  Reply reply(static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data())));
+  if (reply == nullptr) {
+    return absl::UnavailableError(absl::StrCat(settings.where, ": ", c->errstr));
+  }
+  if (reply->type == REDIS_REPLY_ERROR) {
+    return absl::UnavailableError(
+        absl::StrCat(settings.where, ": ", name, " failed: ", ReplyText(*reply)));
+  }
+  return reply;
+}
+
+bool IsHashLayoutKey(absl::string_view key, absl::string_view prefix) {
+  if (!absl::ConsumePrefix(&key, prefix) || key.empty()) return false;
+  return key[0] != '{' && key[0] != '#' && absl::StrContains(key, '=');
+}
+
+absl::Status CheckLayoutOn(redisContext* c, const RedisSettings& settings) {
+  const std::string layout_key = LayoutKey(settings.project);
+  auto refuse = [&](absl::string_view why) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        settings.where, ": project '", settings.project, "' ", why,
+        ". Stop every older pantryd, then run 'pantry online migrate --config "
+        "<feature_repo.yaml>' to rewrite it in place (docs/redis-layout.md, \"Migrating\")"));
+  };
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    PANTRY_ASSIGN_OR_RETURN(Reply layout, RunCommand(c, settings, {"GET", layout_key}, "GET"));
+    if (layout->type == REDIS_REPLY_STRING) {
+      const absl::string_view version = ReplyText(*layout);
+      if (version == kLayoutVersion) return absl::OkStatus();
+      if (version == "migrating") return refuse("is being migrated to the row layout");
+      return refuse(absl::StrCat("is in online layout '", version,
+                                 "', which this pantryd does not serve (it serves layout ",
+                                 kLayoutVersion, ")"));
+    }
+    if (attempt > 0) break;
+    const std::string prefix = absl::StrCat(settings.project, ":");
+    const std::string match = absl::StrCat(prefix, "*");
+    std::string cursor = "0";
+    do {
+      PANTRY_ASSIGN_OR_RETURN(
+          Reply page,
+          RunCommand(c, settings, {"SCAN", cursor, "MATCH", match, "COUNT", "1000"}, "SCAN"));
+      if (page->type != REDIS_REPLY_ARRAY || page->elements != 2) {
+        return absl::UnavailableError(absl::StrCat(settings.where, ": unexpected SCAN reply"));
+      }
+      cursor = std::string(ReplyText(*page->element[0]));
+      const redisReply& keys = *page->element[1];
+      for (size_t i = 0; i < keys.elements; ++i) {
+        const absl::string_view key = ReplyText(*keys.element[i]);
+        if (IsHashLayoutKey(key, prefix)) {
+          return refuse(absl::StrCat("holds online data in the layout before rows (e.g. hash '",
+                                     key, "'), which this pantryd does not serve"));
+        }
+      }
+    } while (cursor != "0");
+    PANTRY_RETURN_IF_ERROR(
+        RunCommand(c, settings, {"SET", layout_key, kLayoutVersion, "NX"}, "SET").status());
+  }
+  return absl::UnavailableError(absl::StrCat(settings.where, ": ", layout_key, " vanished"));
+}
+
+absl::StatusOr<Context> OpenRedis(const RedisSettings& settings, std::string* script_sha) {
+  Context context(settings.connect_timeout > 0
+                      ? redisConnectWithTimeout(settings.host.c_str(), settings.port,
+                                                ToTimeval(settings.connect_timeout))
+                      : redisConnect(settings.host.c_str(), settings.port));
+  redisContext* c = context.get();
+  if (c == nullptr) return absl::UnavailableError(absl::StrCat(settings.where, ": out of memory"));
+  auto set_up = [&]() -> absl::Status {
+    if (c->err) return absl::UnavailableError(absl::StrCat(settings.where, ": ", c->errstr));
+    if (settings.request_timeout > 0 &&
+        redisSetTimeout(c, ToTimeval(settings.request_timeout)) != REDIS_OK) {
+      return absl::UnavailableError(absl::StrCat(settings.where, ": ", c->errstr));
+    }
+    redisEnableKeepAlive(c);
+    if (!settings.password.empty()) {
+      std::vector<absl::string_view> auth{"AUTH"};
+      if (!settings.username.empty()) auth.push_back(settings.username);
+      auth.push_back(settings.password);
+      PANTRY_RETURN_IF_ERROR(RunCommand(c, settings, auth, "AUTH").status());
+    }
+    if (settings.db != 0) {
+      PANTRY_RETURN_IF_ERROR(
+          RunCommand(c, settings, {"SELECT", std::to_string(settings.db)}, "SELECT").status());
+    }
+    if (!settings.project.empty()) PANTRY_RETURN_IF_ERROR(CheckLayoutOn(c, settings));
+    PANTRY_ASSIGN_OR_RETURN(Reply sha,
+                            RunCommand(c, settings, {"SCRIPT", "LOAD", kRowWriteScript},
+                                       "SCRIPT LOAD"));
+    script_sha->assign(sha->str, sha->len);
+    return absl::OkStatus();
+  };
+  PANTRY_RETURN_IF_ERROR(set_up());
+  return context;
+}
+
+}  // namespace pantry::internal

@@ -1,0 +1,80 @@
+// Connection set-up and reply helpers shared by Pantry's Redis code (the
+// online store, its migration, later the cluster router). Internal to
+// server/online.
+#ifndef PANTRY_SERVER_ONLINE_REDIS_CONN_H_
+#define PANTRY_SERVER_ONLINE_REDIS_CONN_H_
+
+#include <hiredis/hiredis.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/common/time.h"
+#include "server/registry/registry.h"
+
+namespace pantry::internal {
+
+// What a connection needs to know.
+struct RedisSettings {
+  std::string host;
+  int port = 0;
+  std::string username;
+  std::string password;
+  int db = 0;
+  Micros connect_timeout = 0;
+  Micros request_timeout = 0;
+  int max_pending = 1;  // per connection (the store's queue bound)
+  std::string where;    // "redis at HOST:PORT", the prefix of every message
+  // Whose layout key OpenRedis checks; empty: no check (migration).
+  std::string project;
+};
+
+// The settings of `config` for `project`, with `where` filled in.
+RedisSettings SettingsFor(const OnlineStoreConfig& config, absl::string_view project);
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+struct ContextDeleter {
+  void operator()(redisContext* c) const { redisFree(c); }
+};
+using Context = std::unique_ptr<redisContext, ContextDeleter>;
+
+absl::string_view ReplyText(const redisReply& reply);
+// INTERNAL: Redis answered `reply` (an error) to a command.
+absl::Status ErrorReplyStatus(absl::string_view where, const redisReply& reply);
+// INTERNAL: a reply of a type `command` never gives.
+absl::Status UnexpectedReplyStatus(absl::string_view where, absl::string_view command,
+                                   const redisReply& reply);
+
+// Runs one blocking command; `name` (not the arguments, which may hold the
+// password) names it in errors. UNAVAILABLE on I/O failure or an error
+// reply.
+absl::StatusOr<Reply> RunCommand(redisContext* c, const RedisSettings& settings,
+                                 std::vector<absl::string_view> args, absl::string_view name);
+
+// Whether `key` is an entity hash of the layout before rows (layout 1) of
+// the project `prefix` names ("<project>:"): "<project>:<join key>=...".
+// Rows are "<project>:{...", coordination keys "<project>:#...".
+bool IsHashLayoutKey(absl::string_view key, absl::string_view prefix);
+
+// Checks the project's layout key (LayoutKey): kLayoutVersion serves;
+// absent, the keyspace is scanned for layout-1 hashes of the project and,
+// when there are none, the key is set. FAILED_PRECONDITION (saying what to
+// do) when the project is in another layout or being migrated; UNAVAILABLE.
+absl::Status CheckLayoutOn(redisContext* c, const RedisSettings& settings);
+
+// Connects with the settings' timeouts, enables keepalive, authenticates,
+// selects the database, checks the layout (unless `settings.project` is
+// empty) and loads kRowWriteScript, whose SHA goes to `script_sha`.
+absl::StatusOr<Context> OpenRedis(const RedisSettings& settings, std::string* script_sha);
+
+}  // namespace pantry::internal
+
+#endif  // PANTRY_SERVER_ONLINE_REDIS_CONN_H_
