@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +40,12 @@ using ::pantry::testing::TempDir;
 using ::pantry::testing::UrlEncode;
 using ::pantry::testing::WriteFile;
 using ::testing::HasSubstr;
+
+// The source tree: $PANTRY_SOURCE_DIR (set by ctest) or the working folder.
+fs::path SourceDir() {
+  const char* dir = std::getenv("PANTRY_SOURCE_DIR");
+  return dir != nullptr ? dir : ".";
+}
 
 // The path of `name` on $PATH, or empty.
 std::string FindProgram(const std::string& name) {
@@ -208,7 +217,7 @@ class MetricsE2E : public ::testing::Test {
   int metrics_port_ = 0;
 };
 
-TEST_F(MetricsE2E, MetricsPassPromtoolAndCountRequestsStoreCallsAndMaterialization) {
+TEST_F(MetricsE2E, MetricsCountRequestsStoreCallsAndMaterializationPassPromtoolAndAreDocumented) {
   const std::string promtool = FindProgram("promtool");
   ASSERT_FALSE(promtool.empty()) << "promtool is missing: scripts/install-deps installs prometheus";
   StartDaemon();
@@ -251,6 +260,22 @@ TEST_F(MetricsE2E, MetricsPassPromtoolAndCountRequestsStoreCallsAndMaterializati
   WriteFile(root_ / "scrape.txt", text);
   Result check = Run(promtool + " check metrics < " + (root_ / "scrape.txt").string());
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+
+  // docs/operations.md lists every family exposed, and its alert rules load.
+  const std::string docs = ReadFile(SourceDir() / "docs" / "operations.md");
+  ASSERT_FALSE(docs.empty());
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# TYPE ", 0) != 0) continue;
+    const std::string name = line.substr(7, line.find(' ', 7) - 7);
+    EXPECT_THAT(docs, HasSubstr("`" + name + "`")) << "not in docs/operations.md";
+  }
+  const size_t rules_at = docs.find("\ngroups:\n");
+  ASSERT_NE(rules_at, std::string::npos);
+  WriteFile(root_ / "rules.yml",
+            docs.substr(rules_at + 1, docs.find("```", rules_at) - rules_at - 1));
+  Result rules = Run(promtool + " check rules " + (root_ / "rules.yml").string());
+  EXPECT_EQ(rules.exit_code, 0) << rules.out << rules.err;
 }
 
 TEST_F(MetricsE2E, PrometheusScrapesPantrydAndSeesARequestCounterGrow) {
