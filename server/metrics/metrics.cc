@@ -15,6 +15,7 @@
 #include <exception>
 #include <sstream>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -140,6 +141,8 @@ class GrpcMetrics::Method {
          prometheus::Histogram* duration)
       : name_(std::move(name)), requests_(requests), duration_(duration) {}
 
+  const std::string& name() const { return name_; }
+
   void Record(int code, double seconds) {
     if (code < 0 || code >= kStatusCodes) code = static_cast<int>(absl::StatusCode::kUnknown);
     prometheus::Counter* counter = counters_[code].load(std::memory_order_acquire);
@@ -178,25 +181,32 @@ GrpcMetrics::GrpcMetrics(prometheus::Registry& registry)
 GrpcMetrics::~GrpcMetrics() = default;
 
 GrpcMetrics::Method* GrpcMetrics::ForMethod(absl::string_view method) {
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    auto it = methods_.find(method);
-    if (it != methods_.end()) return it->second.get();
+  constexpr size_t kMask = kSlots - 1;
+  static_assert((kSlots & kMask) == 0 && kSlots > kMaxMethods);
+  const size_t start = absl::Hash<absl::string_view>()(method) & kMask;
+  size_t i = start;
+  for (Method* m; (m = slots_[i].load(std::memory_order_acquire)) != nullptr; i = (i + 1) & kMask) {
+    if (m->name() == method) return m;
   }
-  absl::MutexLock lock(&mu_);
-  auto it = methods_.find(method);
-  if (it != methods_.end()) return it->second.get();
-  std::string name(method);
-  if (methods_.size() >= kMaxMethods) {
-    name = "other";
-    it = methods_.find(name);
-    if (it != methods_.end()) return it->second.get();
+  std::lock_guard<std::mutex> lock(mu_);
+  // Another thread may have added it, or others, since the probe.
+  for (i = start;; i = (i + 1) & kMask) {
+    Method* m = slots_[i].load(std::memory_order_relaxed);
+    if (m == nullptr) break;
+    if (m->name() == method) return m;
   }
-  auto figures = std::make_unique<Method>(name, requests_,
-                                          &duration_->Add({{"method", name}}, kRequestBuckets));
-  Method* raw = figures.get();
-  methods_.emplace(std::move(name), std::move(figures));
-  return raw;
+  auto make = [&](const std::string& name) {
+    methods_.push_back(std::make_unique<Method>(
+        name, requests_, &duration_->Add({{"method", name}}, kRequestBuckets)));
+    return methods_.back().get();
+  };
+  if (methods_.size() - (other_ != nullptr ? 1 : 0) >= kMaxMethods) {
+    if (other_ == nullptr) other_ = make("other");
+    return other_;
+  }
+  Method* m = make(std::string(method));
+  slots_[i].store(m, std::memory_order_release);
+  return m;
 }
 
 void GrpcMetrics::Started() { in_flight_->Increment(); }

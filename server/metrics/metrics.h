@@ -33,7 +33,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "server/common/time.h"
 #include "server/metrics/online_store_observer.h"
 #include "server/registry/registry.h"
@@ -85,9 +84,14 @@ class GrpcMetrics {
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* duration_;
   prometheus::Gauge* in_flight_;
-  // Read on every request, written once per method.
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::unique_ptr<Method>> methods_ ABSL_GUARDED_BY(mu_);
+  // Looked up on every request without a lock: open addressing over the
+  // slots, each set once (under mu_) and never changed. There are more slots
+  // than kMaxMethods, so a probe always ends at an empty one.
+  static constexpr int kSlots = 256;
+  std::array<std::atomic<Method*>, kSlots> slots_{};
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Method>> methods_;  // guarded by mu_
+  Method* other_ = nullptr;                       // made when first needed; guarded by mu_
 };
 
 // What an online store operation is.
