@@ -16,8 +16,10 @@
 // connection's I/O thread and inside a store callback.
 //
 // This header depends on nothing but the standard library and Abseil's
-// string_view, so a backend library can use it without linking the metrics
-// library; pantryd passes the observer of its Metrics (main.cc).
+// string_view (CMake target pantry_online_store_observer), so a backend
+// library can use it without linking the metrics library; pantryd would pass
+// `metrics->online_store()` (an OnlineStoreMetrics) from main.cc, or null
+// without metrics.
 #ifndef PANTRY_SERVER_METRICS_ONLINE_STORE_OBSERVER_H_
 #define PANTRY_SERVER_METRICS_ONLINE_STORE_OBSERVER_H_
 
