@@ -16,11 +16,16 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "server/common/log.h"
+#include "server/common/status.h"
 #include "server/lineage/lineage.h"
 #include "server/materialize/coordinator.h"
 #include "server/materialize/jobs.h"
+#include "server/metrics/grpc_interceptor.h"
+#include "server/metrics/instrumented_store.h"
+#include "server/metrics/metrics.h"
 #include "server/offline/validate.h"
 #include "server/online/online_store.h"
 #include "server/registry/manager.h"
@@ -30,7 +35,6 @@
 #include "server/service/materialize_service.h"
 #include "server/service/registry_service.h"
 #include "server/serving/online_serving.h"
-#include "server/common/log.h"
 
 namespace {
 
@@ -50,7 +54,71 @@ struct Options {
   int materialize_queue = 16;     // jobs that may wait
   double lease_seconds = 30;      // per-view materialization lease
   std::string replica;            // name in leases and job ids; default host-pid
+  std::string metrics_listen;     // HOST:PORT of /metrics; empty: no metrics
+  std::string metrics_port_file;
 };
+
+// What pantry_build_info says about this binary (set by server/CMakeLists.txt).
+std::vector<std::pair<std::string, std::string>> BuildInfo() {
+  return {{"version", PANTRY_VERSION}, {"revision", PANTRY_REVISION}};
+}
+
+// The watermarks of the online views with a source, for the metrics.
+pantry::WatermarkSource ViewWatermarks(const pantry::RegistryHolder* holder,
+                                       pantry::materialize::Coordinator* coordinator) {
+  return [holder, coordinator]() -> absl::StatusOr<std::vector<pantry::ViewWatermark>> {
+    std::shared_ptr<const pantry::Registry> registry = holder->Get();
+    PANTRY_ASSIGN_OR_RETURN(auto marks, coordinator->Watermarks(registry->project));
+    std::vector<pantry::ViewWatermark> out;
+    for (const auto& [name, view] : registry->feature_views) {
+      if (!view.online || view.source.empty()) continue;
+      auto mark = marks.find(name);
+      out.push_back({name, mark != marks.end() ? mark->second : pantry::kNoTimestamp,
+                     view.materialize_every});
+    }
+    return out;
+  };
+}
+
+// pantryd's metrics, when --metrics-listen asks for them (else none): they
+// serve /metrics from now on; `store` is `inner` measured through a wrapper.
+struct Metering {
+  std::unique_ptr<pantry::Metrics> metrics;
+  std::unique_ptr<pantry::InstrumentedOnlineStore> instrumented;
+  pantry::OnlineStore* store = nullptr;  // the store everything else uses
+};
+
+absl::StatusOr<Metering> StartMetrics(const Options& options, const pantry::RegistryHolder& holder,
+                                      pantry::materialize::Coordinator* coordinator,
+                                      pantry::OnlineStore* inner) {
+  Metering m;
+  m.store = inner;
+  if (options.metrics_listen.empty()) return m;
+  pantry::MetricsOptions metrics_options;
+  metrics_options.listen = options.metrics_listen;
+  metrics_options.build_info = BuildInfo();
+  metrics_options.watermarks = ViewWatermarks(&holder, coordinator);
+  PANTRY_ASSIGN_OR_RETURN(m.metrics, pantry::Metrics::Create(std::move(metrics_options)));
+  m.metrics->registry()->Serving(*holder.Get(), pantry::NowMicros());
+  m.instrumented =
+      std::make_unique<pantry::InstrumentedOnlineStore>(inner, m.metrics->online_store());
+  m.store = m.instrumented.get();
+  const std::string host = options.metrics_listen.substr(0, options.metrics_listen.rfind(':'));
+  spdlog::info("metrics on http://{}:{}/metrics", host, m.metrics->port());
+  if (!options.metrics_port_file.empty()) {
+    std::ofstream(options.metrics_port_file) << m.metrics->port() << "\n";
+  }
+  return m;
+}
+
+// Applies and reloads as the registry metrics count them; none without metrics.
+pantry::ApplyObserver RegistryObserver(pantry::Metrics* metrics) {
+  if (metrics == nullptr) return nullptr;
+  return [registry_metrics = metrics->registry()](const auto& applied) {
+    if (applied.ok()) registry_metrics->Serving(**applied, pantry::NowMicros());
+    registry_metrics->ApplyFinished(applied.ok());
+  };
+}
 
 int Run(const Options& options) {
   // Signals are taken by one thread with sigwait; block them everywhere else
@@ -84,11 +152,10 @@ int Run(const Options& options) {
                (*initial)->feature_views.size(), (*initial)->feature_services.size());
 
   pantry::RegistryHolder holder(*initial);
-  pantry::RegistryManager manager(&holder, state_dir, validate_sources);
   const pantry::OnlineStoreConfig& store_config = (*initial)->online_store;
-  auto store = pantry::CreateOnlineStore(store_config, (*initial)->project);
-  if (!store.ok()) {
-    spdlog::error("cannot create the online store: {}", store.status().message());
+  auto created_store = pantry::CreateOnlineStore(store_config, (*initial)->project);
+  if (!created_store.ok()) {
+    spdlog::error("cannot create the online store: {}", created_store.status().message());
     return 2;
   }
   if (store_config.type == pantry::OnlineStoreConfig::Type::kRedis) {
@@ -99,7 +166,8 @@ int Run(const Options& options) {
   }
   // A store holding the project in another layout is refused at start; one
   // that cannot be reached now is checked on every connect instead.
-  if (absl::Status layout = (*store)->CheckLayout(pantry::NowMicros() + 5 * pantry::kMicrosPerSecond);
+  if (absl::Status layout =
+          (*created_store)->CheckLayout(pantry::NowMicros() + 5 * pantry::kMicrosPerSecond);
       layout.code() == absl::StatusCode::kFailedPrecondition) {
     spdlog::error("online store: {}", layout.message());
     return 2;
@@ -107,7 +175,26 @@ int Run(const Options& options) {
     spdlog::warn("online store: layout not checked yet: {}", layout.message());
   }
 
-  pantry::OnlineServing serving(&holder, store->get());
+  // Materialization: watermarks and leases live on the Redis server when
+  // there is one (shared by every replica), else in the state folder.
+  std::unique_ptr<pantry::materialize::Coordinator> coordinator =
+      store_config.type == pantry::OnlineStoreConfig::Type::kRedis
+          ? pantry::materialize::NewRedisCoordinator(store_config)
+          : pantry::materialize::NewLocalCoordinator(
+                (std::filesystem::path(state_dir) / "watermarks.json").string());
+
+  // Metrics, when asked for: the store is then measured through a wrapper,
+  // and every gRPC request through an interceptor.
+  auto metering = StartMetrics(options, holder, coordinator.get(), created_store->get());
+  if (!metering.ok()) {
+    spdlog::error("--metrics-listen: {}", metering.status().message());
+    return 2;
+  }
+  pantry::Metrics* const metrics = metering->metrics.get();  // null: no metrics
+  pantry::OnlineStore* const store = metering->store;
+  pantry::RegistryManager manager(&holder, state_dir, validate_sources, RegistryObserver(metrics));
+
+  pantry::OnlineServing serving(&holder, store);
   // Point-in-time joins are long and disk- and CPU-heavy: they run here,
   // never on gRPC threads. Each uses every core by default, so one at a time
   // is the default too.
@@ -134,13 +221,6 @@ int Run(const Options& options) {
                                              &offline_jobs, historical_options, stream_options);
   pantry::RegistryServiceImpl registry_service(&holder, &manager);
 
-  // Materialization: watermarks and leases live on the Redis server when
-  // there is one (shared by every replica), else in the state folder.
-  std::unique_ptr<pantry::materialize::Coordinator> coordinator =
-      store_config.type == pantry::OnlineStoreConfig::Type::kRedis
-          ? pantry::materialize::NewRedisCoordinator(store_config)
-          : pantry::materialize::NewLocalCoordinator(
-                (std::filesystem::path(state_dir) / "watermarks.json").string());
   pantry::lineage::LineageLog lineage_log;
   pantry::materialize::JobsOptions jobs_options;
   jobs_options.replica = options.replica;
@@ -156,13 +236,13 @@ int Run(const Options& options) {
       options.materialize_threads > 0
           ? options.materialize_threads
           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  jobs_options.metrics = metrics != nullptr ? metrics->materialize() : nullptr;
   const std::string output_namespace =
       store_config.type == pantry::OnlineStoreConfig::Type::kRedis
           ? absl::StrCat("redis://", store_config.host, ":", store_config.port)
           : absl::StrCat("memory://", jobs_options.replica);
-  pantry::materialize::MaterializeJobs materialize_jobs(&holder, store->get(), coordinator.get(),
-                                                        &lineage_log, output_namespace,
-                                                        jobs_options);
+  pantry::materialize::MaterializeJobs materialize_jobs(
+      &holder, store, coordinator.get(), &lineage_log, output_namespace, jobs_options);
   materialize_jobs.StartScheduler();
   pantry::MaterializationServiceImpl materialize_service(&materialize_jobs, coordinator.get(),
                                                          &lineage_log, &holder);
@@ -179,6 +259,11 @@ int Run(const Options& options) {
   builder.RegisterService(&feature_service);
   builder.RegisterService(&registry_service);
   builder.RegisterService(&materialize_service);
+  if (metrics != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(pantry::NewGrpcMetricsInterceptorFactory(metrics->grpc()));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     spdlog::error("cannot listen on {}", options.listen);
@@ -266,6 +351,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.1, 86400.0));
   app.add_option("--replica", options.replica,
                  "This pantryd's name in leases and job ids (default: HOST-PID)");
+  app.add_option("--metrics-listen", options.metrics_listen,
+                 "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks one); "
+                 "default: no metrics");
+  app.add_option("--metrics-port-file", options.metrics_port_file,
+                 "Write the port metrics are served on to this file (useful with port 0)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(options.log_level));
   // gRPC locks absl::Mutex on every call; Debian's Abseil checks each lock

@@ -15,6 +15,7 @@
 #include "nlohmann/json.hpp"
 #include "server/common/log.h"
 #include "server/common/status.h"
+#include "server/metrics/metrics.h"
 #include "server/offline/source.h"
 
 namespace pantry::materialize {
@@ -213,6 +214,12 @@ void MaterializeJobs::RewriteRecords() {
   record_lines_ = order_.size();
 }
 
+void MaterializeJobs::ReportQueue() {
+  if (options_.metrics != nullptr) {
+    options_.metrics->SetQueuedJobs(static_cast<int64_t>(queue_.size()));
+  }
+}
+
 void MaterializeJobs::Record(const JobInfo& info) {
   if (options_.records_path.empty()) return;
   // A job appends up to three records; past twice what is kept, the file
@@ -296,6 +303,7 @@ absl::StatusOr<JobInfo> MaterializeJobs::Submit(std::unique_ptr<Job> job) {
   jobs_[id] = std::move(job);
   order_.push_back(id);
   queue_.push_back(raw);
+  ReportQueue();
   if (!raw->info.scheduled) Record(raw->info);
   cv_.notify_all();
   return Snapshot(*raw);
@@ -349,11 +357,13 @@ absl::StatusOr<JobInfo> MaterializeJobs::Cancel(const std::string& id) {
   job.cancelled = true;
   if (job.info.state == JobState::kQueued) {
     queue_.erase(std::remove(queue_.begin(), queue_.end(), &job), queue_.end());
+    ReportQueue();
     job.info.state = JobState::kCancelled;
     job.info.error = "cancelled before it started";
     job.info.finished = NowMicros();
     for (ViewRunInfo& v : job.info.views) v.state = JobState::kCancelled;
     Record(job.info);
+    if (options_.metrics != nullptr) options_.metrics->JobFinished(JobStateName(job.info.state));
   }
   return Snapshot(job);
 }
@@ -376,8 +386,12 @@ void MaterializeJobs::Shutdown() {
         job->info.finished = NowMicros();
         for (ViewRunInfo& v : job->info.views) v.state = JobState::kCancelled;
         Record(job->info);
+        if (options_.metrics != nullptr) {
+          options_.metrics->JobFinished(JobStateName(job->info.state));
+        }
       }
       queue_.clear();
+      ReportQueue();
     }
   }
   cv_.notify_all();
@@ -394,6 +408,8 @@ void MaterializeJobs::Work() {
       if (queue_.empty()) return;
       job = queue_.front();
       queue_.pop_front();
+      ReportQueue();
+      if (options_.metrics != nullptr) options_.metrics->SetRunningJobs(1);
       job->info.state = JobState::kRunning;
       job->info.started = NowMicros();
       if (!job->info.scheduled) Record(job->info);
@@ -445,10 +461,15 @@ void MaterializeJobs::Run(Job& job) {
   }
   job.info.state = state;
   job.all_skipped = skipped_all && !job.cancelled;
+  if (options_.metrics != nullptr) {
+    options_.metrics->SetRunningJobs(0);
+    if (!job.all_skipped) options_.metrics->JobFinished(JobStateName(state));
+  }
 }
 
 void MaterializeJobs::RunView(Job& job, size_t index,
                               const std::shared_ptr<const Registry>& registry) {
+  const Micros view_began = NowMicros();
   std::string name;
   Micros start = 0, end = 0;
   bool incremental = false;
@@ -483,6 +504,15 @@ void MaterializeJobs::RunView(Job& job, size_t index,
     v.error = error;
     v.progress = 1;
     job.current = SIZE_MAX;
+    // A run skipped because another replica has the view (cancelled without
+    // the job being cancelled) did not run here: not counted.
+    if (options_.metrics != nullptr && !(state == JobState::kCancelled && !job.cancelled)) {
+      const Micros now = NowMicros();
+      options_.metrics->ViewRunFinished(v.view, JobStateName(state),
+                                        {v.rows_read, v.rows_written, v.rows_skipped, v.bytes_read,
+                                         static_cast<double>(now - view_began) / kMicrosPerSecond},
+                                        now);
+    }
   };
   const std::string& project = registry->project;
   const FeatureView* view = registry->FindFeatureView(name);

@@ -40,6 +40,10 @@
 #include "server/online/online_store.h"
 #include "server/registry/registry.h"
 
+namespace pantry {
+class MaterializeMetrics;
+}  // namespace pantry
+
 namespace pantry::materialize {
 
 enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
@@ -84,6 +88,8 @@ struct JobsOptions {
   Micros lease_ttl = 30 * kMicrosPerSecond;  // renewed every third of it
   Micros schedule_tick = kMicrosPerSecond;   // how often schedules are looked at
   MaterializeOptions run;      // interrupt is set per run
+  // Job and view-run figures (server/metrics); null: none. Borrowed.
+  MaterializeMetrics* metrics = nullptr;
 };
 
 class MaterializeJobs {
@@ -132,6 +138,7 @@ class MaterializeJobs {
   void LoadRecords();
   void Record(const JobInfo& info);  // appends to records_path; mu_ held
   void RewriteRecords();             // mu_ held (or before the threads start)
+  void ReportQueue();                // to options_.metrics; mu_ held
   absl::Status CheckViews(const Registry& registry, const std::vector<std::string>& views) const;
 
   const RegistryHolder* const registry_;

@@ -115,6 +115,17 @@ absl::StatusOr<std::shared_ptr<const Registry>> RegistryManager::LoadInitial(
 absl::StatusOr<std::shared_ptr<const Registry>> RegistryManager::Apply(
     absl::string_view yaml, absl::string_view source_name, absl::string_view base_dir) {
   std::lock_guard<std::mutex> lock(mu_);
+  return Observed(Install(yaml, source_name, base_dir));
+}
+
+absl::StatusOr<std::shared_ptr<const Registry>> RegistryManager::Observed(
+    absl::StatusOr<std::shared_ptr<const Registry>> outcome) {
+  if (observer_) observer_(outcome);
+  return outcome;
+}
+
+absl::StatusOr<std::shared_ptr<const Registry>> RegistryManager::Install(
+    absl::string_view yaml, absl::string_view source_name, absl::string_view base_dir) {
   if (absl::StrContains(source_name, '\n') || absl::StrContains(source_name, '\r') ||
       absl::StrContains(base_dir, '\n') || absl::StrContains(base_dir, '\r')) {
     return absl::InvalidArgumentError("source name and base directory must not contain line breaks");
@@ -157,8 +168,10 @@ absl::StatusOr<std::shared_ptr<const Registry>> RegistryManager::ApplyFile(
     const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    return absl::NotFoundError(
+    absl::Status unreadable = absl::NotFoundError(
         absl::StrCat("cannot read feature repository '", path, "': ", std::strerror(errno)));
+    std::lock_guard<std::mutex> lock(mu_);
+    return Observed(unreadable);
   }
   std::stringstream buf;
   buf << in.rdbuf();

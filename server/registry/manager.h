@@ -26,14 +26,24 @@ namespace pantry {
 // problem one per line. Must be safe to call from any thread.
 using RepositoryValidator = std::function<absl::Status(const Registry&)>;
 
+// Told the outcome of every Apply and ApplyFile: the repository it installed,
+// or why it was rejected. Called with the manager's lock held (so in the
+// order applies happen), after the swap; it must not call back into the
+// manager.
+using ApplyObserver = std::function<void(const absl::StatusOr<std::shared_ptr<const Registry>>&)>;
+
 class RegistryManager {
  public:
   // `holder` is borrowed. `state_dir` holds the last applied repository
   // (created when missing). `validator` (may be empty: no further checks)
-  // runs on every repository Apply would install.
+  // runs on every repository Apply would install. `observer` (may be empty)
+  // is told every apply's outcome.
   RegistryManager(RegistryHolder* holder, std::string state_dir,
-                  RepositoryValidator validator = nullptr)
-      : holder_(holder), state_dir_(std::move(state_dir)), validator_(std::move(validator)) {}
+                  RepositoryValidator validator = nullptr, ApplyObserver observer = nullptr)
+      : holder_(holder),
+        state_dir_(std::move(state_dir)),
+        validator_(std::move(validator)),
+        observer_(std::move(observer)) {}
 
   // The repository pantryd starts with: the last applied one in `state_dir`
   // when there is one, else the file at `config_path`. Either must parse and
@@ -51,13 +61,23 @@ class RegistryManager {
                                                         absl::string_view source_name,
                                                         absl::string_view base_dir);
 
-  // Re-reads a repository file (SIGHUP) and applies it.
+  // Re-reads a repository file (SIGHUP) and applies it; NotFound when it
+  // cannot be read.
   absl::StatusOr<std::shared_ptr<const Registry>> ApplyFile(const std::string& path);
 
  private:
+  // Apply's work; mu_ held.
+  absl::StatusOr<std::shared_ptr<const Registry>> Install(absl::string_view yaml,
+                                                          absl::string_view source_name,
+                                                          absl::string_view base_dir);
+  // Tells the observer; mu_ held.
+  absl::StatusOr<std::shared_ptr<const Registry>> Observed(
+      absl::StatusOr<std::shared_ptr<const Registry>> outcome);
+
   RegistryHolder* holder_;
   std::string state_dir_;
   RepositoryValidator validator_;
+  ApplyObserver observer_;
   std::mutex mu_;
 };
 

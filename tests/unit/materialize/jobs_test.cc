@@ -13,10 +13,12 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/materialize/jobs.h"
+#include "server/metrics/metrics.h"
 #include "server/offline/columns.h"
 #include "server/online/memory_store.h"
 #include "server/parquet/writer.h"
 #include "server/value/encoding.h"
+#include "tests/support/metrics_text.h"
 
 namespace pantry::materialize {
 namespace {
@@ -94,6 +96,7 @@ class Jobs : public ::testing::Test {
     options.lease_ttl = 3 * kSecond;
     options.records_path = records;
     options.keep_jobs = keep_jobs;
+    options.metrics = metrics_ != nullptr ? metrics_->materialize() : nullptr;
     jobs_ = std::make_unique<MaterializeJobs>(holder_.get(), store_.get(), coordinator_.get(),
                                               &lineage_, "memory://test", options);
   }
@@ -140,6 +143,7 @@ class Jobs : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::unique_ptr<Metrics> metrics_;  // set before Start to record job figures
   std::unique_ptr<OnlineStore> store_;
   std::unique_ptr<Coordinator> coordinator_;
   lineage::LineageLog lineage_;
@@ -230,6 +234,45 @@ TEST_F(Jobs, AFailedRunLeavesTheWatermarkAndTheNextRunRecovers) {
   EXPECT_EQ(ok.views[0].start, kT0 + kHour);
   EXPECT_EQ(Online(1), std::make_pair(int64_t{11}, kT0 + 2 * kHour));
   EXPECT_EQ(Watermark(), kT0 + 3 * kHour);
+}
+
+TEST_F(Jobs, MetricsCountJobsViewRunsAndRowsAsTheyEnd) {
+  using ::pantry::testing::SeriesValue;
+  metrics_ = *Metrics::Create({});
+  WriteUsers(dir_ / "users" / "a.parquet", {{1, kT0, 10}, {1, kT0 + 1, 11}, {2, kT0, 20}});
+  Start();
+  ASSERT_EQ(Wait(jobs_->Materialize({"user_stats"}, kT0 - kHour, kT0 + kHour)->id).state,
+            JobState::kSucceeded);
+  std::string text = metrics_->TextExposition();
+  const std::string v = "{view=\"user_stats\"}";
+  EXPECT_EQ(SeriesValue(text, "pantry_materialize_jobs_finished_total{state=\"SUCCEEDED\"}"), 1);
+  EXPECT_EQ(SeriesValue(text, "pantry_materialize_view_runs_total{state=\"SUCCEEDED\","
+                              "view=\"user_stats\"}"),
+            1);
+  EXPECT_EQ(SeriesValue(text, "pantry_materialize_rows_read_total" + v), 3);
+  EXPECT_EQ(SeriesValue(text, "pantry_materialize_rows_written_total" + v), 2);
+  EXPECT_EQ(SeriesValue(text, "pantry_materialize_rows_skipped_total" + v), 0);
+  EXPECT_GT(SeriesValue(text, "pantry_materialize_read_bytes_total" + v).value_or(0), 0);
+  EXPECT_GT(SeriesValue(text, "pantry_materialize_last_success_timestamp_seconds" + v)
+                .value_or(0),
+            1.6e9);
+  EXPECT_EQ(SeriesValue(text, "pantry_materialize_jobs_running"), 0);
+  EXPECT_EQ(SeriesValue(text, "pantry_materialize_jobs_queued"), 0);
+
+  // The same window again: every row is already there.
+  ASSERT_EQ(Wait(jobs_->Materialize({"user_stats"}, kT0 - kHour, kT0 + kHour)->id).state,
+            JobState::kSucceeded);
+  std::ofstream(dir_ / "users" / "c.parquet") << "not parquet at all";
+  ASSERT_EQ(Wait(jobs_->Materialize({"user_stats"}, kT0 - kHour, kT0 + kHour)->id).state,
+            JobState::kFailed);
+  text = metrics_->TextExposition();
+  EXPECT_EQ(SeriesValue(text, "pantry_materialize_rows_skipped_total" + v), 2);
+  EXPECT_EQ(SeriesValue(text, "pantry_materialize_jobs_finished_total{state=\"SUCCEEDED\"}"), 2);
+  EXPECT_EQ(SeriesValue(text, "pantry_materialize_jobs_finished_total{state=\"FAILED\"}"), 1);
+  EXPECT_EQ(SeriesValue(text, "pantry_materialize_view_runs_total{state=\"FAILED\","
+                              "view=\"user_stats\"}"),
+            1);
+  EXPECT_EQ(SeriesValue(text, "pantry_materialize_run_duration_seconds_count" + v), 3);
 }
 
 TEST_F(Jobs, BadRequestsAreRejectedAtOnce) {

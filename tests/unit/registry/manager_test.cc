@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -91,6 +93,26 @@ TEST_F(RegistryManagerTest, ApplyFileReadsTheConfigAgain) {
   EXPECT_NE(holder.Get()->FindFeatureView("edited"), nullptr);
   EXPECT_EQ(manager.ApplyFile((dir_ / "missing.yaml").string()).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST_F(RegistryManagerTest, TheObserverIsToldEveryOutcomeAfterTheSwap) {
+  RegistryHolder holder(*RegistryManager::LoadInitial(config_, dir_ / "state"));
+  std::vector<std::string> seen;  // the view installed, or the error code
+  RegistryManager manager(&holder, dir_ / "state", nullptr, [&](const auto& applied) {
+    if (!applied.ok()) {
+      seen.push_back(absl::StatusCodeToString(applied.status().code()));
+      return;
+    }
+    // Already in service when the observer hears of it.
+    EXPECT_EQ(holder.Get(), *applied);
+    seen.push_back((*applied)->feature_views.begin()->first);
+  });
+  ASSERT_TRUE(manager.Apply(Repo("applied"), "client.yaml", "/data").ok());
+  EXPECT_FALSE(manager.Apply("nonsense: [", "bad.yaml", "/data").ok());
+  std::ofstream(config_) << Repo("edited");
+  ASSERT_TRUE(manager.ApplyFile(config_).ok());
+  EXPECT_FALSE(manager.ApplyFile((dir_ / "missing.yaml").string()).ok());
+  EXPECT_THAT(seen, ::testing::ElementsAre("applied", "INVALID_ARGUMENT", "edited", "NOT_FOUND"));
 }
 
 // A validator that rejects any repository with a view named `bad`, the way
