@@ -81,7 +81,7 @@ pantry::WatermarkSource ViewWatermarks(const pantry::RegistryHolder* holder,
 }
 
 // pantryd's metrics, when --metrics-listen asks for them (else none): they
-// serve /metrics from now on; `store` is `inner` measured through a wrapper.
+// serve /metrics from now on; `store` is set by MeasureStore.
 struct Metering {
   std::unique_ptr<pantry::Metrics> metrics;
   std::unique_ptr<pantry::InstrumentedOnlineStore> instrumented;
@@ -89,10 +89,8 @@ struct Metering {
 };
 
 absl::StatusOr<Metering> StartMetrics(const Options& options, const pantry::RegistryHolder& holder,
-                                      pantry::materialize::Coordinator* coordinator,
-                                      pantry::OnlineStore* inner) {
+                                      pantry::materialize::Coordinator* coordinator) {
   Metering m;
-  m.store = inner;
   if (options.metrics_listen.empty()) return m;
   pantry::MetricsOptions metrics_options;
   metrics_options.listen = options.metrics_listen;
@@ -100,15 +98,21 @@ absl::StatusOr<Metering> StartMetrics(const Options& options, const pantry::Regi
   metrics_options.watermarks = ViewWatermarks(&holder, coordinator);
   PANTRY_ASSIGN_OR_RETURN(m.metrics, pantry::Metrics::Create(std::move(metrics_options)));
   m.metrics->registry()->Serving(*holder.Get(), pantry::NowMicros());
-  m.instrumented =
-      std::make_unique<pantry::InstrumentedOnlineStore>(inner, m.metrics->online_store());
-  m.store = m.instrumented.get();
   const std::string host = options.metrics_listen.substr(0, options.metrics_listen.rfind(':'));
   spdlog::info("metrics on http://{}:{}/metrics", host, m.metrics->port());
   if (!options.metrics_port_file.empty()) {
     std::ofstream(options.metrics_port_file) << m.metrics->port() << "\n";
   }
   return m;
+}
+
+// Sets `m->store`: `inner`, measured through a wrapper when there are metrics.
+void MeasureStore(pantry::OnlineStore* inner, Metering* m) {
+  m->store = inner;
+  if (m->metrics == nullptr) return;
+  m->instrumented =
+      std::make_unique<pantry::InstrumentedOnlineStore>(inner, m->metrics->online_store());
+  m->store = m->instrumented.get();
 }
 
 // Applies and reloads as the registry metrics count them; none without metrics.
@@ -153,7 +157,26 @@ int Run(const Options& options) {
 
   pantry::RegistryHolder holder(*initial);
   const pantry::OnlineStoreConfig& store_config = (*initial)->online_store;
-  auto created_store = pantry::CreateOnlineStore(store_config, (*initial)->project);
+
+  // Materialization: watermarks and leases live on the Redis server when
+  // there is one (shared by every replica), else in the state folder.
+  std::unique_ptr<pantry::materialize::Coordinator> coordinator =
+      store_config.type == pantry::OnlineStoreConfig::Type::kRedis
+          ? pantry::materialize::NewRedisCoordinator(store_config)
+          : pantry::materialize::NewLocalCoordinator(
+                (std::filesystem::path(state_dir) / "watermarks.json").string());
+
+  // Metrics, when asked for: the store reports its nodes to them and is
+  // measured through a wrapper, and every gRPC request through an
+  // interceptor.
+  auto metering = StartMetrics(options, holder, coordinator.get());
+  if (!metering.ok()) {
+    spdlog::error("--metrics-listen: {}", metering.status().message());
+    return 2;
+  }
+  auto created_store = pantry::CreateOnlineStore(
+      store_config, (*initial)->project,
+      metering->metrics ? metering->metrics->online_store() : nullptr);
   if (!created_store.ok()) {
     spdlog::error("cannot create the online store: {}", created_store.status().message());
     return 2;
@@ -174,22 +197,7 @@ int Run(const Options& options) {
   } else if (!layout.ok()) {
     spdlog::warn("online store: layout not checked yet: {}", layout.message());
   }
-
-  // Materialization: watermarks and leases live on the Redis server when
-  // there is one (shared by every replica), else in the state folder.
-  std::unique_ptr<pantry::materialize::Coordinator> coordinator =
-      store_config.type == pantry::OnlineStoreConfig::Type::kRedis
-          ? pantry::materialize::NewRedisCoordinator(store_config)
-          : pantry::materialize::NewLocalCoordinator(
-                (std::filesystem::path(state_dir) / "watermarks.json").string());
-
-  // Metrics, when asked for: the store is then measured through a wrapper,
-  // and every gRPC request through an interceptor.
-  auto metering = StartMetrics(options, holder, coordinator.get(), created_store->get());
-  if (!metering.ok()) {
-    spdlog::error("--metrics-listen: {}", metering.status().message());
-    return 2;
-  }
+  MeasureStore(created_store->get(), &*metering);
   pantry::Metrics* const metrics = metering->metrics.get();  // null: no metrics
   pantry::OnlineStore* const store = metering->store;
   pantry::RegistryManager manager(&holder, state_dir, validate_sources, RegistryObserver(metrics));

@@ -101,10 +101,11 @@ absl::StatusOr<WriteResult> OnlineStore::WriteSync(std::vector<ViewWrite> writes
 }
 
 absl::StatusOr<std::unique_ptr<OnlineStore>> CreateOnlineStore(const OnlineStoreConfig& config,
-                                                                absl::string_view project) {
+                                                                absl::string_view project,
+                                                                OnlineStoreObserver* observer) {
   switch (config.type) {
     case OnlineStoreConfig::Type::kMemory: return NewMemoryOnlineStore();
-    case OnlineStoreConfig::Type::kRedis: return NewRedisOnlineStore(config, project);
+    case OnlineStoreConfig::Type::kRedis: return NewRedisOnlineStore(config, project, observer);
   }
   return absl::InvalidArgumentError("unknown online store type");
 }

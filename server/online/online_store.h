@@ -34,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/common/time.h"
+#include "server/metrics/online_store_observer.h"
 #include "server/registry/registry.h"
 #include "server/value/value.h"
 
@@ -125,9 +126,11 @@ inline constexpr absl::string_view kLayoutVersion = "2";
 // creation succeeds while Redis is down, and requests get UNAVAILABLE until
 // it is back.
 // `project` names the repository's project, whose layout key the store
-// checks before serving.
-absl::StatusOr<std::unique_ptr<OnlineStore>> CreateOnlineStore(const OnlineStoreConfig& config,
-                                                                absl::string_view project);
+// checks before serving. `observer` (may be null; must outlive the store)
+// hears of each node's connections and requests.
+absl::StatusOr<std::unique_ptr<OnlineStore>> CreateOnlineStore(
+    const OnlineStoreConfig& config, absl::string_view project,
+    OnlineStoreObserver* observer = nullptr);
 
 }  // namespace pantry
 

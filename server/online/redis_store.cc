@@ -368,8 +368,9 @@ constexpr int kCallerBatches = 16;
 // buffers, reconnect state) is touched by the driver only.
 class Connection {
  public:
-  Connection(const Settings* settings, int index)
-      : settings_(*settings), index_(index), thread_([this] { Run(); }) {}
+  // `node` (may be null) is told of connects and requests.
+  Connection(const Settings* settings, int index, OnlineStoreObserver::Node* node)
+      : settings_(*settings), index_(index), node_(node), thread_([this] { Run(); }) {}
 
   ~Connection() {
     RequestStop();
@@ -399,6 +400,7 @@ class Connection {
                          " per connection)"));
       }
       pending_.fetch_add(1, std::memory_order_relaxed);
+      if (node_ != nullptr) node_->AddPending(1);
       queue_.push_back(std::move(op));
       if (drive == Drive::kThread) ++thread_ops_queued_;
       // Whoever drives the connection takes every op queued meanwhile in
@@ -452,6 +454,7 @@ class Connection {
         absl::CancelledError(absl::StrCat(settings_.where, ": online store shut down"));
     for (auto& op : batch) op->Complete(cancelled);
     pending_.fetch_sub(static_cast<int>(batch.size()), std::memory_order_relaxed);
+    if (node_ != nullptr) node_->AddPending(-static_cast<int64_t>(batch.size()));
     batch.clear();
     if (context_ != nullptr) {
       redisFree(context_);
@@ -497,6 +500,7 @@ class Connection {
       batch.clear();
       // Only now: an op counts as pending until its callback returned.
       pending_.fetch_sub(n, std::memory_order_relaxed);
+      if (node_ != nullptr) node_->AddPending(-n);
     }
   }
 
@@ -524,6 +528,11 @@ class Connection {
     }
     const bool appended =
         redisAppendFormattedCommand(context_, buffer_.data(), buffer_.size()) == REDIS_OK;
+    if (node_ != nullptr) {
+      int64_t commands = 0;
+      for (Op* op : live_) commands += static_cast<int64_t>(op->num_commands());
+      node_->OnRequestsSent(commands);
+    }
     if (buffer_.capacity() > kMaxKeptBuffer) std::string().swap(buffer_);
     if (!appended) return FailLive(DropConnection());
 
@@ -594,6 +603,7 @@ class Connection {
     redisFree(context_);
     context_ = nullptr;
     connected_.store(false, std::memory_order_relaxed);
+    if (node_ != nullptr) node_->OnDisconnected();
     spdlog::warn("{} (connection {}): disconnected: {}", settings_.where, index_, message);
     return absl::UnavailableError(absl::StrCat(settings_.where, ": ", message));
   }
@@ -615,6 +625,7 @@ class Connection {
                        std::string(reason));
         }
       }
+      if (node_ != nullptr) node_->OnConnectFailed();
       connect_error_ = status;
       // A store in another layout stays refused until it is migrated; it
       // is checked again now and then, not on every call.
@@ -624,6 +635,8 @@ class Connection {
       return status;
     }
     spdlog::info("{} (connection {}): connected", settings_.where, index_);
+    if (node_ != nullptr) node_->OnConnected(/*reconnect=*/ever_connected_ || !connect_error_.ok());
+    ever_connected_ = true;
     connect_error_ = absl::OkStatus();
     connected_.store(true, std::memory_order_relaxed);
     return absl::OkStatus();
@@ -637,6 +650,7 @@ class Connection {
 
   const Settings& settings_;
   const int index_;
+  OnlineStoreObserver::Node* const node_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -652,6 +666,7 @@ class Connection {
   redisContext* context_ = nullptr;
   std::string script_sha_;
   absl::Status connect_error_;  // of the last connect attempt
+  bool ever_connected_ = false;
   Micros next_connect_ = 0;
   std::string buffer_;
   std::vector<Op*> live_;
@@ -662,13 +677,17 @@ class Connection {
 
 class RedisOnlineStore final : public OnlineStore {
  public:
-  RedisOnlineStore(const OnlineStoreConfig& config, absl::string_view project)
+  RedisOnlineStore(const OnlineStoreConfig& config, absl::string_view project,
+                   OnlineStoreObserver* observer)
       : settings_(internal::SettingsFor(config, project)) {
     const int pool_size = std::max(1, config.pool_size);
     settings_.max_pending = std::max(1, config.max_pending_requests / pool_size);
+    OnlineStoreObserver::Node* const node =
+        observer != nullptr ? observer->ForNode(absl::StrCat(config.host, ":", config.port))
+                            : nullptr;
     connections_.reserve(pool_size);
     for (int i = 0; i < pool_size; ++i) {
-      connections_.push_back(std::make_unique<Connection>(&settings_, i));
+      connections_.push_back(std::make_unique<Connection>(&settings_, i, node));
     }
   }
 
@@ -768,8 +787,9 @@ class RedisOnlineStore final : public OnlineStore {
 }  // namespace
 
 std::unique_ptr<OnlineStore> NewRedisOnlineStore(const OnlineStoreConfig& config,
-                                                 absl::string_view project) {
-  return std::make_unique<RedisOnlineStore>(config, project);
+                                                 absl::string_view project,
+                                                 OnlineStoreObserver* observer) {
+  return std::make_unique<RedisOnlineStore>(config, project, observer);
 }
 
 }  // namespace pantry

@@ -47,6 +47,7 @@
 
 #include "absl/strings/string_view.h"
 
+#include "server/metrics/online_store_observer.h"
 #include "server/online/online_store.h"
 #include "server/registry/registry.h"
 
@@ -55,9 +56,11 @@ namespace pantry {
 // Creates a Redis online store for `config` (host, port, username,
 // password, db, pool_size, timeouts, max_pending_requests) serving
 // `project`. Never fails and never blocks on Redis: connections are made on
-// first use.
+// first use. `observer` (may be null; must outlive the store) is told of
+// connects, disconnects, requests sent and pending, per node.
 std::unique_ptr<OnlineStore> NewRedisOnlineStore(const OnlineStoreConfig& config,
-                                                 absl::string_view project);
+                                                 absl::string_view project,
+                                                 OnlineStoreObserver* observer = nullptr);
 
 }  // namespace pantry
 

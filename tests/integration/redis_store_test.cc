@@ -766,6 +766,53 @@ TEST(RedisOnlineStore, RedisDownAtCreationGivesUnavailableThenRecovers) {
   }
 }
 
+// Counts what the store reports of its node.
+class CountingObserver : public OnlineStoreObserver {
+ public:
+  class CountingNode : public Node {
+   public:
+    void OnConnected(bool reconnect) override { (reconnect ? reconnects : connects)++; }
+    void OnDisconnected() override { ++disconnects; }
+    void OnConnectFailed() override { ++failures; }
+    void OnRequestsSent(int64_t n) override { sent += n; }
+    void AddPending(int64_t delta) override { pending += delta; }
+    std::atomic<int64_t> connects{0}, reconnects{0}, disconnects{0}, failures{0}, sent{0},
+        pending{0};
+  };
+  Node* ForNode(absl::string_view node) override {
+    names.emplace_back(node);
+    return &node_;
+  }
+  CountingNode node_;
+  std::vector<std::string> names;
+};
+
+TEST(RedisOnlineStore, ReportsItsNodeToTheObserver) {
+  testing::RedisServer server;
+  ASSERT_TRUE(server.Start().ok());
+  CountingObserver observer;
+  OnlineStoreConfig config = RedisConfig(server.port());
+  config.pool_size = 1;
+  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(config, "shop", &observer);
+  ASSERT_EQ(observer.names, std::vector<std::string>{server.address()});
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        store->WriteSync({MakeWrite(Key(i), "v", kT0, {{"f", Value::Int64(i)}})}, Deadline()).ok());
+  }
+  ASSERT_TRUE(store->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline()).ok());
+  EXPECT_EQ(observer.node_.connects, 1);
+  EXPECT_EQ(observer.node_.sent, 6);
+  EXPECT_EQ(observer.node_.pending, 0);
+
+  server.Stop();
+  EXPECT_FALSE(store->ReadSync({MakeRead(Key(1), "v", {"f"})}, Deadline()).ok());
+  EXPECT_EQ(observer.node_.disconnects, 1);
+  ASSERT_TRUE(server.Start(server.port()).ok());
+  ASSERT_TRUE(WriteUntilOk(*store, MakeWrite(Key(9), "v", kT0, {{"f", Value::Int64(9)}})).ok());
+  EXPECT_EQ(observer.node_.reconnects, 1);
+  EXPECT_EQ(observer.node_.pending, 0);
+}
+
 TEST(RedisOnlineStore, RecoversAfterRedisRestartWithoutRecreatingTheStore) {
   testing::RedisServer server;
   ASSERT_TRUE(server.Start().ok());
