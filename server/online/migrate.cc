@@ -271,6 +271,11 @@ class Migrator {
 
   // Deletes every hash still as read; returns the keys changed meanwhile.
   absl::StatusOr<std::vector<std::string>> DeleteUnchanged(const std::vector<Hash>& hashes) {
+    if (options_.before_delete && !hashes.empty()) {
+      std::vector<std::string> keys;
+      for (const Hash& hash : hashes) keys.push_back(hash.key);
+      options_.before_delete(keys);
+    }
     for (const Hash& hash : hashes) {
       std::vector<std::string> args{"EVALSHA", delete_sha_, "1", hash.key,
                                     std::to_string(hash.fields)};

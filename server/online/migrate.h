@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -47,6 +48,10 @@ struct MigrationOptions {
   // Asked after every batch; true stops the migration with CANCELLED
   // (running it again resumes).
   std::function<bool()> stop;
+  // For tests: called with a batch's hashes after their rows were written,
+  // just before each is deleted if unchanged (a write here must send the
+  // hash round again).
+  std::function<void(const std::vector<std::string>& keys)> before_delete;
 };
 
 // Migrates `project` on `config`'s Redis (type redis). Returns the totals.

@@ -83,16 +83,20 @@ TEST(OnlineKey, DistinctValuesNeverShareAKey) {
 
 TEST(MemoryOnlineStore, RowsExpireAfterTheirOnlineTtl) {
   auto store = NewMemoryOnlineStore();
-  ASSERT_TRUE(store->WriteSync({MakeWrite("p:{k=1}:v", 100, 1, 1000)}, kNoTimestamp).ok());
+  ASSERT_TRUE(store->WriteSync({MakeWrite("p:{k=1}:v", 100, 1, 1)}, kNoTimestamp).ok());
   ASSERT_TRUE(store->WriteSync({MakeWrite("p:{k=2}:v", 100, 2)}, kNoTimestamp).ok());
-  EXPECT_EQ(ReadF(*store, "p:{k=1}:v"), 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(
+      store->WriteSync({MakeWrite("p:{k=3}:v", 100, 3, 3600 * kMicrosPerSecond)}, kNoTimestamp)
+          .ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
   EXPECT_EQ(ReadF(*store, "p:{k=1}:v"), -1);
   EXPECT_EQ(ReadF(*store, "p:{k=2}:v"), 2);
+  EXPECT_EQ(ReadF(*store, "p:{k=3}:v"), 3);
   // An expired row no longer decides newer-wins.
-  auto w = store->WriteSync({MakeWrite("p:{k=1}:v", 50, 3)}, kNoTimestamp);
+  auto w = store->WriteSync({MakeWrite("p:{k=1}:v", 50, 4)}, kNoTimestamp);
   ASSERT_TRUE(w.ok());
   EXPECT_EQ(w->written, 1);
+  EXPECT_EQ(ReadF(*store, "p:{k=1}:v"), 4);
 }
 
 TEST(MemoryOnlineStore, WriteWithoutARowIsInvalidArgument) {
