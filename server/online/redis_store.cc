@@ -83,15 +83,12 @@ void AppendArrayHeader(std::string* out, size_t n) {
   out->append("\r\n");
 }
 
-// Appends one bulk string made of the concatenation of `a`, `b` and `c`.
-void AppendBulk(std::string* out, absl::string_view a, absl::string_view b = {},
-                absl::string_view c = {}) {
+// Appends `s` as one bulk string.
+void AppendBulk(std::string* out, absl::string_view s) {
   out->push_back('$');
-  AppendDecimal(out, static_cast<int64_t>(a.size() + b.size() + c.size()));
+  AppendDecimal(out, static_cast<int64_t>(s.size()));
   out->append("\r\n");
-  out->append(a.data(), a.size());
-  out->append(b.data(), b.size());
-  out->append(c.data(), c.size());
+  out->append(s.data(), s.size());
   out->append("\r\n");
 }
 

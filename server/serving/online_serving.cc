@@ -284,6 +284,9 @@ void OnlineServing::WriteOnlineFeatures(const std::string& view_name,
     slot_of.emplace(view->schema[f].name, view->join_keys.size() + f);
   }
   const Micros latest_allowed = NowMicros() + kMaxEventTimeAhead;
+  std::vector<uint32_t> feature_ids;  // per schema feature, once per request
+  feature_ids.reserve(view->schema.size());
+  for (const Feature& feature : view->schema) feature_ids.push_back(FeatureId(feature.name));
   std::string encoding;
   for (size_t r = 0; r < rows.size(); ++r) {
     WriteRowInput& row = rows[r];
@@ -337,7 +340,7 @@ void OnlineServing::WriteOnlineFeatures(const std::string& view_name,
       }
       encoding.clear();
       EncodeValue(*cast, &encoding);
-      AppendRowEntry(FeatureId(feature.name), encoding, &write.row);
+      AppendRowEntry(feature_ids[f], encoding, &write.row);
     }
     writes.push_back(std::move(write));
   }
