@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "absl/strings/str_replace.h"
 #include "server/registry/registry.h"
 
 namespace pantry {
@@ -804,6 +805,57 @@ TEST(RegistryParser, MaterializeScheduleErrorsNameTheField) {
   EXPECT_THAT(text, HasSubstr("feature_views[1].materialize: the view has no source"));
   EXPECT_THAT(text, HasSubstr("feature_views[2].materialize: the view is not online"));
   EXPECT_THAT(text, HasSubstr("unknown key 'evry' (did you mean 'every'?)"));
+}
+
+
+// A view's online_ttl defaults to online_store.key_ttl and may override it,
+// 0 included.
+TEST(RegistryParser, OnlineTtlDefaultsToKeyTtl) {
+  constexpr absl::string_view kRepo = R"(project: p
+online_store: {type: redis, key_ttl: 30d}
+entities:
+  - {name: user, join_keys: [user_id], value_type: INT64}
+feature_views:
+  - name: inherits
+    entities: [user]
+    schema: [{name: a, dtype: INT64}]
+  - name: own
+    entities: [user]
+    online_ttl: 2h
+    schema: [{name: a, dtype: INT64}]
+  - name: never
+    entities: [user]
+    online_ttl: 0
+    schema: [{name: a, dtype: INT64}]
+)";
+  auto reg = MustParse(kRepo);
+  EXPECT_EQ(reg->FindFeatureView("inherits")->online_ttl, 30 * 86400 * kMicrosPerSecond);
+  EXPECT_EQ(reg->FindFeatureView("own")->online_ttl, 2 * 3600 * kMicrosPerSecond);
+  EXPECT_EQ(reg->FindFeatureView("never")->online_ttl, 0);
+  EXPECT_THAT(ErrorText(absl::StrReplaceAll(kRepo, {{"online_ttl: 2h", "online_ttl: soon"}})),
+              HasSubstr("feature_views[1].online_ttl"));
+}
+
+TEST(RegistryParser, UsernameNeedsAPassword) {
+  auto reg = MustParse("project: p\nonline_store: {type: redis, username: app, password: pw}\n");
+  EXPECT_EQ(reg->online_store.username, "app");
+  EXPECT_THAT(ErrorText("project: p\nonline_store: {type: redis, username: app}\n"),
+              HasSubstr("username is set but password is not"));
+}
+
+// "f6059" and "f264602" have the same FNV-1a hash: rows could not tell them
+// apart, so the view is refused.
+TEST(RegistryParser, FeaturesWithTheSameOnlineIdAreRefused) {
+  EXPECT_THAT(ErrorText(R"(project: p
+entities:
+  - {name: user, join_keys: [user_id], value_type: INT64}
+feature_views:
+  - name: v
+    entities: [user]
+    schema: [{name: f6059, dtype: INT64}, {name: f264602, dtype: INT64}]
+)"),
+              AllOf(HasSubstr("feature 'f264602' has the same online id"),
+                    HasSubstr("feature 'f6059'")));
 }
 
 }  // namespace

@@ -195,5 +195,33 @@ TEST_F(OnlineServingTest, WideningDtypeChangeStillReads) {
   EXPECT_EQ(r->columns[0].values[0], Value::Int64(3));
 }
 
+
+// A feature added after a row was written is NOT_FOUND until the entity is
+// written again; a type change that is not a widening fails the read with
+// FAILED_PRECONDITION naming the feature, never a wrong value.
+TEST_F(OnlineServingTest, SchemaChangesAfterAWrite) {
+  ASSERT_TRUE(Write("merchant_stats", {{{{"merchant_id", Value::String("m")}, {"count", Value::Int32(3)}}, 5}}).ok());
+  std::string added(kRepo);
+  added.replace(added.find("{name: count, dtype: INT32}"), 27,
+                "{name: count, dtype: INT32}\n      - {name: fresh, dtype: DOUBLE}");
+  holder_.Set(*ParseRegistry(added, "repo.yaml", "/tmp"));
+  OnlineFeaturesRequest req;
+  req.feature_refs = {"merchant_stats:fresh", "merchant_stats:count"};
+  req.entities = {{"merchant_id", {Value::String("m")}}};
+  auto r = Get(req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->columns[0].statuses[0], FieldStatus::kNotFound);
+  EXPECT_EQ(r->columns[1].values[0], Value::Int32(3));
+
+  std::string changed(kRepo);
+  changed.replace(changed.find("{name: count, dtype: INT32}"), 27, "{name: count, dtype: STRING}");
+  holder_.Set(*ParseRegistry(changed, "repo.yaml", "/tmp"));
+  req.feature_refs = {"merchant_stats:count"};
+  r = Get(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("merchant_stats:count"));
+}
+
 }  // namespace
 }  // namespace pantry
