@@ -17,6 +17,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "server/common/log.h"
 #include "server/common/status.h"
@@ -160,8 +161,10 @@ int Run(const Options& options) {
 
   // Materialization: watermarks and leases live on the Redis server when
   // there is one (shared by every replica), else in the state folder.
+  const bool on_redis = store_config.type == pantry::OnlineStoreConfig::Type::kRedis ||
+                        store_config.type == pantry::OnlineStoreConfig::Type::kRedisCluster;
   std::unique_ptr<pantry::materialize::Coordinator> coordinator =
-      store_config.type == pantry::OnlineStoreConfig::Type::kRedis
+      on_redis
           ? pantry::materialize::NewRedisCoordinator(store_config)
           : pantry::materialize::NewLocalCoordinator(
                 (std::filesystem::path(state_dir) / "watermarks.json").string());
@@ -181,9 +184,16 @@ int Run(const Options& options) {
     spdlog::error("cannot create the online store: {}", created_store.status().message());
     return 2;
   }
+  std::vector<std::string> cluster_nodes;
+  for (const auto& [host, port] : store_config.nodes) {
+    cluster_nodes.push_back(absl::StrCat(host, ":", port));
+  }
   if (store_config.type == pantry::OnlineStoreConfig::Type::kRedis) {
     spdlog::info("online store: redis at {}:{} (pool {})", store_config.host, store_config.port,
                  store_config.pool_size);
+  } else if (store_config.type == pantry::OnlineStoreConfig::Type::kRedisCluster) {
+    spdlog::info("online store: redis cluster, seed nodes {} (wait_replicas {})",
+                 absl::StrJoin(cluster_nodes, ", "), store_config.wait_replicas);
   } else {
     spdlog::info("online store: embedded memory store");
   }
@@ -248,6 +258,8 @@ int Run(const Options& options) {
   const std::string output_namespace =
       store_config.type == pantry::OnlineStoreConfig::Type::kRedis
           ? absl::StrCat("redis://", store_config.host, ":", store_config.port)
+      : store_config.type == pantry::OnlineStoreConfig::Type::kRedisCluster
+          ? absl::StrCat("redis-cluster://", absl::StrJoin(cluster_nodes, ","))
           : absl::StrCat("memory://", jobs_options.replica);
   pantry::materialize::MaterializeJobs materialize_jobs(
       &holder, store, coordinator.get(), &lineage_log, output_namespace, jobs_options);

@@ -20,6 +20,11 @@ int RunOnlineMigrate(const OnlineMigrateOptions& o) {
       return BadInput(s.message());
     }
   }
+  if (registry->online_store.type == OnlineStoreConfig::Type::kRedisCluster) {
+    return BadInput(
+        "online_store is a Redis Cluster: Pantry has only ever written rows (layout 2) to a "
+        "cluster, so there is nothing to migrate");
+  }
   if (registry->online_store.type != OnlineStoreConfig::Type::kRedis) {
     return BadInput("online_store is not Redis: there is nothing to migrate");
   }

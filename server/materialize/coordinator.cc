@@ -19,6 +19,10 @@
 #include "server/common/log.h"
 #include "server/common/sigpipe.h"
 #include "server/common/status.h"
+#include "server/common/time.h"
+#include "server/online/redis_cluster.h"
+#include "server/online/redis_conn.h"
+#include "server/online/resp.h"
 
 namespace pantry::materialize {
 namespace {
@@ -177,30 +181,111 @@ if not current or tonumber(current) < tonumber(ARGV[3]) then
 end
 return 1)";
 
-timeval Timeval(Micros us) {
-  return timeval{static_cast<time_t>(us / kMicrosPerSecond),
-                 static_cast<suseconds_t>(us % kMicrosPerSecond)};
+using internal::Reply;
+
+// Runs one command on the Redis of the coordination keys; UNAVAILABLE when
+// it cannot be reached, INTERNAL on an error reply.
+class Runner {
+ public:
+  virtual ~Runner() = default;
+  virtual absl::StatusOr<Reply> Run(const std::vector<std::string>& args) = 0;
+};
+
+absl::Status ErrorReply(absl::string_view where, const std::vector<std::string>& args,
+                        const redisReply& reply) {
+  return absl::InternalError(
+      absl::StrCat(where, ": ", args[0], " failed: ", internal::ReplyText(reply)));
 }
+
+// One connection to a single Redis, made again after an I/O error.
+class ServerRunner final : public Runner {
+ public:
+  explicit ServerRunner(const OnlineStoreConfig& config)
+      : settings_(internal::SettingsFor(config, "")) {}
+
+  absl::StatusOr<Reply> Run(const std::vector<std::string>& args) override {
+    const SigpipeGuard no_sigpipe;
+    if (context_ == nullptr) {
+      std::string sha;
+      PANTRY_ASSIGN_OR_RETURN(context_, internal::OpenRedis(settings_, &sha));
+    }
+    std::vector<const char*> argv;
+    std::vector<size_t> lengths;
+    for (const std::string& a : args) {
+      argv.push_back(a.data());
+      lengths.push_back(a.size());
+    }
+    Reply reply(static_cast<redisReply*>(redisCommandArgv(
+        context_.get(), static_cast<int>(argv.size()), argv.data(), lengths.data())));
+    if (reply == nullptr) {
+      const std::string message = context_->errstr;
+      context_.reset();
+      return absl::UnavailableError(absl::StrCat(settings_.where, ": ", message));
+    }
+    if (reply->type == REDIS_REPLY_ERROR) return ErrorReply(settings_.where, args, *reply);
+    return reply;
+  }
+
+ private:
+  const internal::RedisSettings settings_;
+  internal::Context context_;
+};
+
+// The master of the coordination keys' slot on a Redis Cluster, followed
+// through redirections and failovers for up to request_timeout.
+class ClusterRunner final : public Runner {
+ public:
+  explicit ClusterRunner(const OnlineStoreConfig& config)
+      : router_(Settings(config), nullptr),
+        timeout_(config.request_timeout),
+        slot_(internal::KeySlot(kCoordinationTag)) {}
+
+  absl::StatusOr<Reply> Run(const std::vector<std::string>& args) override {
+    internal::ClusterCommand command;
+    command.slot = slot_;
+    internal::AppendArrayHeader(&command.resp, args.size());
+    for (const std::string& a : args) internal::AppendBulk(&command.resp, a);
+    PANTRY_RETURN_IF_ERROR(router_.Execute({&command}, NowMicros() + timeout_));
+    if (command.reply->type == REDIS_REPLY_ERROR) {
+      return ErrorReply("redis cluster", args, *command.reply);
+    }
+    return std::move(command.reply);
+  }
+
+ private:
+  static internal::ClusterSettings Settings(const OnlineStoreConfig& config) {
+    internal::ClusterSettings s;
+    s.seeds = config.nodes;
+    s.node = internal::SettingsFor(config, "");
+    return s;
+  }
+
+  internal::ClusterRouter router_;
+  const Micros timeout_;
+  const int slot_;
+};
 
 class RedisCoordinator final : public Coordinator {
  public:
-  explicit RedisCoordinator(const OnlineStoreConfig& config)
-      : config_(config), where_(absl::StrCat("redis at ", config.host, ":", config.port)) {}
-  ~RedisCoordinator() override {
-    if (context_ != nullptr) redisFree(context_);
+  explicit RedisCoordinator(const OnlineStoreConfig& config) {
+    if (config.type == OnlineStoreConfig::Type::kRedisCluster) {
+      runner_ = std::make_unique<ClusterRunner>(config);
+    } else {
+      runner_ = std::make_unique<ServerRunner>(config);
+    }
   }
 
   absl::StatusOr<std::map<std::string, Micros>> Watermarks(const std::string& project) override {
     std::lock_guard<std::mutex> lock(mu_);
-    PANTRY_ASSIGN_OR_RETURN(Reply reply, Run({"HGETALL", project + ":#watermarks"}));
+    PANTRY_ASSIGN_OR_RETURN(Reply reply, runner_->Run({"HGETALL", WatermarksKey(project)}));
     std::map<std::string, Micros> out;
-    if (reply.get()->type != REDIS_REPLY_ARRAY) return out;
-    for (size_t i = 0; i + 1 < reply.get()->elements; i += 2) {
-      const redisReply* k = reply.get()->element[i];
-      const redisReply* v = reply.get()->element[i + 1];
+    if (reply->type != REDIS_REPLY_ARRAY) return out;
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+      const redisReply* k = reply->element[i];
+      const redisReply* v = reply->element[i + 1];
       int64_t w = 0;
-      if (absl::SimpleAtoi(absl::string_view(v->str, v->len), &w)) {
-        out[std::string(k->str, k->len)] = w;
+      if (absl::SimpleAtoi(internal::ReplyText(*v), &w)) {
+        out[std::string(internal::ReplyText(*k))] = w;
       }
     }
     return out;
@@ -212,44 +297,38 @@ class RedisCoordinator final : public Coordinator {
                                                   Micros ttl) override {
     std::lock_guard<std::mutex> lock(mu_);
     PANTRY_ASSIGN_OR_RETURN(Reply reply,
-                            Run({"EVAL", kAcquire, "2", LeaseKey(project, view),
-                                 project + ":#lease-seq", holder, Millis(ttl)}));
-    if (reply.get()->integer < 0) return std::optional<int64_t>();
-    return std::optional<int64_t>(reply.get()->integer);
+                            runner_->Run({"EVAL", kAcquire, "2", LeaseKey(project, view),
+                                          LeaseSeqKey(project), holder, Millis(ttl)}));
+    if (reply->integer < 0) return std::optional<int64_t>();
+    return std::optional<int64_t>(reply->integer);
   }
 
   absl::Status Renew(const std::string& project, const std::string& view,
                      const std::string& holder, int64_t token, Micros ttl) override {
     std::lock_guard<std::mutex> lock(mu_);
-    PANTRY_ASSIGN_OR_RETURN(Reply reply, Run({"EVAL", kRenew, "1", LeaseKey(project, view),
-                                              Value(holder, token), Millis(ttl)}));
-    return reply.get()->integer == 1 ? absl::OkStatus() : Lost(view);
+    PANTRY_ASSIGN_OR_RETURN(Reply reply, runner_->Run({"EVAL", kRenew, "1", LeaseKey(project, view),
+                                                       Value(holder, token), Millis(ttl)}));
+    return reply->integer == 1 ? absl::OkStatus() : Lost(view);
   }
 
   absl::Status Release(const std::string& project, const std::string& view,
                        const std::string& holder, int64_t token) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return Run({"EVAL", kRelease, "1", LeaseKey(project, view), Value(holder, token)}).status();
+    return runner_->Run({"EVAL", kRelease, "1", LeaseKey(project, view), Value(holder, token)})
+        .status();
   }
 
   absl::Status Advance(const std::string& project, const std::string& view,
                        const std::string& holder, int64_t token, Micros end) override {
     std::lock_guard<std::mutex> lock(mu_);
     PANTRY_ASSIGN_OR_RETURN(
-        Reply reply, Run({"EVAL", kAdvance, "2", LeaseKey(project, view), project + ":#watermarks",
-                          Value(holder, token), view, std::to_string(end)}));
-    return reply.get()->integer == 1 ? absl::OkStatus() : Lost(view);
+        Reply reply,
+        runner_->Run({"EVAL", kAdvance, "2", LeaseKey(project, view), WatermarksKey(project),
+                      Value(holder, token), view, std::to_string(end)}));
+    return reply->integer == 1 ? absl::OkStatus() : Lost(view);
   }
 
  private:
-  struct Reply {
-    std::unique_ptr<redisReply, void (*)(void*)> reply{nullptr, freeReplyObject};
-    const redisReply* get() const { return reply.get(); }
-  };
-
-  static std::string LeaseKey(const std::string& project, const std::string& view) {
-    return absl::StrCat(project, ":#lease:", view);
-  }
   static std::string Value(const std::string& holder, int64_t token) {
     return absl::StrCat(token, "/", holder);
   }
@@ -259,61 +338,8 @@ class RedisCoordinator final : public Coordinator {
         absl::StrCat("the lease of view '", view, "' was lost (it expired or another run took it)"));
   }
 
-  // Runs one command; UNAVAILABLE (and a reconnect next time) on I/O errors,
-  // Internal on an error reply.
-  absl::StatusOr<Reply> Run(const std::vector<std::string>& args) {
-    const SigpipeGuard no_sigpipe;
-    if (context_ == nullptr) PANTRY_RETURN_IF_ERROR(Connect());
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    for (const std::string& a : args) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
-    }
-    Reply r;
-    r.reply.reset(static_cast<redisReply*>(
-        redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data())));
-    if (r.reply == nullptr) {
-      const std::string message = context_->errstr;
-      redisFree(context_);
-      context_ = nullptr;
-      return absl::UnavailableError(absl::StrCat(where_, ": ", message));
-    }
-    if (r.get()->type == REDIS_REPLY_ERROR) {
-      return absl::InternalError(
-          absl::StrCat(where_, ": ", args[0], " failed: ", std::string(r.get()->str, r.get()->len)));
-    }
-    return r;
-  }
-
-  absl::Status Connect() {
-    redisContext* c = redisConnectWithTimeout(config_.host.c_str(), config_.port,
-                                              Timeval(config_.connect_timeout));
-    if (c == nullptr || c->err) {
-      const std::string message = c == nullptr ? "out of memory" : c->errstr;
-      if (c != nullptr) redisFree(c);
-      return absl::UnavailableError(absl::StrCat(where_, ": ", message));
-    }
-    redisSetTimeout(c, Timeval(config_.request_timeout));
-    context_ = c;
-    std::vector<std::vector<std::string>> setup;
-    if (!config_.password.empty()) setup.push_back({"AUTH", config_.password});
-    if (config_.db != 0) setup.push_back({"SELECT", std::to_string(config_.db)});
-    for (const auto& command : setup) {
-      absl::StatusOr<Reply> r = Run(command);
-      if (!r.ok()) {
-        if (context_ != nullptr) redisFree(context_);
-        context_ = nullptr;
-        return absl::UnavailableError(absl::StrCat(where_, ": ", command[0], " failed"));
-      }
-    }
-    return absl::OkStatus();
-  }
-
-  const OnlineStoreConfig config_;
-  const std::string where_;
   std::mutex mu_;
-  redisContext* context_ = nullptr;  // guarded by mu_
+  std::unique_ptr<Runner> runner_;  // used under mu_
 };
 
 }  // namespace

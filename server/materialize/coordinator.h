@@ -24,7 +24,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "server/common/time.h"
+#include "server/online/online_store.h"
 #include "server/registry/registry.h"
 
 namespace pantry::materialize {
@@ -60,10 +62,11 @@ class Coordinator {
 // yet); DataLoss on Watermarks() when it is unreadable.
 std::unique_ptr<Coordinator> NewLocalCoordinator(std::string path);
 
-// Keys on the Redis server of `config` (docs/redis-layout.md): the hash
-// "<project>:#watermarks" (view -> microseconds), "<project>:#lease:<view>"
-// ("<token>/<holder>", with an expiry) and the counter
-// "<project>:#lease-seq". Connects lazily and again after errors.
+// Keys on the Redis server or Redis Cluster of `config` (WatermarksKey,
+// LeaseKey and LeaseSeqKey of server/online/online_store.h).
+// Connects lazily and
+// again after errors; on a cluster, follows the keys' slot through
+// redirections and failovers for up to request_timeout per call.
 std::unique_ptr<Coordinator> NewRedisCoordinator(const OnlineStoreConfig& config);
 
 }  // namespace pantry::materialize

@@ -350,6 +350,11 @@ class Migrator {
 absl::StatusOr<MigrationProgress> MigrateToRows(const OnlineStoreConfig& config,
                                                 absl::string_view project,
                                                 const MigrationOptions& options) {
+  if (config.type == OnlineStoreConfig::Type::kRedisCluster) {
+    return absl::InvalidArgumentError(
+        "the online store is a Redis Cluster: Pantry has only ever written rows (layout 2) to a "
+        "cluster, so there is nothing to migrate");
+  }
   if (config.type != OnlineStoreConfig::Type::kRedis) {
     return absl::InvalidArgumentError(
         "the online store is not Redis (online_store.type): there is nothing to migrate");
@@ -401,6 +406,20 @@ absl::StatusOr<MigrationProgress> MigrateToRows(const OnlineStoreConfig& config,
         failures.size(), " hash(es) could not be migrated and were left in place (",
         absl::StrJoin(named, "; "), failures.size() > kNamedFailures ? "; ..." : "",
         "). Fix or delete them, then run the migration again; pantryd serves once it completes"));
+  }
+  // Materialization's watermarks and token counter move to their layout-2
+  // names (they carry the cluster hash tag now); a name already in use is
+  // left alone. Leases are not moved: no older pantryd runs any more.
+  static constexpr char kRenameUnlessTaken[] =
+      "if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('EXISTS', KEYS[2]) == 0 then "
+      "redis.call('RENAME', KEYS[1], KEYS[2]) return 1 end return 0";
+  for (const auto& [old_key, new_key] :
+       {std::pair{absl::StrCat(project, ":#watermarks"), WatermarksKey(project)},
+        std::pair{absl::StrCat(project, ":#lease-seq"), LeaseSeqKey(project)}}) {
+    PANTRY_RETURN_IF_ERROR(internal::RunCommand(c, settings,
+                                                {"EVAL", kRenameUnlessTaken, "2", old_key, new_key},
+                                                "EVAL (rename)")
+                               .status());
   }
   PANTRY_RETURN_IF_ERROR(
       internal::RunCommand(c, settings, {"SET", layout_key, kLayoutVersion}, "SET").status());

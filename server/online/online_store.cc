@@ -3,6 +3,7 @@
 #include <future>
 
 #include "absl/strings/str_cat.h"
+#include "server/online/cluster_store.h"
 #include "server/online/memory_store.h"
 #include "server/online/redis_store.h"
 #include "server/online/row.h"
@@ -100,12 +101,24 @@ absl::StatusOr<WriteResult> OnlineStore::WriteSync(std::vector<ViewWrite> writes
   return future.get();
 }
 
+std::string WatermarksKey(absl::string_view project) {
+  return absl::StrCat(project, ":", kCoordinationTag, ":watermarks");
+}
+std::string LeaseKey(absl::string_view project, absl::string_view view) {
+  return absl::StrCat(project, ":", kCoordinationTag, ":lease:", view);
+}
+std::string LeaseSeqKey(absl::string_view project) {
+  return absl::StrCat(project, ":", kCoordinationTag, ":lease-seq");
+}
+
 absl::StatusOr<std::unique_ptr<OnlineStore>> CreateOnlineStore(const OnlineStoreConfig& config,
                                                                 absl::string_view project,
                                                                 OnlineStoreObserver* observer) {
   switch (config.type) {
     case OnlineStoreConfig::Type::kMemory: return NewMemoryOnlineStore();
     case OnlineStoreConfig::Type::kRedis: return NewRedisOnlineStore(config, project, observer);
+    case OnlineStoreConfig::Type::kRedisCluster:
+      return NewRedisClusterOnlineStore(config, project, observer);
   }
   return absl::InvalidArgumentError("unknown online store type");
 }

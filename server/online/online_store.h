@@ -119,6 +119,17 @@ absl::Status CheckRows(const std::vector<ViewWrite>& writes);
 
 // The key recording which layout a project's online data is in.
 std::string LayoutKey(absl::string_view project);
+// The hash tag every coordination key carries, so that a script touching a
+// lease and the watermarks (or the token counter) runs on one cluster node.
+inline constexpr absl::string_view kCoordinationTag = "{#}";
+
+// The coordination keys of materialization (docs/redis-layout.md): the hash of watermarks
+// (view -> microseconds), a view's lease ("<token>/<holder>", with an
+// expiry) and the counter of fencing tokens.
+std::string WatermarksKey(absl::string_view project);  // <project>:{#}:watermarks
+std::string LeaseKey(absl::string_view project, absl::string_view view);  // <project>:{#}:lease:<view>
+std::string LeaseSeqKey(absl::string_view project);  // <project>:{#}:lease-seq
+
 // The layout OnlineKey() and PackRow() make, as stored under LayoutKey().
 inline constexpr absl::string_view kLayoutVersion = "2";
 

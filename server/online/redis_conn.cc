@@ -8,6 +8,7 @@
 #include "server/common/status.h"
 #include "server/online/online_store.h"
 #include "server/online/redis_scripts.h"
+#include "server/online/row.h"
 
 namespace pantry::internal {
 namespace {
@@ -49,6 +50,39 @@ RedisSettings SettingsFor(const OnlineStoreConfig& config, absl::string_view pro
   return settings;
 }
 
+absl::Status TakeRowReply(const ViewRead& read, const redisReply& row, absl::string_view where,
+                          ViewReadResult* result) {
+  if (row.type == REDIS_REPLY_NIL) {
+    result->values.resize(read.feature_ids.size());
+    return absl::OkStatus();
+  }
+  if (row.type != REDIS_REPLY_STRING) return UnexpectedReplyStatus(where, "MGET", row);
+  absl::Status status = UnpackRow(ReplyText(row), read.feature_ids, read.view, read.key,
+                                  &result->event_time, &result->values);
+  if (!status.ok()) return absl::Status(status.code(), absl::StrCat(where, ": ", status.message()));
+  result->found = true;
+  return absl::OkStatus();
+}
+
+absl::Status TakeWriteOutcome(const ViewWrite& write, const redisReply& outcome,
+                              absl::string_view where, WriteResult* result) {
+  const long long code = outcome.type == REDIS_REPLY_INTEGER ? outcome.integer : -1;
+  if (code == 1) {
+    ++result->written;
+    return absl::OkStatus();
+  }
+  if (code == 0) {
+    ++result->skipped_older;
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      where, ": feature view '", write.view, "': key ", write.key,
+      code == 3 ? " holds another Redis type, not a Pantry row"
+                : " holds a string that is not a row Pantry can read (a newer row format, "
+                  "or not written by Pantry)",
+      "; the row was not written"));
+}
+
 // Runs one command; `name` (not the arguments, which may hold the password)
 // names it in errors. An error reply is UNAVAILABLE: set-up failed.
 absl::StatusOr<Reply> RunCommand(redisContext* c, const RedisSettings& settings,
@@ -76,23 +110,35 @@ bool IsHashLayoutKey(absl::string_view key, absl::string_view prefix) {
   return key[0] != '{' && key[0] != '#' && absl::StrContains(key, '=');
 }
 
+absl::Status LayoutRefusal(absl::string_view where, absl::string_view project,
+                           absl::string_view why) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      where, ": project '", project, "' ", why,
+      ". Stop every older pantryd, then run 'pantry online migrate --config "
+      "<feature_repo.yaml>' to rewrite it in place (docs/redis-layout.md, \"Migrating\")"));
+}
+
+absl::Status CheckLayoutVersion(absl::string_view where, absl::string_view project,
+                                absl::string_view version) {
+  if (version == kLayoutVersion) return absl::OkStatus();
+  if (version == "migrating") {
+    return LayoutRefusal(where, project, "is being migrated to the row layout");
+  }
+  return LayoutRefusal(where, project,
+                       absl::StrCat("is in online layout '", version,
+                                    "', which this pantryd does not serve (it serves layout ",
+                                    kLayoutVersion, ")"));
+}
+
 absl::Status CheckLayoutOn(redisContext* c, const RedisSettings& settings) {
   const std::string layout_key = LayoutKey(settings.project);
   auto refuse = [&](absl::string_view why) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        settings.where, ": project '", settings.project, "' ", why,
-        ". Stop every older pantryd, then run 'pantry online migrate --config "
-        "<feature_repo.yaml>' to rewrite it in place (docs/redis-layout.md, \"Migrating\")"));
+    return LayoutRefusal(settings.where, settings.project, why);
   };
   for (int attempt = 0; attempt < 2; ++attempt) {
     PANTRY_ASSIGN_OR_RETURN(Reply layout, RunCommand(c, settings, {"GET", layout_key}, "GET"));
     if (layout->type == REDIS_REPLY_STRING) {
-      const absl::string_view version = ReplyText(*layout);
-      if (version == kLayoutVersion) return absl::OkStatus();
-      if (version == "migrating") return refuse("is being migrated to the row layout");
-      return refuse(absl::StrCat("is in online layout '", version,
-                                 "', which this pantryd does not serve (it serves layout ",
-                                 kLayoutVersion, ")"));
+      return CheckLayoutVersion(settings.where, settings.project, ReplyText(*layout));
     }
     if (attempt > 0) break;
     const std::string prefix = absl::StrCat(settings.project, ":");

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/common/time.h"
+#include "server/online/online_store.h"
 #include "server/registry/registry.h"
 
 namespace pantry::internal {
@@ -53,6 +54,18 @@ absl::Status ErrorReplyStatus(absl::string_view where, const redisReply& reply);
 absl::Status UnexpectedReplyStatus(absl::string_view where, absl::string_view command,
                                    const redisReply& reply);
 
+// Takes one element of an MGET of row keys into `result`: nil (no row
+// stored) or a row, unpacked for the read's features. DATA_LOSS or
+// FAILED_PRECONDITION (from UnpackRow) prefixed with `where`.
+absl::Status TakeRowReply(const ViewRead& read, const redisReply& row, absl::string_view where,
+                          ViewReadResult* result);
+
+// Counts the write script's outcome for `write` (one element of its reply)
+// into `result`, or returns FAILED_PRECONDITION naming the view and key
+// when the script refused the key.
+absl::Status TakeWriteOutcome(const ViewWrite& write, const redisReply& outcome,
+                              absl::string_view where, WriteResult* result);
+
 // Runs one blocking command; `name` (not the arguments, which may hold the
 // password) names it in errors. UNAVAILABLE on I/O failure or an error
 // reply.
@@ -63,6 +76,15 @@ absl::StatusOr<Reply> RunCommand(redisContext* c, const RedisSettings& settings,
 // the project `prefix` names ("<project>:"): "<project>:<join key>=...".
 // Rows are "<project>:{...", coordination keys "<project>:#...".
 bool IsHashLayoutKey(absl::string_view key, absl::string_view prefix);
+
+// FAILED_PRECONDITION: project `project` is not served, because `why`;
+// says to migrate.
+absl::Status LayoutRefusal(absl::string_view where, absl::string_view project,
+                           absl::string_view why);
+// OK when `version` (the value of the layout key) is kLayoutVersion, else
+// the refusal naming it.
+absl::Status CheckLayoutVersion(absl::string_view where, absl::string_view project,
+                                absl::string_view version);
 
 // Checks the project's layout key (LayoutKey): kLayoutVersion serves;
 // absent, the keyspace is scanned for layout-1 hashes of the project and,

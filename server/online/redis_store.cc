@@ -26,6 +26,7 @@
 #include "server/common/time.h"
 #include "server/online/redis_conn.h"
 #include "server/online/redis_scripts.h"
+#include "server/online/resp.h"
 #include "server/online/row.h"
 
 namespace pantry {
@@ -34,6 +35,9 @@ namespace {
 using internal::Context;
 using internal::ErrorReplyStatus;
 using internal::OpenRedis;
+using internal::AppendArrayHeader;
+using internal::AppendBulk;
+using internal::AppendNumber;
 using internal::ReplyText;
 using internal::UnexpectedReplyStatus;
 using Settings = internal::RedisSettings;
@@ -65,39 +69,6 @@ constexpr size_t kMaxKeptBuffer = 4 << 20;
 // Keys one EVALSHA of the write script covers: the script's own cost is paid
 // once per batch instead of once per key.
 constexpr size_t kWritesPerScript = 64;
-
-// ---------------------------------------------------------------------------
-// RESP formatting. Commands are encoded straight into one buffer per batch
-// (one copy into hiredis' output buffer, no allocation per command or per
-// argument).
-
-void AppendDecimal(std::string* out, int64_t v) {
-  char buf[24];
-  const auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, res.ptr);
-}
-
-void AppendArrayHeader(std::string* out, size_t n) {
-  out->push_back('*');
-  AppendDecimal(out, static_cast<int64_t>(n));
-  out->append("\r\n");
-}
-
-// Appends `s` as one bulk string.
-void AppendBulk(std::string* out, absl::string_view s) {
-  out->push_back('$');
-  AppendDecimal(out, static_cast<int64_t>(s.size()));
-  out->append("\r\n");
-  out->append(s.data(), s.size());
-  out->append("\r\n");
-}
-
-// One bulk string holding `v` in decimal.
-void AppendNumber(std::string* out, int64_t v) {
-  char buf[24];
-  const auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  AppendBulk(out, absl::string_view(buf, res.ptr - buf));
-}
 
 // What a command needs from its connection.
 struct CommandContext {
@@ -235,8 +206,8 @@ class ReadOp final : public Op {
       status_ = UnexpectedReplyStatus(where, "MGET", reply);
     } else {
       for (size_t j = 0; j < reply.elements && status_.ok(); ++j) {
-        status_ = Take(call_->reads[begin_ + j], *reply.element[j], where,
-                       &call_->results[begin_ + j]);
+        status_ = internal::TakeRowReply(call_->reads[begin_ + j], *reply.element[j], where,
+                                         &call_->results[begin_ + j]);
       }
     }
     return ReplyAction::kTaken;
@@ -247,20 +218,6 @@ class ReadOp final : public Op {
   }
 
  private:
-  static absl::Status Take(const ViewRead& read, const redisReply& row, absl::string_view where,
-                           ViewReadResult* result) {
-    if (row.type == REDIS_REPLY_NIL) {
-      result->values.resize(read.feature_ids.size());
-      return absl::OkStatus();
-    }
-    if (row.type != REDIS_REPLY_STRING) return UnexpectedReplyStatus(where, "MGET", row);
-    absl::Status status = UnpackRow(ReplyText(row), read.feature_ids, read.view, read.key,
-                                    &result->event_time, &result->values);
-    if (!status.ok()) return absl::Status(status.code(), absl::StrCat(where, ": ", status.message()));
-    result->found = true;
-    return absl::OkStatus();
-  }
-
   const std::shared_ptr<ReadCall> call_;
   const size_t begin_;
   const size_t end_;
@@ -311,22 +268,9 @@ class WriteOp final : public Op {
     } else if (reply.type != REDIS_REPLY_ARRAY || reply.elements != expected) {
       status_ = UnexpectedReplyStatus(where, "EVALSHA", reply);
     } else {
-      for (size_t k = 0; k < reply.elements; ++k) {
-        const redisReply& outcome = *reply.element[k];
-        const long long code = outcome.type == REDIS_REPLY_INTEGER ? outcome.integer : -1;
-        if (code == 1) {
-          ++result_.written;
-        } else if (code == 0) {
-          ++result_.skipped_older;
-        } else if (status_.ok()) {
-          const ViewWrite& w = call_->writes[first + k];
-          status_ = absl::FailedPreconditionError(absl::StrCat(
-              where, ": feature view '", w.view, "': key ", w.key,
-              code == 3 ? " holds another Redis type, not a Pantry row"
-                        : " holds a string that is not a row Pantry can read (a newer row format, "
-                          "or not written by Pantry)",
-              "; the row was not written"));
-        }
+      for (size_t k = 0; k < reply.elements && status_.ok(); ++k) {
+        status_ = internal::TakeWriteOutcome(call_->writes[first + k], *reply.element[k], where,
+                                             &result_);
       }
     }
     return ReplyAction::kTaken;

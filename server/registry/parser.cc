@@ -63,7 +63,10 @@ constexpr absl::string_view kOnlineStoreKeys[] = {"type",
                                                   "connect_timeout",
                                                   "request_timeout",
                                                   "key_ttl",
-                                                  "max_pending_requests"};
+                                                  "max_pending_requests",
+                                                  "nodes",
+                                                  "wait_replicas",
+                                                  "wait_timeout"};
 constexpr absl::string_view kOfflineStoreKeys[] = {"path", "memory_budget"};
 constexpr absl::string_view kServingKeys[] = {
     "max_entities_per_request", "max_features_per_request", "max_write_rows_per_request"};
@@ -76,7 +79,7 @@ constexpr absl::string_view kFeatureViewKeys[] = {
 constexpr absl::string_view kFeatureKeys[] = {"name", "dtype", "description", "tags"};
 constexpr absl::string_view kFeatureServiceKeys[] = {"name", "features", "owner", "description",
                                                      "tags"};
-constexpr absl::string_view kOnlineStoreTypes[] = {"memory", "redis"};
+constexpr absl::string_view kOnlineStoreTypes[] = {"memory", "redis", "redis_cluster"};
 
 constexpr absl::string_view kEntityKeyTypes = "INT32, INT64, STRING, BYTES";
 
@@ -310,6 +313,8 @@ class RepoParser {
   bool ReadString(const YAML::Node& node, absl::string_view path, std::string* out);
   bool ReadName(const YAML::Node& node, absl::string_view path, std::string* out);
   bool ReadInt(const YAML::Node& node, absl::string_view path, int64_t min, int64_t max, int* out);
+  // "host:port" (or "[v6]:port") into its parts; an error naming `path` and false when malformed.
+  bool ReadAddress(const YAML::Node& node, const std::string& path, std::string* host, int* port);
   bool ReadBool(const YAML::Node& node, absl::string_view path, bool* out);
   bool ReadDuration(const YAML::Node& node, absl::string_view path, bool allow_ms, Micros* out);
   bool ReadTags(const YAML::Node& node, absl::string_view path,
@@ -581,11 +586,14 @@ void RepoParser::ParseOnlineStore(const YAML::Node& node) {
         c.type = OnlineStoreConfig::Type::kMemory;
       } else if (type == "redis") {
         c.type = OnlineStoreConfig::Type::kRedis;
+      } else if (type == "redis_cluster") {
+        c.type = OnlineStoreConfig::Type::kRedisCluster;
       } else {
         type_ok = false;
         Error(*n, Child(path, "type"),
               absl::StrCat("unknown online store type '", type, "'",
-                           DidYouMean(type, kOnlineStoreTypes), "; valid types: memory, redis"));
+                           DidYouMean(type, kOnlineStoreTypes),
+                           "; valid types: memory, redis, redis_cluster"));
       }
     }
   }
@@ -605,33 +613,53 @@ void RepoParser::ParseOnlineStore(const YAML::Node& node) {
     return;
   }
 
-  if (f.Has("address") && (f.Has("host") || f.Has("port"))) {
+  const bool cluster = c.type == OnlineStoreConfig::Type::kRedisCluster;
+  if (cluster) {
+    for (absl::string_view key : {"host", "port", "address"}) {
+      if (f.Has(key)) {
+        ValueError(f, key, Child(path, key),
+                   absl::StrCat("'", key,
+                                "' is for type: redis; a Redis Cluster is given by 'nodes: "
+                                "[host:port, ...]'"));
+      }
+    }
+    const std::string npath = Child(path, "nodes");
+    const YAML::Node* n = f.Get("nodes");
+    if (n == nullptr) {
+      Error(node, path,
+            "type: redis_cluster needs 'nodes', a list of host:port of cluster nodes, e.g. "
+            "[10.0.0.1:7000, 10.0.0.2:7000]");
+    } else if (!n->IsSequence() || n->size() == 0) {
+      Error(*n, npath, "must be a non-empty list of host:port, e.g. [10.0.0.1:7000]");
+    } else {
+      for (size_t i = 0; i < n->size(); ++i) {
+        const YAML::Node item = (*n)[i];
+        std::string host;
+        int port = 0;
+        if (ReadAddress(item, absl::StrCat(npath, "[", i, "]"), &host, &port)) {
+          c.nodes.emplace_back(std::move(host), port);
+        }
+      }
+    }
+    if (const YAML::Node* d = f.Get("db"); d != nullptr && !(d->IsScalar() && d->Scalar() == "0")) {
+      Error(*d, Child(path, "db"), "a Redis Cluster has only database 0; remove 'db'");
+    }
+  } else if (f.Has("nodes")) {
+    ValueError(f, "nodes", Child(path, "nodes"),
+               "'nodes' is for type: redis_cluster; a single Redis is given by 'address' or "
+               "'host'/'port'");
+  }
+  if (cluster) {
+    // Checked above.
+  } else if (f.Has("address") && (f.Has("host") || f.Has("port"))) {
     ValueError(f, "address", Child(path, "address"),
                "give either 'address' or 'host'/'port', not both");
   } else if (const YAML::Node* n = f.Get("address")) {
-    const std::string apath = Child(path, "address");
-    std::string address;
-    if (ReadString(*n, apath, &address)) {
-      const size_t colon = address.rfind(':');
-      std::string host = colon == std::string::npos ? "" : address.substr(0, colon);
-      if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);  // [::1]:6379
-      }
-      int64_t port = 0;
-      if (host.empty() || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
-          address.substr(colon + 1).find_first_not_of("0123456789") != std::string::npos) {
-        Error(*n, apath,
-              absl::StrCat("invalid address '", address,
-                           "': expected host:port, e.g. "
-                           "127.0.0.1:6379"));
-      } else if (port < 1 || port > 65535) {
-        Error(*n, apath,
-              absl::StrCat("port ", port, " in address '", address,
-                           "' is out of range: expected 1 to 65535"));
-      } else {
-        c.host = host;
-        c.port = static_cast<int>(port);
-      }
+    std::string host;
+    int port = 0;
+    if (ReadAddress(*n, Child(path, "address"), &host, &port)) {
+      c.host = host;
+      c.port = port;
     }
   } else {
     if (const YAML::Node* n = f.Get("host")) {
@@ -666,6 +694,45 @@ void RepoParser::ParseOnlineStore(const YAML::Node& node) {
   if (const YAML::Node* n = f.Get("key_ttl")) {
     ReadDuration(*n, Child(path, "key_ttl"), /*allow_ms=*/false, &c.key_ttl);
   }
+  OptionalInt(f, "wait_replicas", path, 0, 16, &c.wait_replicas);
+  if (const YAML::Node* n = f.Get("wait_timeout")) {
+    Micros d = 0;
+    if (ReadDuration(*n, Child(path, "wait_timeout"), /*allow_ms=*/true, &d)) {
+      if (d < 1000) {
+        Error(*n, Child(path, "wait_timeout"),
+              "must be at least 1ms (Redis' WAIT takes milliseconds; 0 would wait forever)");
+      } else {
+        c.wait_timeout = d;
+      }
+    }
+  }
+}
+
+bool RepoParser::ReadAddress(const YAML::Node& node, const std::string& path, std::string* host_out,
+                             int* port_out) {
+  std::string address;
+  if (!ReadString(node, path, &address)) return false;
+  const size_t colon = address.rfind(':');
+  std::string host = colon == std::string::npos ? "" : address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);  // [::1]:6379
+  }
+  int64_t port = 0;
+  if (host.empty() || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
+      address.substr(colon + 1).find_first_not_of("0123456789") != std::string::npos) {
+    Error(node, path,
+          absl::StrCat("invalid address '", address, "': expected host:port, e.g. 127.0.0.1:6379"));
+    return false;
+  }
+  if (port < 1 || port > 65535) {
+    Error(node, path,
+          absl::StrCat("port ", port, " in address '", address,
+                       "' is out of range: expected 1 to 65535"));
+    return false;
+  }
+  *host_out = std::move(host);
+  *port_out = static_cast<int>(port);
+  return true;
 }
 
 void RepoParser::ParseOfflineStore(const YAML::Node* node) {

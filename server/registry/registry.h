@@ -89,11 +89,13 @@ struct FeatureService {
 };
 
 struct OnlineStoreConfig {
-  enum class Type { kMemory, kRedis };
+  enum class Type { kMemory, kRedis, kRedisCluster };
   Type type = Type::kMemory;
   // Redis only.
   std::string host = "127.0.0.1";
   int port = 6379;
+  // Redis Cluster only: the nodes the slot map is first learnt from.
+  std::vector<std::pair<std::string, int>> nodes;
   std::string username;  // ACL user; empty: the default user
   std::string password;  // empty: no AUTH
   int db = 0;
@@ -102,6 +104,10 @@ struct OnlineStoreConfig {
   Micros request_timeout = 1 * kMicrosPerSecond;  // per request, unless the call's deadline is sooner
   Micros key_ttl = 0;  // the default online_ttl of feature views; 0: rows never expire
   int max_pending_requests = 10000;         // beyond this, RESOURCE_EXHAUSTED
+  // Writes wait (Redis WAIT) until this many replicas of each master have
+  // them, or fail with UNAVAILABLE after wait_timeout; 0: no wait.
+  int wait_replicas = 0;
+  Micros wait_timeout = 1 * kMicrosPerSecond;
 };
 
 struct OfflineStoreConfig {

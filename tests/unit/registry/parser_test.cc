@@ -643,7 +643,7 @@ feature_services:
 TEST(RegistryParser, OnlineStoreTypeMustBeMemoryOrRedis) {
   EXPECT_THAT(Errors("project: p\nonline_store: {type: rediss}\n"),
               ElementsAre("repo.yaml:2:22: online_store.type: unknown online store type 'rediss' "
-                          "(did you mean 'redis'?); valid types: memory, redis"));
+                          "(did you mean 'redis'?); valid types: memory, redis, redis_cluster"));
   // The other keys are still checked, as Redis settings.
   EXPECT_THAT(Errors("project: p\nonline_store: {type: reddis, host: h, port: 0}\n"),
               ElementsAre(HasSubstr("online_store.type: unknown online store type 'reddis'"),
