@@ -695,6 +695,11 @@ void RepoParser::ParseOnlineStore(const YAML::Node& node) {
     ReadDuration(*n, Child(path, "key_ttl"), /*allow_ms=*/false, &c.key_ttl);
   }
   OptionalInt(f, "wait_replicas", path, 0, 16, &c.wait_replicas);
+  if (!cluster && (f.Has("wait_replicas") || f.Has("wait_timeout"))) {
+    ValueError(f, f.Has("wait_replicas") ? "wait_replicas" : "wait_timeout",
+               Child(path, f.Has("wait_replicas") ? "wait_replicas" : "wait_timeout"),
+               "applies only to type: redis_cluster");
+  }
   if (const YAML::Node* n = f.Get("wait_timeout")) {
     Micros d = 0;
     if (ReadDuration(*n, Child(path, "wait_timeout"), /*allow_ms=*/true, &d)) {
