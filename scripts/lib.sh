@@ -36,3 +36,52 @@ pantry_start_redis() {
 pantry_cpu_seconds() {
   awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"
 }
+
+# Starts a private Redis Cluster in DIR: MASTERS masters (default 3) with
+# REPLICAS replicas each (default 1), every node a redis-server on a free
+# 127.0.0.1 port in its own folder (no persistence, node timeout 1000 ms),
+# joined by `redis-cli --cluster create`; waits until the cluster says
+# cluster_state:ok. Sets CLUSTER_PORTS (the nodes' ports, masters first as
+# redis-cli assigns them) and CLUSTER_PIDS.
+pantry_start_cluster() {
+  local dir=$1 masters=${2:-3} replicas=${3:-1}
+  local n=$((masters * (1 + replicas))) i port addrs=()
+  CLUSTER_PORTS=()
+  CLUSTER_PIDS=()
+  for i in $(seq 1 "$n"); do
+    port=$(pantry_free_port)
+    # The cluster bus listens on port + 10000: both must be free.
+    while [ "$port" -gt 55000 ] || (exec 3<>/dev/tcp/127.0.0.1/$((port + 10000))) 2>/dev/null; do
+      port=$(pantry_free_port)
+    done
+    mkdir -p "$dir/node-$i"
+    setsid redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 1000 \
+      --dir "$dir/node-$i" --daemonize no --loglevel warning >"$dir/node-$i/redis.log" 2>&1 </dev/null &
+    CLUSTER_PIDS+=($!)
+    CLUSTER_PORTS+=("$port")
+    addrs+=("127.0.0.1:$port")
+  done
+  for port in "${CLUSTER_PORTS[@]}"; do
+    for _ in $(seq 1 200); do
+      redis-cli -p "$port" ping >/dev/null 2>&1 && break
+      sleep 0.05
+    done
+  done
+  if ! redis-cli --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes \
+    >"$dir/create.log" 2>&1; then
+    echo "redis-cli --cluster create failed:" >&2
+    tail -20 "$dir/create.log" >&2
+    return 1
+  fi
+  for _ in $(seq 1 600); do
+    local ok=1
+    for port in "${CLUSTER_PORTS[@]}"; do
+      redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' || ok=0
+    done
+    [ "$ok" = 1 ] && return 0
+    sleep 0.05
+  done
+  echo "the Redis Cluster in $dir did not reach cluster_state:ok" >&2
+  return 1
+}

@@ -225,7 +225,12 @@ class OnlineStoreMetrics::NodeFigures : public OnlineStoreObserver::Node {
         reconnects_(&m.node_reconnects_->Add({{"node", node}})),
         connect_failures_(&m.node_connect_failures_->Add({{"node", node}})),
         requests_(&m.node_requests_->Add({{"node", node}})),
-        pending_(&m.node_pending_->Add({{"node", node}})) {}
+        pending_(&m.node_pending_->Add({{"node", node}})) {
+    for (size_t i = 0; i < kClusterReplies.size(); ++i) {
+      cluster_replies_[i] =
+          &m.node_cluster_replies_->Add({{"node", node}, {"reply", kClusterReplies[i]}});
+    }
+  }
 
   void OnConnected(bool reconnect) override {
     connections_->Increment();
@@ -235,13 +240,21 @@ class OnlineStoreMetrics::NodeFigures : public OnlineStoreObserver::Node {
   void OnConnectFailed() override { connect_failures_->Increment(); }
   void OnRequestsSent(int64_t n) override { requests_->Increment(static_cast<double>(n)); }
   void AddPending(int64_t delta) override { pending_->Increment(static_cast<double>(delta)); }
+  void OnClusterReply(absl::string_view reply) override {
+    for (size_t i = 0; i < kClusterReplies.size(); ++i) {
+      if (reply == kClusterReplies[i]) cluster_replies_[i]->Increment();
+    }
+  }
 
  private:
+  static constexpr std::array<const char*, 6> kClusterReplies = {
+      "moved", "ask", "tryagain", "clusterdown", "loading", "masterdown"};
   prometheus::Gauge* const connections_;
   prometheus::Counter* const reconnects_;
   prometheus::Counter* const connect_failures_;
   prometheus::Counter* const requests_;
   prometheus::Gauge* const pending_;
+  std::array<prometheus::Counter*, kClusterReplies.size()> cluster_replies_{};
 };
 
 OnlineStoreMetrics::OnlineStoreMetrics(prometheus::Registry& registry)
@@ -287,7 +300,19 @@ OnlineStoreMetrics::OnlineStoreMetrics(prometheus::Registry& registry)
       node_pending_(&BuildGauge()
                          .Name("pantry_online_store_node_pending_requests")
                          .Help("Requests waiting for the online store node's reply")
-                         .Register(registry)) {
+                         .Register(registry)),
+      node_cluster_replies_(&BuildCounter()
+                                 .Name("pantry_online_store_node_redirects_total")
+                                 .Help("Redis Cluster replies of the node that sent a request "
+                                       "elsewhere (MOVED, ASK) or again later (TRYAGAIN, "
+                                       "CLUSTERDOWN, LOADING, MASTERDOWN)")
+                                 .Register(registry)) {
+  auto& refreshes = BuildCounter()
+                        .Name("pantry_online_store_slot_map_refreshes_total")
+                        .Help("Redis Cluster slot map refreshes (CLUSTER SLOTS), by result")
+                        .Register(registry);
+  slot_map_refreshes_ok_ = &refreshes.Add({{"result", "ok"}});
+  slot_map_refreshes_failed_ = &refreshes.Add({{"result", "failed"}});
   auto& writes = BuildCounter()
                      .Name("pantry_online_store_writes_total")
                      .Help(
@@ -344,6 +369,10 @@ OnlineStoreObserver::Node* OnlineStoreMetrics::ForNode(absl::string_view node) {
     it = nodes_.emplace(name, std::make_unique<NodeFigures>(*this, name)).first;
   }
   return it->second.get();
+}
+
+void OnlineStoreMetrics::OnSlotMapRefresh(bool ok) {
+  (ok ? slot_map_refreshes_ok_ : slot_map_refreshes_failed_)->Increment();
 }
 
 // ---- Materialization ----

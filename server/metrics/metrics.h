@@ -118,6 +118,7 @@ class OnlineStoreMetrics : public OnlineStoreObserver {
   void WriteOutcome(int64_t written, int64_t skipped_older);
 
   Node* ForNode(absl::string_view node) override;
+  void OnSlotMapRefresh(bool ok) override;
 
  private:
   class NodeFigures;
@@ -140,6 +141,9 @@ class OnlineStoreMetrics : public OnlineStoreObserver {
   prometheus::Family<prometheus::Counter>* node_connect_failures_;
   prometheus::Family<prometheus::Counter>* node_requests_;
   prometheus::Family<prometheus::Gauge>* node_pending_;
+  prometheus::Family<prometheus::Counter>* node_cluster_replies_;
+  prometheus::Counter* slot_map_refreshes_ok_;
+  prometheus::Counter* slot_map_refreshes_failed_;
   std::array<OpFigures, 2> ops_;
   std::mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<NodeFigures>> nodes_;  // guarded by mu_

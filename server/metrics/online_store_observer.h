@@ -49,6 +49,10 @@ class OnlineStoreObserver {
     // Requests waiting for the node's reply changed by `delta` (+n when
     // queued or sent, -n when answered, failed or timed out).
     virtual void AddPending(int64_t delta) = 0;
+    // Redis Cluster: the node answered a request with `reply` ("moved",
+    // "ask", "tryagain", "clusterdown", "loading" or "masterdown"), so the
+    // request was sent elsewhere or again.
+    virtual void OnClusterReply(absl::string_view reply) = 0;
   };
 
   virtual ~OnlineStoreObserver() = default;
@@ -58,6 +62,9 @@ class OnlineStoreObserver {
   // lock, so call it once per node and keep the handle rather than calling
   // it per request.
   virtual Node* ForNode(absl::string_view node) = 0;
+  // Redis Cluster: the slot map was asked for again (`ok`: a node answered
+  // CLUSTER SLOTS; false: none did).
+  virtual void OnSlotMapRefresh(bool ok) = 0;
 };
 
 }  // namespace pantry

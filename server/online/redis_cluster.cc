@@ -75,6 +75,17 @@ bool SplitAddress(absl::string_view address, std::string* host, int* port) {
   return true;
 }
 
+// The metric label of a redirecting or retry reply, or "" for any other.
+absl::string_view RedirectKind(absl::string_view text) {
+  static constexpr std::pair<absl::string_view, absl::string_view> kKinds[] = {
+      {"MOVED ", "moved"},          {"ASK ", "ask"},         {"TRYAGAIN", "tryagain"},
+      {"CLUSTERDOWN", "clusterdown"}, {"LOADING", "loading"}, {"MASTERDOWN", "masterdown"}};
+  for (const auto& [prefix, kind] : kKinds) {
+    if (absl::StartsWith(text, prefix)) return kind;
+  }
+  return {};
+}
+
 }  // namespace
 
 int KeySlot(absl::string_view key) {
@@ -277,9 +288,11 @@ absl::Status ClusterRouter::RefreshSlots(bool force) {
     for (int s = 0; s < kClusterSlots; ++s) slots_[s].store(table[s], std::memory_order_release);
     last_refresh_.store(NowMicros(), std::memory_order_relaxed);
     have_map_.store(true, std::memory_order_release);
+    if (observer_ != nullptr) observer_->OnSlotMapRefresh(true);
     return absl::OkStatus();
   }
   last_refresh_.store(NowMicros(), std::memory_order_relaxed);
+  if (observer_ != nullptr) observer_->OnSlotMapRefresh(false);
   std::vector<std::string> tried;
   for (Node* n : candidates) tried.push_back(n->address);
   return absl::UnavailableError(absl::StrCat("redis cluster: no node answered CLUSTER SLOTS (tried ",
@@ -410,6 +423,11 @@ ClusterRouter::Progress ClusterRouter::Round(RoundState* state) {
       const absl::string_view text = ReplyText(*reply);
       const bool moved = absl::StartsWith(text, "MOVED ");
       const bool ask = absl::StartsWith(text, "ASK ");
+      if (p.node->observer != nullptr) {
+        if (absl::string_view kind = RedirectKind(text); !kind.empty()) {
+          p.node->observer->OnClusterReply(kind);
+        }
+      }
       if ((moved || ask) && cmd->redirects < kMaxRedirects) {
         ++cmd->redirects;
         // "MOVED <slot> <host>:<port>"; an empty host is the node asked.

@@ -776,6 +776,8 @@ class CountingObserver : public OnlineStoreObserver {
     void OnConnectFailed() override { ++failures; }
     void OnRequestsSent(int64_t n) override { sent += n; }
     void AddPending(int64_t delta) override { pending += delta; }
+    void OnClusterReply(absl::string_view) override { ++cluster_replies; }
+    std::atomic<int64_t> cluster_replies{0};
     std::atomic<int64_t> connects{0}, reconnects{0}, disconnects{0}, failures{0}, sent{0},
         pending{0};
   };
@@ -783,6 +785,7 @@ class CountingObserver : public OnlineStoreObserver {
     names.emplace_back(node);
     return &node_;
   }
+  void OnSlotMapRefresh(bool) override {}
   // Pending drops once a callback has returned, a moment after a sync
   // call's result is out: waits (bounded) for it to reach 0.
   int64_t SettledPending() {
