@@ -408,19 +408,9 @@ absl::StatusOr<MigrationProgress> MigrateToRows(const OnlineStoreConfig& config,
         "). Fix or delete them, then run the migration again; pantryd serves once it completes"));
   }
   // Materialization's watermarks and token counter move to their layout-2
-  // names (they carry the cluster hash tag now); a name already in use is
-  // left alone. Leases are not moved: no older pantryd runs any more.
-  static constexpr char kRenameUnlessTaken[] =
-      "if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('EXISTS', KEYS[2]) == 0 then "
-      "redis.call('RENAME', KEYS[1], KEYS[2]) return 1 end return 0";
-  for (const auto& [old_key, new_key] :
-       {std::pair{absl::StrCat(project, ":#watermarks"), WatermarksKey(project)},
-        std::pair{absl::StrCat(project, ":#lease-seq"), LeaseSeqKey(project)}}) {
-    PANTRY_RETURN_IF_ERROR(internal::RunCommand(c, settings,
-                                                {"EVAL", kRenameUnlessTaken, "2", old_key, new_key},
-                                                "EVAL (rename)")
-                               .status());
-  }
+  // names (they carry the cluster hash tag now). Leases are not moved: no
+  // older pantryd runs any more.
+  PANTRY_RETURN_IF_ERROR(internal::RenameOldCoordinationKeys(c, settings, project));
   PANTRY_RETURN_IF_ERROR(
       internal::RunCommand(c, settings, {"SET", layout_key, kLayoutVersion}, "SET").status());
   return migrator.progress();

@@ -130,6 +130,22 @@ absl::Status CheckLayoutVersion(absl::string_view where, absl::string_view proje
                                     kLayoutVersion, ")"));
 }
 
+absl::Status RenameOldCoordinationKeys(redisContext* c, const RedisSettings& settings,
+                                       absl::string_view project) {
+  static constexpr char kRenameUnlessTaken[] =
+      "if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('EXISTS', KEYS[2]) == 0 then "
+      "redis.call('RENAME', KEYS[1], KEYS[2]) return 1 end return 0";
+  for (const auto& [old_key, new_key] :
+       {std::pair{absl::StrCat(project, ":#watermarks"), WatermarksKey(project)},
+        std::pair{absl::StrCat(project, ":#lease-seq"), LeaseSeqKey(project)}}) {
+    PANTRY_RETURN_IF_ERROR(
+        RunCommand(c, settings, {"EVAL", kRenameUnlessTaken, "2", old_key, new_key},
+                   "EVAL (rename)")
+            .status());
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckLayoutOn(redisContext* c, const RedisSettings& settings) {
   const std::string layout_key = LayoutKey(settings.project);
   auto refuse = [&](absl::string_view why) {
@@ -138,7 +154,11 @@ absl::Status CheckLayoutOn(redisContext* c, const RedisSettings& settings) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     PANTRY_ASSIGN_OR_RETURN(Reply layout, RunCommand(c, settings, {"GET", layout_key}, "GET"));
     if (layout->type == REDIS_REPLY_STRING) {
-      return CheckLayoutVersion(settings.where, settings.project, ReplyText(*layout));
+      PANTRY_RETURN_IF_ERROR(
+          CheckLayoutVersion(settings.where, settings.project, ReplyText(*layout)));
+      // A layout-2 store written before the coordination keys had their hash
+      // tag keeps its watermarks.
+      return RenameOldCoordinationKeys(c, settings, settings.project);
     }
     if (attempt > 0) break;
     const std::string prefix = absl::StrCat(settings.project, ":");

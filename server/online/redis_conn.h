@@ -86,10 +86,19 @@ absl::Status LayoutRefusal(absl::string_view where, absl::string_view project,
 absl::Status CheckLayoutVersion(absl::string_view where, absl::string_view project,
                                 absl::string_view version);
 
+// Renames materialization's watermarks and token counter from their names
+// before the cluster hash tag (`<project>:#watermarks`, `<project>:#lease-seq`)
+// to WatermarksKey / LeaseSeqKey, each only when the old key exists and the
+// new name is free (one script per key, atomic; a no-op once done).
+absl::Status RenameOldCoordinationKeys(redisContext* c, const RedisSettings& settings,
+                                       absl::string_view project);
+
 // Checks the project's layout key (LayoutKey): kLayoutVersion serves;
 // absent, the keyspace is scanned for layout-1 hashes of the project and,
-// when there are none, the key is set. FAILED_PRECONDITION (saying what to
-// do) when the project is in another layout or being migrated; UNAVAILABLE.
+// when there are none, the key is set. Once the layout serves, renames old
+// coordination keys (RenameOldCoordinationKeys). FAILED_PRECONDITION (saying
+// what to do) when the project is in another layout or being migrated;
+// UNAVAILABLE.
 absl::Status CheckLayoutOn(redisContext* c, const RedisSettings& settings);
 
 // Connects with the settings' timeouts, enables keepalive, authenticates,

@@ -270,6 +270,32 @@ TEST_F(MigrateTest, UnreadableHashesAreNamedAndLeftInPlace) {
   EXPECT_EQ(raw_->Text({"GET", "shop:#layout"}), "2");
 }
 
+// Materialization's watermarks and token counter move to their names with
+// the cluster hash tag: by the migration, and, for a store already in
+// layout 2 but written before the tag, when pantryd connects. A new name
+// already in use is left alone (the old key stays for a look).
+TEST_F(MigrateTest, CoordinationKeysMoveToTheirTaggedNames) {
+  WriteHash(*raw_, "shop:user_id=1", "stats", kT0, {{"clicks", Enc(1)}});
+  ASSERT_NE(raw_->Command({"HSET", "shop:#watermarks", "stats", "1767225600000000"}), nullptr);
+  ASSERT_NE(raw_->Command({"SET", "shop:#lease-seq", "41"}), nullptr);
+  ASSERT_TRUE(MigrateToRows(Config(server_.port()), "shop", {}).ok());
+  EXPECT_EQ(raw_->Text({"HGET", "shop:{#}:watermarks", "stats"}), "1767225600000000");
+  EXPECT_EQ(raw_->Text({"GET", "shop:{#}:lease-seq"}), "41");
+  EXPECT_EQ(raw_->Integer({"EXISTS", "shop:#watermarks", "shop:#lease-seq"}), 0);
+
+  // Layout 2 already, old names: renamed on the store's first connection.
+  ASSERT_NE(raw_->Command({"SET", "other:#layout", "2"}), nullptr);
+  ASSERT_NE(raw_->Command({"HSET", "other:#watermarks", "v", "5"}), nullptr);
+  ASSERT_NE(raw_->Command({"SET", "other:#lease-seq", "7"}), nullptr);
+  ASSERT_NE(raw_->Command({"SET", "other:{#}:lease-seq", "9"}), nullptr);  // taken
+  std::unique_ptr<OnlineStore> store = NewRedisOnlineStore(Config(server_.port()), "other");
+  ASSERT_TRUE(store->CheckLayout(Deadline()).ok());
+  EXPECT_EQ(raw_->Text({"HGET", "other:{#}:watermarks", "v"}), "5");
+  EXPECT_EQ(raw_->Integer({"EXISTS", "other:#watermarks"}), 0);
+  EXPECT_EQ(raw_->Text({"GET", "other:{#}:lease-seq"}), "9");
+  EXPECT_EQ(raw_->Text({"GET", "other:#lease-seq"}), "7");
+}
+
 TEST_F(MigrateTest, UnknownLayoutIsLeftAlone) {
   ASSERT_NE(raw_->Command({"SET", "shop:#layout", "9"}), nullptr);
   WriteHash(*raw_, "shop:user_id=1", "stats", kT0, {{"clicks", Enc(1)}});
