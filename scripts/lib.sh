@@ -48,25 +48,42 @@ pantry_start_cluster() {
   local n=$((masters * (1 + replicas))) i port addrs=()
   CLUSTER_PORTS=()
   CLUSTER_PIDS=()
+  # Ports below Linux's ephemeral range (32768 and up), so that no outgoing
+  # connection holds one; a node that still fails to bind is started again
+  # on other ports.
+  local bus pid tries
   for i in $(seq 1 "$n"); do
-    port=$(pantry_free_port)
-    # The cluster bus listens on port + 10000: both must be free.
-    while [ "$port" -gt 55000 ] || (exec 3<>/dev/tcp/127.0.0.1/$((port + 10000))) 2>/dev/null; do
-      port=$(pantry_free_port)
-    done
     mkdir -p "$dir/node-$i"
-    setsid redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
-      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 1000 \
-      --dir "$dir/node-$i" --daemonize no --loglevel warning >"$dir/node-$i/redis.log" 2>&1 </dev/null &
-    CLUSTER_PIDS+=($!)
-    CLUSTER_PORTS+=("$port")
-    addrs+=("127.0.0.1:$port")
-  done
-  for port in "${CLUSTER_PORTS[@]}"; do
-    for _ in $(seq 1 200); do
-      redis-cli -p "$port" ping >/dev/null 2>&1 && break
-      sleep 0.05
+    for tries in $(seq 1 20); do
+      port=$(shuf -i 10000-32000 -n 1); bus=$(shuf -i 10000-32000 -n 1)
+      [ "$port" = "$bus" ] && continue
+      if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null ||
+        (exec 3<>/dev/tcp/127.0.0.1/"$bus") 2>/dev/null; then
+        continue
+      fi
+      setsid redis-server --port "$port" --cluster-port "$bus" --bind 127.0.0.1 --save "" \
+        --appendonly no --cluster-enabled yes --cluster-config-file nodes.conf \
+        --cluster-node-timeout 1000 --dir "$dir/node-$i" --daemonize no --loglevel warning \
+        >"$dir/node-$i/redis.log" 2>&1 </dev/null &
+      pid=$!
+      for _ in $(seq 1 200); do
+        redis-cli -p "$port" ping >/dev/null 2>&1 && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+      done
+      if kill -0 "$pid" 2>/dev/null && redis-cli -p "$port" ping >/dev/null 2>&1; then
+        CLUSTER_PIDS+=("$pid")
+        CLUSTER_PORTS+=("$port")
+        addrs+=("127.0.0.1:$port")
+        break
+      fi
+      kill "$pid" 2>/dev/null || true
     done
+    if [ "${#CLUSTER_PORTS[@]}" -lt "$i" ]; then
+      echo "could not start Redis Cluster node $i; its log:" >&2
+      cat "$dir/node-$i/redis.log" >&2
+      return 1
+    fi
   done
   if ! redis-cli --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes \
     >"$dir/create.log" 2>&1; then
