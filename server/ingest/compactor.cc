@@ -1,0 +1,200 @@
+#include "server/ingest/compactor.h"
+
+#include <filesystem>
+#include <map>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "server/common/status.h"
+#include "server/ingest/log_batch.h"
+#include "server/offline/columns.h"
+#include "server/offline/source.h"
+#include "spdlog/spdlog.h"
+
+namespace pantry::ingest {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kFlushRows = 65536;
+
+// The file of one view of the segment being compacted, filled row by row.
+struct ViewFile {
+  const FeatureView* view = nullptr;  // null: the view is gone; rows dropped
+  bool present = false;               // already written by an earlier run
+  std::string path;
+  std::vector<parquet::ColumnSpec> specs;
+  std::vector<ValueType> types;  // per output column, for casts
+  std::unique_ptr<parquet::FileWriter> writer;
+  std::vector<parquet::ColumnData> batch;
+  int64_t batched = 0;
+  int64_t rows = 0;
+};
+
+std::string TimestampColumn(const Registry& registry, const FeatureView& view) {
+  if (!view.source.empty()) {
+    const auto it = registry.sources.find(view.source);
+    if (it != registry.sources.end() && !it->second.timestamp_field.empty()) {
+      return it->second.timestamp_field;
+    }
+  }
+  return "event_timestamp";
+}
+
+// Removes temp files an interrupted run left in `folder`.
+void RemoveStaleTemps(const std::string& folder) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(folder, ec)) {
+    const std::string name = e.path().filename().string();
+    if (absl::StartsWith(name, "wal-") && absl::StrContains(name, ".parquet.tmp-")) {
+      fs::remove(e.path(), ec);
+    }
+  }
+}
+
+absl::Status Flush(ViewFile& f) {
+  if (f.batched == 0) return absl::OkStatus();
+  PANTRY_RETURN_IF_ERROR(f.writer->Write(std::move(f.batch), f.batched));
+  f.batch.assign(f.specs.size(), parquet::ColumnData{});
+  f.batched = 0;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Compactor::Compactor(Wal* wal, RegistryFn registry, parquet::WriterOptions options)
+    : wal_(wal), registry_(std::move(registry)), options_(std::move(options)) {}
+
+std::string Compactor::FileName(uint64_t first_lsn, uint64_t last_lsn) {
+  return absl::StrFormat("wal-%020u-%020u.parquet", first_lsn, last_lsn);
+}
+
+absl::StatusOr<CompactStats> Compactor::CompactSealed(bool roll) {
+  if (roll) PANTRY_RETURN_IF_ERROR(wal_->Roll());
+  const std::shared_ptr<const Registry> registry = registry_();
+  CompactStats stats;
+  std::vector<WalSegment> segments = wal_->Segments();
+  segments.pop_back();  // the current one
+  for (const WalSegment& segment : segments) {
+    if (segment.last_lsn != 0) PANTRY_RETURN_IF_ERROR(CompactSegment(segment, *registry, &stats));
+    PANTRY_RETURN_IF_ERROR(wal_->DeleteThrough(segment.last_lsn != 0 ? segment.last_lsn
+                                                                      : segment.first_lsn));
+    ++stats.segments;
+  }
+  return stats;
+}
+
+absl::Status Compactor::CompactSegment(const WalSegment& segment, const Registry& registry,
+                                       CompactStats* stats) {
+  std::map<std::string, ViewFile, std::less<>> files;
+  // Opens (or finds already written) the file of `view_name`.
+  auto file_for = [&](const std::string& view_name) -> absl::StatusOr<ViewFile*> {
+    auto it = files.find(view_name);
+    if (it != files.end()) return &it->second;
+    ViewFile& f = files[view_name];
+    const auto v = registry.feature_views.find(view_name);
+    if (v == registry.feature_views.end()) return &f;
+    f.view = &v->second;
+    const std::string folder = offline::AppendedRowsFolder(registry, *f.view);
+    f.path = (fs::path(folder) / FileName(segment.first_lsn, segment.last_lsn)).string();
+    std::error_code ec;
+    if (fs::exists(f.path, ec)) {
+      f.present = true;
+      return &f;
+    }
+    fs::create_directories(folder, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("compaction: cannot create ", folder, ": ", ec.message()));
+    }
+    RemoveStaleTemps(folder);
+    for (const JoinKey& k : f.view->join_keys) {
+      f.specs.push_back(offline::OutputSpec(k.name, k.value_type));
+      f.types.push_back(k.value_type);
+    }
+    f.specs.push_back(offline::OutputSpec(TimestampColumn(registry, *f.view),
+                                          ValueType::kUnixTimestamp));
+    f.types.push_back(ValueType::kUnixTimestamp);
+    for (const Feature& feature : f.view->schema) {
+      f.specs.push_back(offline::OutputSpec(feature.name, feature.dtype));
+      f.types.push_back(feature.dtype);
+    }
+    parquet::WriterOptions options = options_;
+    options.key_value_metadata.push_back(
+        {"pantry.wal_lsns", absl::StrCat(segment.first_lsn, "-", segment.last_lsn)});
+    PANTRY_ASSIGN_OR_RETURN(f.writer, parquet::FileWriter::Create(f.path, f.specs, options));
+    f.batch.assign(f.specs.size(), parquet::ColumnData{});
+    return &f;
+  };
+
+  PANTRY_RETURN_IF_ERROR(wal_->ReadSegment(
+      segment.path, 0, [&](uint64_t lsn, absl::string_view record) -> absl::Status {
+        absl::StatusOr<LogBatch> batch = DecodeLogBatch(record);
+        if (!batch.ok()) {
+          return absl::DataLossError(absl::StrCat("compaction of ", segment.path, ": LSN ", lsn,
+                                                  ": ", batch.status().message()));
+        }
+        PANTRY_ASSIGN_OR_RETURN(ViewFile * f, file_for(batch->view));
+        if (f->view == nullptr) {
+          stats->rows_dropped_unknown_view += static_cast<int64_t>(batch->rows.size());
+          return absl::OkStatus();
+        }
+        if (f->present) return absl::OkStatus();
+        // Output column -> the batch's column, or -1 (null).
+        const size_t num_keys = f->view->join_keys.size();
+        std::vector<int> from(f->specs.size(), -1);
+        for (size_t c = 0; c < f->specs.size(); ++c) {
+          if (c == num_keys) continue;  // the time
+          for (size_t b = 0; b < batch->columns.size(); ++b) {
+            if (batch->columns[b] == f->specs[c].name) from[c] = static_cast<int>(b);
+          }
+        }
+        for (const LogRow& row : batch->rows) {
+          for (size_t c = 0; c < f->specs.size(); ++c) {
+            if (c == num_keys) {
+              offline::AppendOutputValue(Value::UnixTimestamp(row.event_time), &f->batch[c]);
+              continue;
+            }
+            if (from[c] < 0) {
+              offline::AppendOutputValue(Value::Null(f->types[c]), &f->batch[c]);
+              continue;
+            }
+            const Value& v = row.values[from[c]];
+            if (v.type() == f->types[c]) {
+              offline::AppendOutputValue(v, &f->batch[c]);
+              continue;
+            }
+            absl::StatusOr<Value> cast = v.CastTo(f->types[c]);
+            if (!cast.ok()) ++stats->values_not_castable;
+            offline::AppendOutputValue(cast.ok() ? *cast : Value::Null(f->types[c]),
+                                       &f->batch[c]);
+          }
+          ++f->batched;
+          ++f->rows;
+          if (f->batched >= kFlushRows) PANTRY_RETURN_IF_ERROR(Flush(*f));
+        }
+        return absl::OkStatus();
+      }));
+  for (auto& [name, f] : files) {
+    if (f.present) {
+      ++stats->files_present;
+      continue;
+    }
+    if (f.writer == nullptr) continue;
+    PANTRY_RETURN_IF_ERROR(Flush(f));
+    PANTRY_RETURN_IF_ERROR(f.writer->Close());
+    ++stats->files;
+    stats->rows += f.rows;
+  }
+  if (stats->rows_dropped_unknown_view > 0) {
+    spdlog::warn("compaction of {}: {} rows of feature views no longer in the registry dropped",
+                 segment.path, stats->rows_dropped_unknown_view);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pantry::ingest

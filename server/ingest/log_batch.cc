@@ -1,0 +1,118 @@
+#include "server/ingest/log_batch.h"
+
+#include <cstdint>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/status.h"
+#include "server/value/encoding.h"
+
+namespace pantry::ingest {
+namespace {
+
+constexpr absl::string_view kMagic = "PB1";
+
+void PutVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// Reads the record front to back; every Get fails with DATA_LOSS past the end.
+class Cursor {
+ public:
+  explicit Cursor(absl::string_view data) : data_(data) {}
+
+  absl::StatusOr<uint64_t> Varint(absl::string_view what) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= data_.size()) break;
+      const auto b = static_cast<unsigned char>(data_[pos_++]);
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return v;
+    }
+    return Bad(absl::StrCat("a truncated ", what));
+  }
+  absl::StatusOr<absl::string_view> Bytes(size_t n, absl::string_view what) {
+    if (data_.size() - pos_ < n) return Bad(absl::StrCat("a truncated ", what));
+    const absl::string_view out = data_.substr(pos_, n);
+    pos_ += n;
+    return out;
+  }
+  absl::StatusOr<std::string> String(absl::string_view what) {
+    PANTRY_ASSIGN_OR_RETURN(const uint64_t n, Varint(what));
+    PANTRY_ASSIGN_OR_RETURN(const absl::string_view s, Bytes(n, what));
+    return std::string(s);
+  }
+  absl::StatusOr<Value> Val() {
+    PANTRY_ASSIGN_OR_RETURN(const size_t n, EncodedValueSize(data_.substr(pos_)));
+    PANTRY_ASSIGN_OR_RETURN(Value v, DecodeValue(data_.substr(pos_, n)));
+    pos_ += n;
+    return v;
+  }
+  bool AtEnd() const { return pos_ == data_.size(); }
+  size_t remaining() const { return data_.size() - pos_; }
+  absl::Status Bad(absl::string_view why) const {
+    return absl::DataLossError(absl::StrCat("log record: ", why, " at byte ", pos_));
+  }
+
+ private:
+  absl::string_view data_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+void EncodeLogBatch(const LogBatch& batch, std::string* out) {
+  out->append(kMagic.data(), kMagic.size());
+  PutVarint(batch.view.size(), out);
+  out->append(batch.view);
+  PutVarint(batch.columns.size(), out);
+  for (const std::string& c : batch.columns) {
+    PutVarint(c.size(), out);
+    out->append(c);
+  }
+  PutVarint(batch.rows.size(), out);
+  for (const LogRow& row : batch.rows) {
+    const auto t = static_cast<uint64_t>(row.event_time);
+    for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(t >> (8 * i)));
+    for (const Value& v : row.values) EncodeValue(v, out);
+  }
+}
+
+absl::StatusOr<LogBatch> DecodeLogBatch(absl::string_view record) {
+  Cursor in(record);
+  PANTRY_ASSIGN_OR_RETURN(const absl::string_view magic, in.Bytes(kMagic.size(), "magic"));
+  if (magic != kMagic) return in.Bad("not a log batch (bad magic)");
+  LogBatch batch;
+  PANTRY_ASSIGN_OR_RETURN(batch.view, in.String("view name"));
+  PANTRY_ASSIGN_OR_RETURN(const uint64_t columns, in.Varint("column count"));
+  if (columns > in.remaining()) return in.Bad("a column count past the end");
+  for (uint64_t i = 0; i < columns; ++i) {
+    PANTRY_ASSIGN_OR_RETURN(std::string name, in.String("column name"));
+    batch.columns.push_back(std::move(name));
+  }
+  PANTRY_ASSIGN_OR_RETURN(const uint64_t rows, in.Varint("row count"));
+  if (rows > in.remaining() / 8) return in.Bad("a row count past the end");
+  batch.rows.reserve(rows);
+  for (uint64_t r = 0; r < rows; ++r) {
+    LogRow row;
+    PANTRY_ASSIGN_OR_RETURN(const absl::string_view t, in.Bytes(8, "event time"));
+    uint64_t time = 0;
+    for (int i = 7; i >= 0; --i) time = (time << 8) | static_cast<unsigned char>(t[i]);
+    row.event_time = static_cast<Micros>(time);
+    row.values.reserve(columns);
+    for (uint64_t c = 0; c < columns; ++c) {
+      absl::StatusOr<Value> v = in.Val();
+      if (!v.ok()) return in.Bad(absl::StrCat("row ", r, " column '", batch.columns[c], "': ",
+                                              v.status().message()));
+      row.values.push_back(*std::move(v));
+    }
+    batch.rows.push_back(std::move(row));
+  }
+  if (!in.AtEnd()) return in.Bad("trailing bytes");
+  return batch;
+}
+
+}  // namespace pantry::ingest
