@@ -21,6 +21,8 @@
 #include "absl/synchronization/mutex.h"
 #include "server/common/log.h"
 #include "server/common/status.h"
+#include "server/ingest/ingest_log.h"
+#include "server/ingest/pusher.h"
 #include "server/lineage/lineage.h"
 #include "server/materialize/coordinator.h"
 #include "server/materialize/jobs.h"
@@ -32,6 +34,7 @@
 #include "server/registry/manager.h"
 #include "server/registry/registry.h"
 #include "server/service/feature_service.h"
+#include "server/service/ingest_service.h"
 #include "server/service/job_pool.h"
 #include "server/service/materialize_service.h"
 #include "server/service/registry_service.h"
@@ -57,6 +60,10 @@ struct Options {
   std::string replica;            // name in leases and job ids; default host-pid
   std::string metrics_listen;     // HOST:PORT of /metrics; empty: no metrics
   std::string metrics_port_file;
+  std::string wal_dir;            // the push log; empty: <state-dir>/wal
+  double compact_seconds = 5;     // how often the log is compacted into offline history
+  int push_workers = 8;           // pushes waiting for the log's sync or Redis at once
+  int push_queue = 1024;          // pushes that may wait for a worker
 };
 
 // What pantry_build_info says about this binary (set by server/CMakeLists.txt).
@@ -239,6 +246,26 @@ int Run(const Options& options) {
                                              &offline_jobs, historical_options, stream_options);
   pantry::RegistryServiceImpl registry_service(&holder, &manager);
 
+  // Pushes: durable in the write-ahead log before they are acknowledged,
+  // compacted into the views' offline history in the background.
+  pantry::ingest::IngestLogOptions log_options;
+  log_options.dir = !options.wal_dir.empty()
+                        ? options.wal_dir
+                        : (std::filesystem::path(state_dir) / "wal").string();
+  log_options.compact_every = static_cast<pantry::Micros>(options.compact_seconds * 1e6);
+  absl::StatusOr<std::unique_ptr<pantry::ingest::IngestLog>> ingest_log =
+      pantry::ingest::IngestLog::Open(log_options, &holder, store);
+  if (!ingest_log.ok()) {
+    spdlog::error("{}", ingest_log.status().message());
+    return 2;
+  }
+  (*ingest_log)->Start();
+  pantry::ingest::Pusher pusher(&holder, store, (*ingest_log)->wal());
+  pantry::JobPool push_workers("push", options.push_workers, options.push_queue);
+  pantry::IngestServiceImpl ingest_service(&pusher, &push_workers, 10 * pantry::kMicrosPerSecond);
+  spdlog::info("push: write-ahead log in {}, compacted every {} s, {} workers", log_options.dir,
+               options.compact_seconds, options.push_workers);
+
   pantry::lineage::LineageLog lineage_log;
   pantry::materialize::JobsOptions jobs_options;
   jobs_options.replica = options.replica;
@@ -279,6 +306,7 @@ int Run(const Options& options) {
   builder.RegisterService(&feature_service);
   builder.RegisterService(&registry_service);
   builder.RegisterService(&materialize_service);
+  builder.RegisterService(&ingest_service);
   if (metrics != nullptr) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     creators.push_back(pantry::NewGrpcMetricsInterceptorFactory(metrics->grpc()));
@@ -376,6 +404,17 @@ int main(int argc, char** argv) {
                  "default: no metrics");
   app.add_option("--metrics-port-file", options.metrics_port_file,
                  "Write the port metrics are served on to this file (useful with port 0)");
+  app.add_option("--wal-dir", options.wal_dir,
+                 "Folder of the write-ahead log of pushes (default: STATE_DIR/wal)");
+  app.add_option("--compact-seconds", options.compact_seconds,
+                 "How often pushed rows are compacted from the log into the offline history")
+      ->check(CLI::Range(0.01, 3600.0));
+  app.add_option("--push-workers", options.push_workers,
+                 "Pushes in progress at once (each waits for the log's sync and the online store)")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--push-queue", options.push_queue,
+                 "Pushes that may wait for a worker; beyond, RESOURCE_EXHAUSTED")
+      ->check(CLI::Range(0, 1000000));
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(options.log_level));
   // gRPC locks absl::Mutex on every call; Debian's Abseil checks each lock

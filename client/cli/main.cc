@@ -13,6 +13,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -28,6 +29,8 @@
 #include "nlohmann/json.hpp"
 #include "pantry/client.h"
 #include "server/common/time.h"
+#include "server/offline/columns.h"
+#include "server/parquet/reader.h"
 #include "server/service/convert.h"
 
 namespace pantry::cli {
@@ -423,12 +426,20 @@ int GetOnline(const Globals& g, const GetOnlineArgs& a) {
 
 // ---- write ----------------------------------------------------------------------
 
-int Write(const Globals& g, const std::string& view_name, const std::string& file, int batch) {
-  auto client = Connect(g);
-  auto view = client->GetFeatureView(view_name);
-  if (!view.ok()) return Fail(view.status(), "write");
+// The column types of `view`: join keys and features by name, and which
+// names are join keys.
+struct ViewColumns {
   std::map<std::string, ValueType> types;
   std::set<std::string> join_keys;
+};
+
+// Reads the view's definition from pantryd. Exit code 0, or the error's.
+int LoadViewColumns(Client& client, const std::string& view_name, const char* command,
+                    ViewColumns* out) {
+  auto view = client.GetFeatureView(view_name);
+  if (!view.ok()) return Fail(view.status(), command);
+  std::map<std::string, ValueType>& types = out->types;
+  std::set<std::string>& join_keys = out->join_keys;
   for (const auto& k : view->join_keys()) {
     auto type = FromProto(k.value_type());
     if (!type) return BadInput(absl::StrCat("join key '", k.name(), "' has a type this CLI does not know"));
@@ -440,12 +451,19 @@ int Write(const Globals& g, const std::string& view_name, const std::string& fil
     if (!type) return BadInput(absl::StrCat("feature '", f.name(), "' has a type this CLI does not know"));
     types[f.name()] = *type;
   }
+  return 0;
+}
 
+// Reads rows of a view from a JSON lines file: every line is checked before
+// anything is sent, so bad input writes nothing. Exit code 0 or 2 (naming
+// file:line).
+int ReadJsonlRows(const ViewColumns& view, const std::string& view_name, const std::string& file,
+                  std::vector<WriteRow>* rows_out) {
+  const std::map<std::string, ValueType>& types = view.types;
+  const std::set<std::string>& join_keys = view.join_keys;
   std::ifstream in(file);
   if (!in) return BadInput(absl::StrCat("cannot read '", file, "'"));
-  // Every line is checked before anything is sent, so bad input writes
-  // nothing.
-  std::vector<WriteRow> rows;
+  std::vector<WriteRow>& rows = *rows_out;
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -489,6 +507,74 @@ int Write(const Globals& g, const std::string& view_name, const std::string& fil
     rows.push_back(std::move(row));
   }
   if (rows.empty()) return BadInput(absl::StrCat(file, ": no rows"));
+  return 0;
+}
+
+// Reads rows of a view from a Parquet file: a column per join key and
+// feature, named as them, and `event_timestamp` (a TIMESTAMP, DATE or INT64
+// of microseconds). Exit code 0 or 2 naming the file, row and column.
+int ReadParquetRows(const ViewColumns& view, const std::string& file,
+                    std::vector<WriteRow>* rows) {
+  auto reader = parquet::FileReader::Open(file);
+  if (!reader.ok()) return BadInput(absl::StrCat(file, ": ", reader.status().message()));
+  const parquet::Schema& schema = (*reader)->schema();
+  const int time_column = schema.Find("event_timestamp");
+  if (time_column < 0) return BadInput(absl::StrCat(file, ": no event_timestamp column"));
+  if (absl::Status s = offline::CheckTimeColumn(schema.columns()[time_column]); !s.ok()) {
+    return BadInput(absl::StrCat(file, ": event_timestamp: ", s.message()));
+  }
+  std::vector<std::pair<std::string, int>> columns;  // name -> leaf
+  for (const auto& [name, type] : view.types) {
+    const int c = schema.Find(name);
+    if (c < 0) return BadInput(absl::StrCat(file, ": no column '", name, "'"));
+    const absl::Status s = view.join_keys.count(name) > 0
+                               ? offline::CheckKeyColumn(schema.columns()[c], type)
+                               : offline::CheckFeatureColumn(schema.columns()[c], type);
+    if (!s.ok()) return BadInput(absl::StrCat(file, ": column '", name, "': ", s.message()));
+    columns.emplace_back(name, c);
+  }
+  int64_t first = 0;
+  for (int rg = 0; rg < (*reader)->num_row_groups(); ++rg) {
+    parquet::ColumnData time_data;
+    if (absl::Status s = (*reader)->ReadColumn(rg, time_column, &time_data); !s.ok()) {
+      return BadInput(absl::StrCat(file, ": ", s.message()));
+    }
+    std::vector<Micros> times;
+    offline::ReadTimes(schema.columns()[time_column], time_data, &times);
+    std::vector<parquet::ColumnData> data(columns.size());
+    std::vector<std::unique_ptr<offline::RowValues>> values;
+    for (size_t c = 0; c < columns.size(); ++c) {
+      if (absl::Status s = (*reader)->ReadColumn(rg, columns[c].second, &data[c]); !s.ok()) {
+        return BadInput(absl::StrCat(file, ": ", s.message()));
+      }
+      values.push_back(std::make_unique<offline::RowValues>(
+          schema.columns()[columns[c].second], data[c], view.types.at(columns[c].first)));
+    }
+    for (size_t r = 0; r < times.size(); ++r) {
+      const std::string where = absl::StrCat(file, ": row ", first + static_cast<int64_t>(r) + 1);
+      if (times[r] == kNoTimestamp) return BadInput(absl::StrCat(where, ": event_timestamp is null"));
+      WriteRow row;
+      row.event_time_us = times[r];
+      for (size_t c = 0; c < columns.size(); ++c) {
+        if (values[c]->IsNull(static_cast<int64_t>(r)) && view.join_keys.count(columns[c].first)) {
+          return BadInput(absl::StrCat(where, ": join key '", columns[c].first, "' is null"));
+        }
+        row.values.emplace_back(columns[c].first, values[c]->Get(static_cast<int64_t>(r)));
+      }
+      rows->push_back(std::move(row));
+    }
+    first += static_cast<int64_t>(times.size());
+  }
+  if (rows->empty()) return BadInput(absl::StrCat(file, ": no rows"));
+  return 0;
+}
+
+int Write(const Globals& g, const std::string& view_name, const std::string& file, int batch) {
+  auto client = Connect(g);
+  ViewColumns view;
+  if (int code = LoadViewColumns(*client, view_name, "write", &view); code != 0) return code;
+  std::vector<WriteRow> rows;
+  if (int code = ReadJsonlRows(view, view_name, file, &rows); code != 0) return code;
   WriteSummary total;
   for (size_t at = 0; at < rows.size(); at += batch) {
     std::vector<WriteRow> chunk(rows.begin() + at,
@@ -508,6 +594,70 @@ int Write(const Globals& g, const std::string& view_name, const std::string& fil
   } else {
     std::cout << "wrote " << total.written << " rows to " << view_name << " ("
               << total.skipped_older << " skipped: not newer than stored)\n";
+  }
+  return 0;
+}
+
+// ---- push ----------------------------------------------------------------------
+
+struct PushArgs {
+  std::string view, file, to = "both";
+  int batch = 1000;
+  bool partial = false;
+};
+
+int Push(const Globals& g, const PushArgs& a) {
+  auto client = Connect(g);
+  ViewColumns view;
+  if (int code = LoadViewColumns(*client, a.view, "push", &view); code != 0) return code;
+  std::vector<WriteRow> rows;
+  const bool parquet = absl::EndsWith(a.file, ".parquet");
+  if (int code = parquet ? ReadParquetRows(view, a.file, &rows)
+                         : ReadJsonlRows(view, a.view, a.file, &rows);
+      code != 0) {
+    return code;
+  }
+  PushOptions options;
+  options.partial = a.partial;
+  options.to = a.to == "online"    ? PushTarget::kOnline
+               : a.to == "offline" ? PushTarget::kOffline
+                                   : PushTarget::kBoth;
+  PushSummary total;
+  json rejected = json::array();
+  for (size_t at = 0; at < rows.size(); at += a.batch) {
+    std::vector<WriteRow> chunk(
+        rows.begin() + at, rows.begin() + std::min(rows.size(), at + static_cast<size_t>(a.batch)));
+    auto r = client->Push(a.view, chunk, options);
+    if (!r.ok()) {
+      std::cerr << "pantry: push: " << total.accepted << " of " << rows.size()
+                << " rows landed before the error (in earlier requests)\n";
+      return Fail(r.status(), "push");
+    }
+    total.accepted += r->accepted;
+    total.written_online += r->written_online;
+    total.skipped_older += r->skipped_older;
+    for (const PushSummary::Rejected& x : r->rejected) {
+      const int64_t row = static_cast<int64_t>(at) + x.row;
+      rejected.push_back({{"row", row}, {"column", x.column}, {"reason", x.reason}});
+      if (g.output != "json") {
+        std::cerr << a.file << ": row " << row << (x.column.empty() ? "" : ", column '" + x.column + "'")
+                  << ": " << x.reason << " (not pushed)\n";
+      }
+    }
+  }
+  if (g.output == "json") {
+    std::cout << json{{"rows_accepted", total.accepted},
+                      {"rows_written_online", total.written_online},
+                      {"rows_skipped_older", total.skipped_older},
+                      {"rejected", rejected}}
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << "pushed " << total.accepted << " rows to " << a.view << " (" << a.to << "; "
+              << total.written_online << " written online, " << total.skipped_older
+              << " not newer online";
+    if (!rejected.empty()) std::cout << "; " << rejected.size() << " rejected";
+    std::cout << ")\n";
   }
   return 0;
 }
@@ -646,6 +796,19 @@ int Main(int argc, char** argv) {
   write->add_option("--view", write_view, "Feature view")->required();
   write->add_option("--file", write_file, "JSON lines: join keys, features, event_timestamp")->required();
   write->add_option("--batch", write_batch, "Rows per request")->check(CLI::Range(1, 100000));
+
+  PushArgs push_args;
+  auto* push = app.add_subcommand(
+      "push", "Push rows of a feature view to the offline history and the online store");
+  push->add_option("--view", push_args.view, "Feature view")->required();
+  push->add_option("--file", push_args.file,
+                   "JSON lines (join keys, features, event_timestamp) or .parquet")
+      ->required();
+  push->add_option("--to", push_args.to, "online, offline or both")
+      ->check(CLI::IsMember({"online", "offline", "both"}));
+  push->add_option("--batch", push_args.batch, "Rows per request")->check(CLI::Range(1, 100000));
+  push->add_flag("--partial", push_args.partial,
+                 "Land the good rows and report the bad ones instead of refusing the request");
 
   HistoricalArgs hist;
   auto* historical = app.add_subcommand(
@@ -790,6 +953,7 @@ int Main(int argc, char** argv) {
   if (*describe) return Describe(g, describe_name);
   if (*get_online) return GetOnline(g, get);
   if (*write) return Write(g, write_view, write_file, write_batch);
+  if (*push) return Push(g, push_args);
   if (*historical) return Historical(g, hist, timeout_option->count() > 0);
   if (*materialize || *materialize_incremental || *jobs || *cancel_job || *watermarks ||
       *lineage) {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <system_error>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -46,7 +47,8 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
       channel_(std::move(channel)),
       features_(v1::FeatureService::NewStub(channel_)),
       registry_(v1::RegistryService::NewStub(channel_)),
-      materialize_(v1::MaterializationService::NewStub(channel_)) {}
+      materialize_(v1::MaterializationService::NewStub(channel_)),
+      ingest_(v1::IngestService::NewStub(channel_)) {}
 
 template <typename Call>
 absl::Status Client::WithRetries(Call call) {
@@ -140,6 +142,34 @@ absl::StatusOr<WriteSummary> Client::WriteOnlineFeatures(const std::string& view
   });
   if (!status.ok()) return status;
   return WriteSummary{response.rows_written(), response.rows_skipped_older()};
+}
+
+absl::StatusOr<PushSummary> Client::Push(const std::string& view, const std::vector<WriteRow>& rows,
+                                         PushOptions options) {
+  v1::PushRequest request;
+  request.set_feature_view(view);
+  request.set_partial(options.partial);
+  request.set_to(options.to == PushTarget::kOnline    ? v1::PushRequest::ONLINE
+                 : options.to == PushTarget::kOffline ? v1::PushRequest::OFFLINE
+                                                      : v1::PushRequest::BOTH);
+  std::random_device rd;
+  request.set_push_id(absl::StrCat(absl::Hex(rd()), absl::Hex(rd()), absl::Hex(rd()),
+                                   absl::Hex(rd())));
+  for (const WriteRow& row : rows) {
+    auto* r = request.add_rows();
+    r->set_event_timestamp_us(row.event_time_us);
+    for (const auto& [name, value] : row.values) ToProto(value, &(*r->mutable_values())[name]);
+  }
+  v1::PushResponse response;
+  absl::Status status = WithRetries(
+      [&](grpc::ClientContext* context) { return ingest_->Push(context, request, &response); });
+  if (!status.ok()) return status;
+  PushSummary out{response.rows_accepted(), response.rows_written_online(),
+                  response.rows_skipped_older(), response.log_sequence(), {}};
+  for (const v1::RejectedRow& r : response.rejected()) {
+    out.rejected.push_back({r.row(), r.column(), r.reason()});
+  }
+  return out;
 }
 
 namespace {

@@ -28,7 +28,6 @@ struct ViewFile {
   bool present = false;               // already written by an earlier run
   std::string path;
   std::vector<parquet::ColumnSpec> specs;
-  std::vector<ValueType> types;  // per output column, for casts
   std::unique_ptr<parquet::FileWriter> writer;
   std::vector<parquet::ColumnData> batch;
   int64_t batched = 0;
@@ -114,14 +113,11 @@ absl::Status Compactor::CompactSegment(const WalSegment& segment, const Registry
     RemoveStaleTemps(folder);
     for (const JoinKey& k : f.view->join_keys) {
       f.specs.push_back(offline::OutputSpec(k.name, k.value_type));
-      f.types.push_back(k.value_type);
     }
     f.specs.push_back(offline::OutputSpec(TimestampColumn(registry, *f.view),
                                           ValueType::kUnixTimestamp));
-    f.types.push_back(ValueType::kUnixTimestamp);
     for (const Feature& feature : f.view->schema) {
       f.specs.push_back(offline::OutputSpec(feature.name, feature.dtype));
-      f.types.push_back(feature.dtype);
     }
     parquet::WriterOptions options = options_;
     options.key_value_metadata.push_back(
@@ -144,34 +140,15 @@ absl::Status Compactor::CompactSegment(const WalSegment& segment, const Registry
           return absl::OkStatus();
         }
         if (f->present) return absl::OkStatus();
-        // Output column -> the batch's column, or -1 (null).
         const size_t num_keys = f->view->join_keys.size();
-        std::vector<int> from(f->specs.size(), -1);
-        for (size_t c = 0; c < f->specs.size(); ++c) {
-          if (c == num_keys) continue;  // the time
-          for (size_t b = 0; b < batch->columns.size(); ++b) {
-            if (batch->columns[b] == f->specs[c].name) from[c] = static_cast<int>(b);
+        for (const CheckedRow& row :
+             RowsForView(*batch, *f->view, &stats->values_not_castable)) {
+          for (size_t k = 0; k < num_keys; ++k) {
+            offline::AppendOutputValue(row.keys[k], &f->batch[k]);
           }
-        }
-        for (const LogRow& row : batch->rows) {
-          for (size_t c = 0; c < f->specs.size(); ++c) {
-            if (c == num_keys) {
-              offline::AppendOutputValue(Value::UnixTimestamp(row.event_time), &f->batch[c]);
-              continue;
-            }
-            if (from[c] < 0) {
-              offline::AppendOutputValue(Value::Null(f->types[c]), &f->batch[c]);
-              continue;
-            }
-            const Value& v = row.values[from[c]];
-            if (v.type() == f->types[c]) {
-              offline::AppendOutputValue(v, &f->batch[c]);
-              continue;
-            }
-            absl::StatusOr<Value> cast = v.CastTo(f->types[c]);
-            if (!cast.ok()) ++stats->values_not_castable;
-            offline::AppendOutputValue(cast.ok() ? *cast : Value::Null(f->types[c]),
-                                       &f->batch[c]);
+          offline::AppendOutputValue(Value::UnixTimestamp(row.event_time), &f->batch[num_keys]);
+          for (size_t i = 0; i < row.features.size(); ++i) {
+            offline::AppendOutputValue(row.features[i], &f->batch[num_keys + 1 + i]);
           }
           ++f->batched;
           ++f->rows;

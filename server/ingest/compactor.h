@@ -42,7 +42,9 @@ struct CompactStats {
   int files = 0;           // files written
   int files_present = 0;   // files found already written (an earlier, interrupted run)
   int64_t rows_dropped_unknown_view = 0;
-  int64_t values_not_castable = 0;  // written as null: the view's type changed in a non-widening way
+  // Values written as null (the view's type changed in a non-widening way),
+  // and rows left out because a join key could not be cast.
+  int64_t values_not_castable = 0;
 };
 
 class Compactor {

@@ -66,6 +66,7 @@ class Cursor {
 
 void EncodeLogBatch(const LogBatch& batch, std::string* out) {
   out->append(kMagic.data(), kMagic.size());
+  out->push_back(batch.online ? 1 : 0);
   PutVarint(batch.view.size(), out);
   out->append(batch.view);
   PutVarint(batch.columns.size(), out);
@@ -81,11 +82,62 @@ void EncodeLogBatch(const LogBatch& batch, std::string* out) {
   }
 }
 
+std::vector<CheckedRow> RowsForView(const LogBatch& batch, const FeatureView& view,
+                                    int64_t* not_castable) {
+  auto column_of = [&](const std::string& name) {
+    for (size_t c = 0; c < batch.columns.size(); ++c) {
+      if (batch.columns[c] == name) return static_cast<int>(c);
+    }
+    return -1;
+  };
+  std::vector<int> keys, features;
+  for (const JoinKey& k : view.join_keys) keys.push_back(column_of(k.name));
+  for (const Feature& f : view.schema) features.push_back(column_of(f.name));
+  std::vector<CheckedRow> out;
+  out.reserve(batch.rows.size());
+  for (const LogRow& row : batch.rows) {
+    CheckedRow checked;
+    checked.event_time = row.event_time;
+    bool keys_ok = true;
+    for (size_t k = 0; k < keys.size() && keys_ok; ++k) {
+      absl::StatusOr<Value> v = keys[k] < 0 || row.values[keys[k]].is_null()
+                                    ? absl::InvalidArgumentError("no key")
+                                    : row.values[keys[k]].CastTo(view.join_keys[k].value_type);
+      keys_ok = v.ok();
+      if (keys_ok) checked.keys.push_back(*std::move(v));
+    }
+    if (!keys_ok) {
+      ++*not_castable;
+      continue;
+    }
+    for (size_t f = 0; f < features.size(); ++f) {
+      const ValueType dtype = view.schema[f].dtype;
+      if (features[f] < 0) {
+        checked.features.push_back(Value::Null(dtype));
+        continue;
+      }
+      const Value& v = row.values[features[f]];
+      if (v.type() == dtype) {
+        checked.features.push_back(v);
+        continue;
+      }
+      absl::StatusOr<Value> cast = v.CastTo(dtype);
+      if (!cast.ok()) ++*not_castable;
+      checked.features.push_back(cast.ok() ? *std::move(cast) : Value::Null(dtype));
+    }
+    out.push_back(std::move(checked));
+  }
+  return out;
+}
+
 absl::StatusOr<LogBatch> DecodeLogBatch(absl::string_view record) {
   Cursor in(record);
   PANTRY_ASSIGN_OR_RETURN(const absl::string_view magic, in.Bytes(kMagic.size(), "magic"));
   if (magic != kMagic) return in.Bad("not a log batch (bad magic)");
   LogBatch batch;
+  PANTRY_ASSIGN_OR_RETURN(const absl::string_view flags, in.Bytes(1, "flags"));
+  if ((flags[0] & ~1) != 0) return in.Bad("unknown flags");
+  batch.online = (flags[0] & 1) != 0;
   PANTRY_ASSIGN_OR_RETURN(batch.view, in.String("view name"));
   PANTRY_ASSIGN_OR_RETURN(const uint64_t columns, in.Varint("column count"));
   if (columns > in.remaining()) return in.Bad("a column count past the end");

@@ -2,7 +2,7 @@
 // log record: the view, the column names, and every row's event time and
 // values in the one value encoding (server/value/encoding.h), back to back.
 //
-//   "PB1" | varint view length | view | varint columns | (varint length,
+//   "PB1" | flags (bit 0: also written online) | varint view length | view | varint columns | (varint length,
 //   name)... | varint rows | per row: u64 event time (little endian), then
 //   one encoded value per column
 //
@@ -18,6 +18,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/common/time.h"
+#include "server/registry/registry.h"
+#include "server/serving/online_serving.h"
 #include "server/value/value.h"
 
 namespace pantry::ingest {
@@ -29,6 +31,10 @@ struct LogRow {
 
 struct LogBatch {
   std::string view;
+  // The rows were also written to the online store (push --to both): a
+  // restart writes them online again (newer-wins makes that harmless), so
+  // that the online store converges after a crash between log and store.
+  bool online = false;
   std::vector<std::string> columns;  // join keys, then features
   std::vector<LogRow> rows;
 };
@@ -36,6 +42,15 @@ struct LogBatch {
 // Appends the record of `batch` to `out`. Every row must hold one value per
 // column.
 void EncodeLogBatch(const LogBatch& batch, std::string* out);
+
+// The rows of `batch` as rows of `view` as the registry defines it now: the
+// batch's columns matched by name, a feature missing from the batch null, a
+// column the view no longer has left out, values cast to the view's types (a
+// value that cannot be cast becomes null and is counted in *not_castable). A
+// row whose join key is missing or cannot be cast is left out and counted
+// too.
+std::vector<CheckedRow> RowsForView(const LogBatch& batch, const FeatureView& view,
+                                    int64_t* not_castable);
 
 // Decodes a record made by EncodeLogBatch. DATA_LOSS naming what is wrong
 // (a bad magic, a count past the end, a value that does not decode,

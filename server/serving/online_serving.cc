@@ -274,77 +274,104 @@ void OnlineServing::WriteOnlineFeatures(const std::string& view_name,
         "request has ", rows.size(), " rows; the limit is ",
         registry->serving.max_write_rows_per_request, " (serving.max_write_rows_per_request)")));
   }
+  const Micros latest_allowed = NowMicros() + kMaxEventTimeAhead;
+  std::vector<CheckedRow> checked(rows.size());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (std::optional<RowProblem> problem =
+            CheckWriteRow(*view, rows[r], latest_allowed, &checked[r])) {
+      return done(absl::InvalidArgumentError(
+          absl::StrCat("feature view '", view_name, "', row ", r + 1, ": ", problem->reason)));
+    }
+  }
+  std::vector<ViewWrite> writes = OnlineWrites(*registry, *view, checked);
+  store_->Write(std::move(writes), deadline, std::move(done));
+}
+
+std::optional<RowProblem> CheckWriteRow(const FeatureView& view, const WriteRowInput& row,
+                                        Micros latest_allowed, CheckedRow* out) {
+  if (row.event_time <= 0) return RowProblem{"", "event timestamp missing or not after 1970"};
+  if (row.event_time > latest_allowed) {
+    return RowProblem{"", absl::StrCat("event timestamp ", FormatRfc3339(row.event_time),
+                                       " is too far in the future (at most ",
+                                       FormatRfc3339(latest_allowed),
+                                       "; microseconds since the epoch expected)")};
+  }
+  const size_t num_keys = view.join_keys.size();
+  std::vector<const Value*> by_slot(num_keys + view.schema.size(), nullptr);
+  for (const auto& [name, value] : row.values) {
+    size_t slot = by_slot.size();
+    for (size_t k = 0; k < num_keys && slot == by_slot.size(); ++k) {
+      if (view.join_keys[k].name == name) slot = k;
+    }
+    if (slot == by_slot.size()) {
+      const int f = view.FeatureIndex(name);
+      if (f < 0) return RowProblem{name, absl::StrCat("'", name, "' is neither a join key nor a feature")};
+      slot = num_keys + static_cast<size_t>(f);
+    }
+    if (by_slot[slot] != nullptr) return RowProblem{name, absl::StrCat("'", name, "' given twice")};
+    by_slot[slot] = &value;
+  }
+  out->event_time = row.event_time;
+  out->keys.clear();
+  out->features.clear();
+  for (size_t k = 0; k < num_keys; ++k) {
+    const JoinKey& key = view.join_keys[k];
+    if (by_slot[k] == nullptr) {
+      return RowProblem{key.name, absl::StrCat("missing join key '", key.name, "'")};
+    }
+    auto coerced = CoerceKey(*by_slot[k], key, 0);
+    if (!coerced.ok()) {
+      // CoerceKey speaks of entity rows (reads); a write names the key only.
+      return RowProblem{key.name, by_slot[k]->is_null()
+                                      ? absl::StrCat("join key '", key.name, "' is null")
+                                      : absl::StrCat("join key '", key.name, "' expects ",
+                                                     ValueTypeName(key.value_type), ", got ",
+                                                     ValueTypeName(by_slot[k]->type()))};
+    }
+    out->keys.push_back(*std::move(coerced));
+  }
+  for (size_t f = 0; f < view.schema.size(); ++f) {
+    const Feature& feature = view.schema[f];
+    const Value* value = by_slot[num_keys + f];
+    if (value == nullptr) {
+      return RowProblem{feature.name, absl::StrCat("missing feature '", feature.name,
+                                                   "' (write null explicitly to clear it)")};
+    }
+    auto cast = value->CastTo(feature.dtype);
+    if (!cast.ok()) {
+      return RowProblem{feature.name,
+                        absl::StrCat("feature '", feature.name, "': ", cast.status().message())};
+    }
+    out->features.push_back(*std::move(cast));
+  }
+  return std::nullopt;
+}
+
+std::vector<ViewWrite> OnlineWrites(const Registry& registry, const FeatureView& view,
+                                    const std::vector<CheckedRow>& rows) {
+  std::vector<uint32_t> feature_ids;  // per schema feature, once per call
+  feature_ids.reserve(view.schema.size());
+  for (const Feature& feature : view.schema) feature_ids.push_back(FeatureId(feature.name));
   std::vector<ViewWrite> writes;
   writes.reserve(rows.size());
-  const size_t width = view->join_keys.size() + view->schema.size();
-  // Column name -> slot (join keys first, then features), built once.
-  std::unordered_map<std::string_view, size_t> slot_of;
-  for (size_t k = 0; k < view->join_keys.size(); ++k) slot_of.emplace(view->join_keys[k].name, k);
-  for (size_t f = 0; f < view->schema.size(); ++f) {
-    slot_of.emplace(view->schema[f].name, view->join_keys.size() + f);
-  }
-  const Micros latest_allowed = NowMicros() + kMaxEventTimeAhead;
-  std::vector<uint32_t> feature_ids;  // per schema feature, once per request
-  feature_ids.reserve(view->schema.size());
-  for (const Feature& feature : view->schema) feature_ids.push_back(FeatureId(feature.name));
+  std::vector<const Value*> key_ptrs;
   std::string encoding;
-  for (size_t r = 0; r < rows.size(); ++r) {
-    WriteRowInput& row = rows[r];
-    auto row_error = [&](absl::string_view what) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("feature view '", view_name, "', row ", r + 1, ": ", what));
-    };
-    if (row.event_time <= 0) return done(row_error("event timestamp missing or not after 1970"));
-    if (row.event_time > latest_allowed) {
-      return done(row_error(absl::StrCat("event timestamp ", FormatRfc3339(row.event_time),
-                                         " is more than a day in the future (microseconds "
-                                         "since the epoch expected)")));
-    }
-    std::vector<const Value*> by_slot(width, nullptr);
-    for (const auto& [name, value] : row.values) {
-      auto found = slot_of.find(std::string_view(name));
-      if (found == slot_of.end()) {
-        return done(row_error(absl::StrCat("'", name, "' is neither a join key nor a feature")));
-      }
-      const size_t slot = found->second;
-      if (by_slot[slot] != nullptr) return done(row_error(absl::StrCat("'", name, "' given twice")));
-      by_slot[slot] = &value;
-    }
-    std::vector<Value> keys;
-    keys.reserve(view->join_keys.size());
-    for (size_t k = 0; k < view->join_keys.size(); ++k) {
-      if (by_slot[k] == nullptr) {
-        return done(row_error(absl::StrCat("missing join key '", view->join_keys[k].name, "'")));
-      }
-      auto key = CoerceKey(*by_slot[k], view->join_keys[k], r);
-      if (!key.ok()) return done(row_error(key.status().message()));
-      keys.push_back(*std::move(key));
-    }
-    std::vector<const Value*> key_ptrs;
-    for (const Value& k : keys) key_ptrs.push_back(&k);
+  for (const CheckedRow& row : rows) {
+    key_ptrs.clear();
+    for (const Value& k : row.keys) key_ptrs.push_back(&k);
     ViewWrite write;
-    write.key = OnlineKey(registry->project, view->name, view->join_keys, key_ptrs);
-    write.view = view->name;
-    write.online_ttl = view->online_ttl;
+    write.key = OnlineKey(registry.project, view.name, view.join_keys, key_ptrs);
+    write.view = view.name;
+    write.online_ttl = view.online_ttl;
     AppendRowHeader(row.event_time, &write.row);
-    for (size_t f = 0; f < view->schema.size(); ++f) {
-      const Value* value = by_slot[view->join_keys.size() + f];
-      const Feature& feature = view->schema[f];
-      if (value == nullptr) {
-        return done(row_error(absl::StrCat("missing feature '", feature.name,
-                                           "' (write null explicitly to clear it)")));
-      }
-      auto cast = value->CastTo(feature.dtype);
-      if (!cast.ok()) {
-        return done(row_error(absl::StrCat("feature '", feature.name, "': ", cast.status().message())));
-      }
+    for (size_t f = 0; f < row.features.size(); ++f) {
       encoding.clear();
-      EncodeValue(*cast, &encoding);
+      EncodeValue(row.features[f], &encoding);
       AppendRowEntry(feature_ids[f], encoding, &write.row);
     }
     writes.push_back(std::move(write));
   }
-  store_->Write(std::move(writes), deadline, std::move(done));
+  return writes;
 }
 
 }  // namespace pantry

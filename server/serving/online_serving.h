@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -57,6 +58,35 @@ struct WriteRowInput {
   std::vector<std::pair<std::string, Value>> values;  // join keys and features by name
   Micros event_time = 0;
 };
+
+// A row checked against its view: the join keys (coerced to the keys'
+// types) and every feature (cast to its dtype), in the view's order.
+struct CheckedRow {
+  std::vector<Value> keys;
+  std::vector<Value> features;
+  Micros event_time = 0;
+};
+
+// Why a row was refused: the column (a join key or feature name; empty for
+// the event time or the row as a whole) and the reason, without the row
+// number.
+struct RowProblem {
+  std::string column;
+  std::string reason;
+};
+
+// Checks one row of `view` as every write does: an event time after 1970
+// and at most `latest_allowed`; every join key, non-null and of its type;
+// every feature present (null allowed) and castable to its dtype; no other
+// or repeated column. Returns the problem found first, or nullopt with *out
+// filled.
+std::optional<RowProblem> CheckWriteRow(const FeatureView& view, const WriteRowInput& row,
+                                        Micros latest_allowed, CheckedRow* out);
+
+// The online write of checked rows of `view` (keys, rows in the stored
+// layout, expiry).
+std::vector<ViewWrite> OnlineWrites(const Registry& registry, const FeatureView& view,
+                                    const std::vector<CheckedRow>& rows);
 
 class OnlineServing {
  public:

@@ -15,6 +15,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
+#include "pantry/v1/ingest.grpc.pb.h"
 #include "pantry/v1/materialize.grpc.pb.h"
 #include "pantry/v1/registry.grpc.pb.h"
 #include "pantry/v1/serving.grpc.pb.h"
@@ -61,6 +62,28 @@ struct WriteRow {
   int64_t event_time_us = 0;
 };
 
+enum class PushTarget { kBoth, kOnline, kOffline };
+
+struct PushOptions {
+  PushTarget to = PushTarget::kBoth;
+  // Land the good rows and report the bad ones (PushSummary::rejected)
+  // instead of refusing the whole push for one bad row.
+  bool partial = false;
+};
+
+struct PushSummary {
+  int64_t accepted = 0;
+  int64_t written_online = 0;
+  int64_t skipped_older = 0;
+  uint64_t log_sequence = 0;  // 0 when not pushed offline
+  struct Rejected {
+    int64_t row = 0;  // 1-based
+    std::string column;
+    std::string reason;
+  };
+  std::vector<Rejected> rejected;
+};
+
 struct WriteSummary {
   int64_t written = 0;
   int64_t skipped_older = 0;
@@ -103,6 +126,12 @@ class Client {
   absl::StatusOr<OnlineFeatures> GetOnlineFeatures(const OnlineQuery& query);
   absl::StatusOr<WriteSummary> WriteOnlineFeatures(const std::string& view,
                                                    const std::vector<WriteRow>& rows);
+  // Pushes rows of `view` (pantry.v1.IngestService/Push): to the offline
+  // history (durable in pantryd's log before this returns) and the online
+  // store. Every attempt carries the same random push id, so a retry after
+  // UNAVAILABLE does not land the rows offline twice.
+  absl::StatusOr<PushSummary> Push(const std::string& view, const std::vector<WriteRow>& rows,
+                                   PushOptions options = {});
   // Runs a point-in-time join in pantryd and waits for it (up to
   // query.timeout). Errors: INVALID_ARGUMENT (relative paths, unknown
   // features, a bad entity file, an output name clash without full feature
@@ -167,6 +196,7 @@ class Client {
   std::unique_ptr<v1::FeatureService::Stub> features_;
   std::unique_ptr<v1::RegistryService::Stub> registry_;
   std::unique_ptr<v1::MaterializationService::Stub> materialize_;
+  std::unique_ptr<v1::IngestService::Stub> ingest_;
 };
 
 }  // namespace pantry

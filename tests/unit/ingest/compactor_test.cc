@@ -29,6 +29,7 @@ constexpr Micros kT0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
 TEST(LogBatch, RoundTripsEveryValueAndTime) {
   LogBatch batch;
   batch.view = "stats";
+  batch.online = true;
   batch.columns = {"user_id", "clicks", "name", "tags"};
   batch.rows.push_back({kT0, {Value::Int64(7), Value::Int64(-3), Value::String("a\0b"),
                               Value::Int64List({1, 2})}});
@@ -39,6 +40,7 @@ TEST(LogBatch, RoundTripsEveryValueAndTime) {
   absl::StatusOr<LogBatch> back = DecodeLogBatch(record);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->view, "stats");
+  EXPECT_TRUE(back->online);
   EXPECT_EQ(back->columns, batch.columns);
   ASSERT_EQ(back->rows.size(), 2u);
   for (size_t r = 0; r < 2; ++r) {
@@ -48,7 +50,7 @@ TEST(LogBatch, RoundTripsEveryValueAndTime) {
 }
 
 TEST(LogBatch, RefusesDamagedRecordsWithDataLoss) {
-  LogBatch batch{"stats", {"user_id", "clicks"}, {{kT0, {Value::Int64(1), Value::Int64(2)}}}};
+  LogBatch batch{"stats", true, {"user_id", "clicks"}, {{kT0, {Value::Int64(1), Value::Int64(2)}}}};
   std::string record;
   EncodeLogBatch(batch, &record);
   for (size_t cut = 0; cut < record.size(); ++cut) {
@@ -105,7 +107,7 @@ class CompactorTest : public ::testing::Test {
   void Push(const std::string& view, const std::vector<std::string>& columns,
             const std::vector<LogRow>& rows) {
     std::string record;
-    EncodeLogBatch(LogBatch{view, columns, rows}, &record);
+    EncodeLogBatch(LogBatch{view, false, columns, rows}, &record);
     ASSERT_TRUE(wal_->Append(record).ok());
   }
 

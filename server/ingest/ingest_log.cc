@@ -1,0 +1,129 @@
+#include "server/ingest/ingest_log.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/log.h"
+#include "server/common/status.h"
+#include "server/ingest/log_batch.h"
+#include "server/serving/online_serving.h"
+#include "spdlog/spdlog.h"
+
+namespace pantry::ingest {
+
+absl::StatusOr<std::unique_ptr<IngestLog>> IngestLog::Open(IngestLogOptions options,
+                                                           const RegistryHolder* registry,
+                                                           OnlineStore* store) {
+  WalOptions wal_options;
+  wal_options.dir = options.dir;
+  wal_options.segment_bytes = options.segment_bytes;
+  wal_options.sync = options.sync;
+  WalRecovery recovery;
+  PANTRY_ASSIGN_OR_RETURN(std::unique_ptr<Wal> wal, Wal::Open(wal_options, &recovery));
+  for (const std::string& t : recovery.truncations) {
+    if (recovery.older_segment_corrupt) {
+      spdlog::error("write-ahead log: {} (acknowledged rows may be lost)", t);
+    } else {
+      spdlog::warn("write-ahead log: {} (a write cut short by a crash, never acknowledged)", t);
+    }
+  }
+  spdlog::info("write-ahead log {}: {} records in {} segments to compact", options.dir,
+               recovery.records, recovery.segments);
+  return std::unique_ptr<IngestLog>(
+      new IngestLog(std::move(options), std::move(wal), registry, store));
+}
+
+IngestLog::IngestLog(IngestLogOptions options, std::unique_ptr<Wal> wal,
+                     const RegistryHolder* registry, OnlineStore* store)
+    : options_(std::move(options)),
+      wal_(std::move(wal)),
+      registry_(registry),
+      store_(store),
+      replay_through_(wal_->durable_lsn()),
+      compactor_(wal_.get(), [registry] { return registry->Get(); }) {}
+
+IngestLog::~IngestLog() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  // Compact only once the online rewrite is done: its records must stay.
+  if (replayed()) {
+    absl::StatusOr<CompactStats> last = CompactNow();
+    if (!last.ok()) spdlog::warn("write-ahead log: last compaction failed: {}", last.status());
+  }
+}
+
+void IngestLog::Start() { thread_ = std::thread([this] { Run(); }); }
+
+bool IngestLog::replayed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return replayed_;
+}
+
+absl::Status IngestLog::ReplayOnline() {
+  const std::shared_ptr<const Registry> registry = registry_->Get();
+  int64_t rows = 0;
+  for (const WalSegment& segment : wal_->Segments()) {
+    if (segment.first_lsn > replay_through_) break;
+    PANTRY_RETURN_IF_ERROR(wal_->ReadSegment(
+        segment.path, 0, [&](uint64_t lsn, absl::string_view record) -> absl::Status {
+          if (lsn > replay_through_) return absl::OkStatus();
+          absl::StatusOr<LogBatch> batch = DecodeLogBatch(record);
+          if (!batch.ok() || !batch->online) return absl::OkStatus();  // compaction reports it
+          const FeatureView* view = registry->FindFeatureView(batch->view);
+          if (view == nullptr || !view->online) return absl::OkStatus();
+          int64_t not_castable = 0;
+          std::vector<CheckedRow> checked = RowsForView(*batch, *view, &not_castable);
+          if (checked.empty()) return absl::OkStatus();
+          rows += static_cast<int64_t>(checked.size());
+          return store_->WriteSync(OnlineWrites(*registry, *view, checked),
+                                   NowMicros() + 10 * kMicrosPerSecond)
+              .status();
+        }));
+  }
+  if (rows > 0) spdlog::info("write-ahead log: {} rows written online again after a restart", rows);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CompactStats> IngestLog::CompactNow() {
+  if (!replayed()) {
+    return absl::FailedPreconditionError(
+        "write-ahead log: its rows are still being written online again after the restart");
+  }
+  std::lock_guard<std::mutex> lock(compact_mu_);
+  return compactor_.CompactSealed(/*roll=*/true);
+}
+
+void IngestLog::Run() {
+  const auto every = std::chrono::microseconds(options_.compact_every);
+  // The online rewrite first, retried until the store answers.
+  while (true) {
+    const absl::Status replay = ReplayOnline();
+    if (replay.ok()) break;
+    spdlog::warn("write-ahead log: writing logged rows online again failed, retrying: {}", replay);
+    std::unique_lock<std::mutex> lock(mu_);
+    if (wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; })) return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    replayed_ = true;
+  }
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (wake_.wait_for(lock, every, [&] { return stopping_; })) return;
+    }
+    absl::StatusOr<CompactStats> stats = CompactNow();
+    if (!stats.ok()) {
+      spdlog::error("write-ahead log: compaction failed (retried in {} ms): {}",
+                    options_.compact_every / 1000, stats.status());
+    } else if (stats->files > 0) {
+      spdlog::debug("write-ahead log: compacted {} rows into {} files", stats->rows, stats->files);
+    }
+  }
+}
+
+}  // namespace pantry::ingest

@@ -1,0 +1,118 @@
+#include "server/ingest/pusher.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/common/status.h"
+#include "server/common/time.h"
+
+namespace pantry::ingest {
+
+namespace {
+constexpr size_t kRememberedPushes = 100000;
+}  // namespace
+
+uint64_t Pusher::LoggedAs(const std::string& push_id) {
+  std::lock_guard<std::mutex> lock(logged_mu_);
+  const auto it = logged_.find(push_id);
+  return it == logged_.end() ? 0 : it->second;
+}
+
+void Pusher::RememberLogged(const std::string& push_id, uint64_t lsn) {
+  std::lock_guard<std::mutex> lock(logged_mu_);
+  if (!logged_.emplace(push_id, lsn).second) return;
+  logged_order_.push_back(push_id);
+  if (logged_order_.size() > kRememberedPushes) {
+    logged_.erase(logged_order_.front());
+    logged_order_.pop_front();
+  }
+}
+
+absl::StatusOr<PushResult> Pusher::Push(PushInput input, Micros deadline) {
+  const std::shared_ptr<const Registry> registry = registry_->Get();
+  const FeatureView* view = registry->FindFeatureView(input.view);
+  if (view == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown feature view '", input.view, "'"));
+  }
+  if (input.rows.empty()) return absl::InvalidArgumentError("no rows to push");
+  if (input.rows.size() > static_cast<size_t>(registry->serving.max_write_rows_per_request)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request has ", input.rows.size(), " rows; the limit is ",
+        registry->serving.max_write_rows_per_request, " (serving.max_write_rows_per_request)"));
+  }
+  const bool online = input.to != PushTarget::kOffline && view->online;
+  const bool offline = input.to != PushTarget::kOnline;
+  if (input.to == PushTarget::kOnline && !view->online) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("feature view '", view->name, "' is offline only (online: false)"));
+  }
+  if (offline && wal_ == nullptr) {
+    return absl::FailedPreconditionError("this pantryd has no write-ahead log for offline pushes");
+  }
+
+  PushResult result;
+  std::vector<CheckedRow> rows;
+  rows.reserve(input.rows.size());
+  const Micros latest_allowed = NowMicros() + kMaxEventTimeAhead;
+  CheckedRow checked;
+  for (size_t r = 0; r < input.rows.size(); ++r) {
+    if (std::optional<RowProblem> problem =
+            CheckWriteRow(*view, input.rows[r], latest_allowed, &checked)) {
+      result.rejected.push_back(
+          {static_cast<int64_t>(r + 1), std::move(problem->column), std::move(problem->reason)});
+      continue;
+    }
+    rows.push_back(std::move(checked));
+  }
+  if (!result.rejected.empty() && !input.partial) {
+    const RejectedRow& first = result.rejected.front();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "feature view '", view->name, "', row ", first.row,
+        first.column.empty() ? "" : absl::StrCat(", column '", first.column, "'"), ": ",
+        first.reason,
+        result.rejected.size() > 1
+            ? absl::StrCat(" (and ", result.rejected.size() - 1, " more bad rows)")
+            : "",
+        "; nothing was written (set partial to land the good rows)"));
+  }
+  result.accepted = static_cast<int64_t>(rows.size());
+  if (rows.empty()) return result;
+
+  if (offline) {
+    LogBatch batch;
+    batch.view = view->name;
+    batch.online = online;
+    for (const JoinKey& k : view->join_keys) batch.columns.push_back(k.name);
+    for (const Feature& f : view->schema) batch.columns.push_back(f.name);
+    batch.rows.reserve(rows.size());
+    for (CheckedRow& row : rows) {
+      LogRow out;
+      out.event_time = row.event_time;
+      out.values = row.keys;
+      out.values.insert(out.values.end(), row.features.begin(), row.features.end());
+      batch.rows.push_back(std::move(out));
+    }
+    result.lsn = input.push_id.empty() ? 0 : LoggedAs(input.push_id);
+    if (result.lsn == 0) {
+      std::string record;
+      EncodeLogBatch(batch, &record);
+      PANTRY_ASSIGN_OR_RETURN(result.lsn, wal_->Append(record));
+      if (!input.push_id.empty()) RememberLogged(input.push_id, result.lsn);
+    }
+  }
+  if (online) {
+    absl::StatusOr<WriteResult> written =
+        store_->WriteSync(OnlineWrites(*registry, *view, rows), deadline);
+    if (!written.ok()) {
+      if (!offline) return written.status();
+      return absl::Status(
+          written.status().code(),
+          absl::StrCat(written.status().message(),
+                       " (the rows are durable for the offline history, log record ", result.lsn,
+                       "; retry to write them online)"));
+    }
+    result.written_online = written->written;
+    result.skipped_older = written->skipped_older;
+  }
+  return result;
+}
+
+}  // namespace pantry::ingest
