@@ -28,20 +28,17 @@ struct ViewFile {
   bool present = false;               // already written by an earlier run
   std::string path;
   std::vector<parquet::ColumnSpec> specs;
+  bool created = false;  // a created-time column follows the event time
   std::unique_ptr<parquet::FileWriter> writer;
   std::vector<parquet::ColumnData> batch;
   int64_t batched = 0;
   int64_t rows = 0;
 };
 
-std::string TimestampColumn(const Registry& registry, const FeatureView& view) {
-  if (!view.source.empty()) {
-    const auto it = registry.sources.find(view.source);
-    if (it != registry.sources.end() && !it->second.timestamp_field.empty()) {
-      return it->second.timestamp_field;
-    }
-  }
-  return "event_timestamp";
+const DataSource* SourceOf(const Registry& registry, const FeatureView& view) {
+  if (view.source.empty()) return nullptr;
+  const auto it = registry.sources.find(view.source);
+  return it == registry.sources.end() ? nullptr : &it->second;
 }
 
 // Removes temp files an interrupted run left in `folder`.
@@ -114,8 +111,16 @@ absl::Status Compactor::CompactSegment(const WalSegment& segment, const Registry
     for (const JoinKey& k : f.view->join_keys) {
       f.specs.push_back(offline::OutputSpec(k.name, k.value_type));
     }
-    f.specs.push_back(offline::OutputSpec(TimestampColumn(registry, *f.view),
-                                          ValueType::kUnixTimestamp));
+    const DataSource* source = SourceOf(registry, *f.view);
+    f.specs.push_back(offline::OutputSpec(
+        source != nullptr && !source->timestamp_field.empty() ? source->timestamp_field
+                                                              : "event_timestamp",
+        ValueType::kUnixTimestamp));
+    if (source != nullptr && !source->created_timestamp_field.empty()) {
+      f.specs.push_back(
+          offline::OutputSpec(source->created_timestamp_field, ValueType::kUnixTimestamp));
+      f.created = true;
+    }
     for (const Feature& feature : f.view->schema) {
       f.specs.push_back(offline::OutputSpec(feature.name, feature.dtype));
     }
@@ -147,8 +152,13 @@ absl::Status Compactor::CompactSegment(const WalSegment& segment, const Registry
             offline::AppendOutputValue(row.keys[k], &f->batch[k]);
           }
           offline::AppendOutputValue(Value::UnixTimestamp(row.event_time), &f->batch[num_keys]);
+          if (f->created) {
+            offline::AppendOutputValue(Value::UnixTimestamp(batch->logged_at),
+                                       &f->batch[num_keys + 1]);
+          }
+          const size_t first_feature = num_keys + (f->created ? 2 : 1);
           for (size_t i = 0; i < row.features.size(); ++i) {
-            offline::AppendOutputValue(row.features[i], &f->batch[num_keys + 1 + i]);
+            offline::AppendOutputValue(row.features[i], &f->batch[first_feature + i]);
           }
           ++f->batched;
           ++f->rows;

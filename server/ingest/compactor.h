@@ -13,7 +13,8 @@
 //
 // Columns of a file: the view's join keys, its source's timestamp field
 // (`event_timestamp` for a view without a source) as TIMESTAMP(MICROS, UTC),
-// and its features, all as the registry defines the view at compaction
+// the source's created timestamp field when it has one (the time pantryd
+// logged the push, so a later push wins ties), and its features, all as the registry defines the view at compaction
 // time: a feature added since the push is null, one removed is left out, a
 // widened type is cast. Rows of a view the registry no longer has are
 // dropped and counted. Rows keep the log's order, so ties of a point-in-time

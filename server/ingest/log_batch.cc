@@ -67,6 +67,8 @@ class Cursor {
 void EncodeLogBatch(const LogBatch& batch, std::string* out) {
   out->append(kMagic.data(), kMagic.size());
   out->push_back(batch.online ? 1 : 0);
+  const auto logged_at = static_cast<uint64_t>(batch.logged_at);
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(logged_at >> (8 * i)));
   PutVarint(batch.view.size(), out);
   out->append(batch.view);
   PutVarint(batch.columns.size(), out);
@@ -138,6 +140,10 @@ absl::StatusOr<LogBatch> DecodeLogBatch(absl::string_view record) {
   PANTRY_ASSIGN_OR_RETURN(const absl::string_view flags, in.Bytes(1, "flags"));
   if ((flags[0] & ~1) != 0) return in.Bad("unknown flags");
   batch.online = (flags[0] & 1) != 0;
+  PANTRY_ASSIGN_OR_RETURN(const absl::string_view at, in.Bytes(8, "logged-at time"));
+  uint64_t logged_at = 0;
+  for (int i = 7; i >= 0; --i) logged_at = (logged_at << 8) | static_cast<unsigned char>(at[i]);
+  batch.logged_at = static_cast<Micros>(logged_at);
   PANTRY_ASSIGN_OR_RETURN(batch.view, in.String("view name"));
   PANTRY_ASSIGN_OR_RETURN(const uint64_t columns, in.Varint("column count"));
   if (columns > in.remaining()) return in.Bad("a column count past the end");

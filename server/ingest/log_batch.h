@@ -2,7 +2,8 @@
 // log record: the view, the column names, and every row's event time and
 // values in the one value encoding (server/value/encoding.h), back to back.
 //
-//   "PB1" | flags (bit 0: also written online) | varint view length | view | varint columns | (varint length,
+//   "PB1" | flags (bit 0: also written online) | u64 logged-at time |
+//   varint view length | view | varint columns | (varint length,
 //   name)... | varint rows | per row: u64 event time (little endian), then
 //   one encoded value per column
 //
@@ -35,6 +36,10 @@ struct LogBatch {
   // restart writes them online again (newer-wins makes that harmless), so
   // that the online store converges after a crash between log and store.
   bool online = false;
+  // When pantryd took the rows (microseconds since the epoch): the created
+  // timestamp of the rows in the offline history, so that of two rows with
+  // one event time the later push wins a point-in-time join's tie.
+  Micros logged_at = 0;
   std::vector<std::string> columns;  // join keys, then features
   std::vector<LogRow> rows;
 };

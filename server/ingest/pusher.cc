@@ -80,6 +80,7 @@ absl::StatusOr<PushResult> Pusher::Push(PushInput input, Micros deadline) {
     LogBatch batch;
     batch.view = view->name;
     batch.online = online;
+    batch.logged_at = NowMicros();
     for (const JoinKey& k : view->join_keys) batch.columns.push_back(k.name);
     for (const Feature& f : view->schema) batch.columns.push_back(f.name);
     batch.rows.reserve(rows.size());

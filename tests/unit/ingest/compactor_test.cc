@@ -30,6 +30,7 @@ TEST(LogBatch, RoundTripsEveryValueAndTime) {
   LogBatch batch;
   batch.view = "stats";
   batch.online = true;
+  batch.logged_at = kT0 + 5;
   batch.columns = {"user_id", "clicks", "name", "tags"};
   batch.rows.push_back({kT0, {Value::Int64(7), Value::Int64(-3), Value::String("a\0b"),
                               Value::Int64List({1, 2})}});
@@ -41,6 +42,7 @@ TEST(LogBatch, RoundTripsEveryValueAndTime) {
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->view, "stats");
   EXPECT_TRUE(back->online);
+  EXPECT_EQ(back->logged_at, kT0 + 5);
   EXPECT_EQ(back->columns, batch.columns);
   ASSERT_EQ(back->rows.size(), 2u);
   for (size_t r = 0; r < 2; ++r) {
@@ -50,7 +52,7 @@ TEST(LogBatch, RoundTripsEveryValueAndTime) {
 }
 
 TEST(LogBatch, RefusesDamagedRecordsWithDataLoss) {
-  LogBatch batch{"stats", true, {"user_id", "clicks"}, {{kT0, {Value::Int64(1), Value::Int64(2)}}}};
+  LogBatch batch{"stats", true, kT0, {"user_id", "clicks"}, {{kT0, {Value::Int64(1), Value::Int64(2)}}}};
   std::string record;
   EncodeLogBatch(batch, &record);
   for (size_t cut = 0; cut < record.size(); ++cut) {
@@ -107,7 +109,7 @@ class CompactorTest : public ::testing::Test {
   void Push(const std::string& view, const std::vector<std::string>& columns,
             const std::vector<LogRow>& rows) {
     std::string record;
-    EncodeLogBatch(LogBatch{view, false, columns, rows}, &record);
+    EncodeLogBatch(LogBatch{view, false, kT0 + 99, columns, rows}, &record);
     ASSERT_TRUE(wal_->Append(record).ok());
   }
 
@@ -134,7 +136,8 @@ class CompactorTest : public ::testing::Test {
           const ValueType type = columns[c].name == "clicks" || columns[c].name == "user_id"
                                      ? ValueType::kInt64
                                  : columns[c].name == "score" ? ValueType::kDouble
-                                 : columns[c].name == "event_timestamp"
+                                 : columns[c].name == "event_timestamp" || columns[c].name == "ts" ||
+                                         columns[c].name == "created"
                                      ? ValueType::kUnixTimestamp
                                      : ValueType::kString;
           offline::RowValues values(columns[c], data, type);
@@ -227,6 +230,33 @@ TEST_F(CompactorTest, MapsRowsToTheViewAsDefinedAtCompaction) {
               ::testing::ElementsAre(
                   "user_id=1 event_timestamp=2026-01-01T00:00:00Z clicks=5 score=null",
                   "user_id=2 event_timestamp=2026-01-01T00:00:00.000001Z clicks=null score=1"));
+}
+
+// A view over a source writes the source's time column names; its created
+// timestamp is when pantryd logged the push, so later pushes win ties.
+TEST_F(CompactorTest, UsesTheSourcesTimeColumnsWithThePushTimeAsCreated) {
+  const std::string yaml = absl::StrCat(
+      "project: shop\n"
+      "offline_store: {path: ", dir_, "/offline}\n"
+      "entities:\n"
+      "  - {name: user, join_keys: [user_id], value_type: INT64}\n"
+      "sources:\n"
+      "  - {name: src, path: data, timestamp_field: ts, created_timestamp_field: created}\n"
+      "feature_views:\n"
+      "  - name: stats\n"
+      "    entities: [user]\n"
+      "    source: src\n"
+      "    schema:\n"
+      "      - {name: clicks, dtype: INT64}\n"
+      "      - {name: score, dtype: DOUBLE}\n");
+  auto parsed = ParseRegistry(yaml, "repo.yaml", dir_);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  registry_ = *parsed;
+  Push("stats", {"user_id", "clicks", "score"}, {Row(1, kT0, 10, 0.5)});
+  ASSERT_TRUE(compactor_->CompactSealed(true).ok());
+  EXPECT_THAT(Rows("stats"), ::testing::ElementsAre(
+                                 "user_id=1 ts=2026-01-01T00:00:00Z "
+                                 "created=2026-01-01T00:00:00.000099Z clicks=10 score=0.5"));
 }
 
 TEST_F(CompactorTest, RowsOfAViewNoLongerDefinedAreDroppedAndCounted) {
