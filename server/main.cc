@@ -254,13 +254,15 @@ int Run(const Options& options) {
                         : (std::filesystem::path(state_dir) / "wal").string();
   log_options.compact_every = static_cast<pantry::Micros>(options.compact_seconds * 1e6);
   absl::StatusOr<std::unique_ptr<pantry::ingest::IngestLog>> ingest_log =
-      pantry::ingest::IngestLog::Open(log_options, &holder, store);
+      pantry::ingest::IngestLog::Open(log_options, &holder, store,
+                                      metrics != nullptr ? metrics->ingest() : nullptr);
   if (!ingest_log.ok()) {
     spdlog::error("{}", ingest_log.status().message());
     return 2;
   }
   (*ingest_log)->Start();
-  pantry::ingest::Pusher pusher(&holder, store, (*ingest_log)->wal());
+  pantry::ingest::Pusher pusher(&holder, store, (*ingest_log)->wal(),
+                                metrics != nullptr ? metrics->ingest() : nullptr);
   pantry::JobPool push_workers("push", options.push_workers, options.push_queue);
   pantry::IngestServiceImpl ingest_service(&pusher, &push_workers, 10 * pantry::kMicrosPerSecond);
   spdlog::info("push: write-ahead log in {}, compacted every {} s, {} workers", log_options.dir,

@@ -27,6 +27,25 @@ struct OnlineBenchOptions {
 // Runs the benchmark and prints the figures; returns a process exit code.
 int RunOnlineBench(const OnlineBenchOptions& options);
 
+// `pantry bench push`: pushes of `rows_per_request` rows of a view (the
+// first with at least `features` features, or `view`), every row a new,
+// newer event time of a random entity, so each is logged, compacted and
+// written online. Latency is push-to-readable: rows are readable online
+// when their push returns.
+struct PushBenchOptions {
+  std::string server;
+  std::string view;
+  int concurrency = 16;
+  double duration_s = 10;
+  int rows_per_request = 100;
+  int features = 10;
+  int key_space = 100000;
+  double rate = 0;           // pushes/s; 0: closed loop
+  std::string to = "both";   // online, offline, both
+  bool json = false;
+};
+int RunPushBench(const PushBenchOptions& options);
+
 }  // namespace pantry::cli
 
 #endif  // PANTRY_CLIENT_CLI_BENCH_H_

@@ -872,6 +872,16 @@ int Main(int argc, char** argv) {
   bench_online->add_option("--key-space", bench.key_space, "Entity ids drawn from 1..N")->check(CLI::Range(1, 100000000));
   bench_online->add_option("--rate", bench.rate, "Target requests/s (open loop); 0 = as fast as possible");
   bench_online->add_flag("!--no-populate", bench.populate, "Do not write the key space first");
+  PushBenchOptions push_bench;
+  auto* bench_push = bench_cmd->add_subcommand("push", "Load Push and report rows/s and push-to-readable latency");
+  bench_push->add_option("--concurrency", push_bench.concurrency, "Pushes in flight")->check(CLI::Range(1, 4096));
+  bench_push->add_option("--duration", push_bench.duration_s, "Seconds")->check(CLI::Range(0.1, 3600.0));
+  bench_push->add_option("--rows-per-request", push_bench.rows_per_request, "Rows per push")->check(CLI::Range(1, 100000));
+  bench_push->add_option("--features", push_bench.features, "Pick the first view with at least N features")->check(CLI::Range(1, 1000));
+  bench_push->add_option("--view", push_bench.view, "Feature view to push to");
+  bench_push->add_option("--key-space", push_bench.key_space, "Entity ids drawn from 1..N")->check(CLI::Range(1, 100000000));
+  bench_push->add_option("--rate", push_bench.rate, "Target pushes/s (open loop); 0 = as fast as possible");
+  bench_push->add_option("--to", push_bench.to, "online, offline or both")->check(CLI::IsMember({"online", "offline", "both"}));
   auto* no_baseline = bench_online->add_flag("!--no-health-baseline", bench.health_baseline, "Skip the gRPC health-check ceiling");
   bench_online->add_flag("--health-only", bench.health_only, "Measure the gRPC health check alone (no feature reads)")
       ->excludes(no_baseline);
@@ -988,6 +998,11 @@ int Main(int argc, char** argv) {
   if (*bench_parquet) {
     pq_bench.json = g.output == "json";
     return RunParquetBench(pq_bench);
+  }
+  if (*bench_push) {
+    push_bench.server = g.server;
+    push_bench.json = g.output == "json";
+    return RunPushBench(push_bench);
   }
   if (*bench_online) {
     bench.server = g.server;

@@ -13,7 +13,8 @@ namespace pantry::ingest {
 
 absl::StatusOr<std::unique_ptr<IngestLog>> IngestLog::Open(IngestLogOptions options,
                                                            const RegistryHolder* registry,
-                                                           OnlineStore* store) {
+                                                           OnlineStore* store,
+                                                           IngestMetrics* metrics) {
   WalOptions wal_options;
   wal_options.dir = options.dir;
   wal_options.segment_bytes = options.segment_bytes;
@@ -30,15 +31,16 @@ absl::StatusOr<std::unique_ptr<IngestLog>> IngestLog::Open(IngestLogOptions opti
   spdlog::info("write-ahead log {}: {} records in {} segments to compact", options.dir,
                recovery.records, recovery.segments);
   return std::unique_ptr<IngestLog>(
-      new IngestLog(std::move(options), std::move(wal), registry, store));
+      new IngestLog(std::move(options), std::move(wal), registry, store, metrics));
 }
 
 IngestLog::IngestLog(IngestLogOptions options, std::unique_ptr<Wal> wal,
-                     const RegistryHolder* registry, OnlineStore* store)
+                     const RegistryHolder* registry, OnlineStore* store, IngestMetrics* metrics)
     : options_(std::move(options)),
       wal_(std::move(wal)),
       registry_(registry),
       store_(store),
+      metrics_(metrics),
       replay_through_(wal_->durable_lsn()),
       compactor_(wal_.get(), [registry] { return registry->Get(); }) {}
 
@@ -51,7 +53,7 @@ IngestLog::~IngestLog() {
   if (thread_.joinable()) thread_.join();
   // Compact only once the online rewrite is done: its records must stay.
   if (replayed()) {
-    absl::StatusOr<CompactStats> last = CompactNow();
+    absl::StatusOr<CompactStats> last = CompactAndRecord();
     if (!last.ok()) spdlog::warn("write-ahead log: last compaction failed: {}", last.status());
   }
 }
@@ -97,6 +99,22 @@ absl::StatusOr<CompactStats> IngestLog::CompactNow() {
   return compactor_.CompactSealed(/*roll=*/true);
 }
 
+absl::StatusOr<CompactStats> IngestLog::CompactAndRecord() {
+  const auto began = std::chrono::steady_clock::now();
+  absl::StatusOr<CompactStats> stats = CompactNow();
+  if (metrics_ != nullptr) {
+    metrics_->Compacted(
+        stats.ok(), stats.ok() ? stats->rows : 0,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count(),
+        NowMicros());
+    int64_t bytes = 0;
+    const std::vector<WalSegment> segments = wal_->Segments();
+    for (const WalSegment& s : segments) bytes += s.bytes;
+    metrics_->Log(static_cast<int64_t>(segments.size()), bytes, wal_->appends(), wal_->syncs());
+  }
+  return stats;
+}
+
 void IngestLog::Run() {
   const auto every = std::chrono::microseconds(options_.compact_every);
   // The online rewrite first, retried until the store answers.
@@ -116,7 +134,7 @@ void IngestLog::Run() {
       std::unique_lock<std::mutex> lock(mu_);
       if (wake_.wait_for(lock, every, [&] { return stopping_; })) return;
     }
-    absl::StatusOr<CompactStats> stats = CompactNow();
+    absl::StatusOr<CompactStats> stats = CompactAndRecord();
     if (!stats.ok()) {
       spdlog::error("write-ahead log: compaction failed (retried in {} ms): {}",
                     options_.compact_every / 1000, stats.status());

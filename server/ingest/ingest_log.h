@@ -22,6 +22,7 @@
 #include "server/common/time.h"
 #include "server/ingest/compactor.h"
 #include "server/ingest/wal.h"
+#include "server/metrics/metrics.h"
 #include "server/online/online_store.h"
 #include "server/registry/registry.h"
 
@@ -39,9 +40,11 @@ class IngestLog {
   // Opens and recovers the log (each truncation is logged as a warning, an
   // older segment's as an error). Borrowed pointers must outlive the log.
   // Errors as Wal::Open.
+  // `metrics` may be null.
   static absl::StatusOr<std::unique_ptr<IngestLog>> Open(IngestLogOptions options,
                                                          const RegistryHolder* registry,
-                                                         OnlineStore* store);
+                                                         OnlineStore* store,
+                                                         IngestMetrics* metrics = nullptr);
   // Stops the background thread (after its current step) and compacts what
   // the log holds one last time.
   ~IngestLog();
@@ -63,7 +66,9 @@ class IngestLog {
 
  private:
   IngestLog(IngestLogOptions options, std::unique_ptr<Wal> wal, const RegistryHolder* registry,
-            OnlineStore* store);
+            OnlineStore* store, IngestMetrics* metrics);
+  // Compacts, and records the outcome and the log's size.
+  absl::StatusOr<CompactStats> CompactAndRecord();
   void Run();
   // Writes online the rows of records up to replay_through_ marked online.
   absl::Status ReplayOnline();
@@ -72,6 +77,7 @@ class IngestLog {
   std::unique_ptr<Wal> wal_;
   const RegistryHolder* registry_;
   OnlineStore* store_;
+  IngestMetrics* metrics_;
   const uint64_t replay_through_;  // the last LSN at open
   std::mutex compact_mu_;          // one compaction at a time
   Compactor compactor_;

@@ -62,6 +62,11 @@ absl::StatusOr<PushResult> Pusher::Push(PushInput input, Micros deadline) {
     }
     rows.push_back(std::move(checked));
   }
+  if (metrics_ != nullptr) {
+    metrics_->Pushed(view->name,
+                     result.rejected.empty() || input.partial ? static_cast<int64_t>(rows.size()) : 0,
+                     static_cast<int64_t>(result.rejected.size()));
+  }
   if (!result.rejected.empty() && !input.partial) {
     const RejectedRow& first = result.rejected.front();
     return absl::InvalidArgumentError(absl::StrCat(

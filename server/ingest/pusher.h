@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "server/ingest/log_batch.h"
 #include "server/ingest/wal.h"
+#include "server/metrics/metrics.h"
 #include "server/online/online_store.h"
 #include "server/registry/registry.h"
 #include "server/serving/online_serving.h"
@@ -54,8 +55,10 @@ class Pusher {
  public:
   // All borrowed; `wal` may be null (then pushes that include the offline
   // store fail with FAILED_PRECONDITION).
-  Pusher(const RegistryHolder* registry, OnlineStore* store, Wal* wal)
-      : registry_(registry), store_(store), wal_(wal) {}
+  // `metrics` may be null (nothing recorded).
+  Pusher(const RegistryHolder* registry, OnlineStore* store, Wal* wal,
+         IngestMetrics* metrics = nullptr)
+      : registry_(registry), store_(store), wal_(wal), metrics_(metrics) {}
 
   // Blocks until the rows are durable and written. INVALID_ARGUMENT: an
   // unknown view, no rows, too many rows (serving.max_write_rows_per_request),
@@ -76,6 +79,7 @@ class Pusher {
   const RegistryHolder* registry_;
   OnlineStore* store_;
   Wal* wal_;
+  IngestMetrics* metrics_;
   std::mutex logged_mu_;
   absl::flat_hash_map<std::string, uint64_t> logged_;  // push id -> LSN; guarded by logged_mu_
   std::deque<std::string> logged_order_;               // oldest first; guarded by logged_mu_

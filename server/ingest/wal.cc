@@ -331,6 +331,7 @@ absl::StatusOr<uint64_t> Wal::Append(absl::string_view payload) {
   segment.bytes += record_bytes;
   segment.last_lsn = lsn;
   written_lsn_ = lsn;
+  appends_.fetch_add(1, std::memory_order_relaxed);
   if (!options_.sync) {
     durable_lsn_ = lsn;
     return lsn;
@@ -348,6 +349,7 @@ absl::StatusOr<uint64_t> Wal::Append(absl::string_view payload) {
     const int fd = fd_;
     const std::string path = segments_.back().path;
     lock.unlock();
+    syncs_.fetch_add(1, std::memory_order_relaxed);
     const bool ok = ::fdatasync(fd) == 0;
     const absl::Status error = ok ? absl::OkStatus() : SystemError("sync", path);
     lock.lock();

@@ -33,6 +33,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -111,6 +112,10 @@ class Wal {
   uint64_t durable_lsn() const;
   // The LSN the next append will get.
   uint64_t next_lsn() const;
+  // Records appended and fdatasync calls made since Open (group commit makes
+  // the second smaller).
+  int64_t appends() const { return appends_.load(std::memory_order_relaxed); }
+  int64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
 
  private:
   explicit Wal(WalOptions options);
@@ -128,6 +133,8 @@ class Wal {
   uint64_t durable_lsn_ = 0;          // guarded by mu_
   bool syncing_ = false;              // a thread is in fdatasync; guarded by mu_
   absl::Status broken_;               // a failed write or sync; guarded by mu_
+  std::atomic<int64_t> appends_{0};
+  std::atomic<int64_t> syncs_{0};
 };
 
 }  // namespace pantry::ingest

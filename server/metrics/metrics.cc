@@ -41,6 +41,8 @@ const Histogram::BucketBoundaries kRequestBuckets = {0.0001, 0.00025, 0.0005, 0.
 const Histogram::BucketBoundaries kStoreBuckets = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                    0.005,   0.01,   0.025,   0.05,   0.1,   0.25,
                                                    0.5,     1,      2.5,     5,      10,    30};
+const Histogram::BucketBoundaries kCompactionBuckets = {0.001, 0.005, 0.01, 0.05, 0.1,
+                                                       0.5,   1,     5,    10,   60};
 const Histogram::BucketBoundaries kRunBuckets = {0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600};
 
 std::string CodeName(int code) {
@@ -377,6 +379,85 @@ void OnlineStoreMetrics::OnSlotMapRefresh(bool ok) {
 
 // ---- Materialization ----
 
+IngestMetrics::IngestMetrics(prometheus::Registry& registry)
+    : rows_(&BuildCounter()
+                 .Name("pantry_push_rows_total")
+                 .Help("Rows pushed to the view, by result: accepted, or rejected by the checks")
+                 .Register(registry)),
+      segments_(&BuildGauge()
+                     .Name("pantry_wal_segments")
+                     .Help("Write-ahead log segments not yet compacted (the current one included)")
+                     .Register(registry)
+                     .Add({})),
+      bytes_(&BuildGauge()
+                  .Name("pantry_wal_bytes")
+                  .Help("Bytes of the write-ahead log not yet compacted")
+                  .Register(registry)
+                  .Add({})),
+      appends_(&BuildCounter()
+                    .Name("pantry_wal_appends_total")
+                    .Help("Records appended to the write-ahead log (one per push)")
+                    .Register(registry)
+                    .Add({})),
+      syncs_(&BuildCounter()
+                  .Name("pantry_wal_syncs_total")
+                  .Help("fdatasync calls of the write-ahead log (group commit shares one "
+                        "between concurrent pushes)")
+                  .Register(registry)
+                  .Add({})),
+      compactions_ok_(nullptr),
+      compactions_failed_(nullptr),
+      compacted_rows_(&BuildCounter()
+                           .Name("pantry_wal_compacted_rows_total")
+                           .Help("Rows compacted from the write-ahead log into offline history")
+                           .Register(registry)
+                           .Add({})),
+      compaction_duration_(&BuildHistogram()
+                                .Name("pantry_wal_compaction_duration_seconds")
+                                .Help("Duration of compactions of the write-ahead log")
+                                .Register(registry)
+                                .Add({}, kCompactionBuckets)),
+      last_compaction_(&BuildGauge()
+                            .Name("pantry_wal_last_compaction_timestamp_seconds")
+                            .Help("When the last successful compaction ended")
+                            .Register(registry)
+                            .Add({})) {
+  auto& compactions = BuildCounter()
+                          .Name("pantry_wal_compactions_total")
+                          .Help("Compactions of the write-ahead log, by result")
+                          .Register(registry);
+  compactions_ok_ = &compactions.Add({{"result", "ok"}});
+  compactions_failed_ = &compactions.Add({{"result", "failed"}});
+}
+
+void IngestMetrics::Pushed(absl::string_view view, int64_t accepted, int64_t rejected) {
+  const std::string name(view);
+  if (accepted > 0) {
+    rows_->Add({{"view", name}, {"result", "accepted"}}).Increment(static_cast<double>(accepted));
+  }
+  if (rejected > 0) {
+    rows_->Add({{"view", name}, {"result", "rejected"}}).Increment(static_cast<double>(rejected));
+  }
+}
+
+void IngestMetrics::Log(int64_t segments, int64_t bytes, int64_t appends, int64_t syncs) {
+  segments_->Set(static_cast<double>(segments));
+  bytes_->Set(static_cast<double>(bytes));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (appends > appends_seen_) appends_->Increment(static_cast<double>(appends - appends_seen_));
+  if (syncs > syncs_seen_) syncs_->Increment(static_cast<double>(syncs - syncs_seen_));
+  appends_seen_ = std::max(appends_seen_, appends);
+  syncs_seen_ = std::max(syncs_seen_, syncs);
+}
+
+void IngestMetrics::Compacted(bool ok, int64_t rows, double seconds, Micros at) {
+  (ok ? compactions_ok_ : compactions_failed_)->Increment();
+  compaction_duration_->Observe(seconds);
+  if (!ok) return;
+  compacted_rows_->Increment(static_cast<double>(rows));
+  last_compaction_->Set(static_cast<double>(at) / 1e6);
+}
+
 MaterializeMetrics::MaterializeMetrics(prometheus::Registry& registry)
     : queued_(&BuildGauge()
                    .Name("pantry_materialize_jobs_queued")
@@ -524,6 +605,7 @@ Metrics::Metrics(MetricsOptions options)
       grpc_(std::make_unique<GrpcMetrics>(*registry_)),
       online_store_(std::make_unique<OnlineStoreMetrics>(*registry_)),
       materialize_(std::make_unique<MaterializeMetrics>(*registry_)),
+      ingest_(std::make_unique<IngestMetrics>(*registry_)),
       registry_metrics_(std::make_unique<RegistryMetrics>(*registry_)) {
   if (options_.watermarks) watermarks_ = std::make_shared<WatermarkCollector>(options_.watermarks);
   prometheus::Labels build;

@@ -191,6 +191,40 @@ class MaterializeMetrics {
   prometheus::Family<prometheus::Gauge>* last_success_;
 };
 
+// Pushes and the write-ahead log (server/ingest): rows accepted and
+// rejected per view, the log's size, its appends and syncs (group commit:
+// appends per sync), and compactions into the offline history.
+class IngestMetrics {
+ public:
+  explicit IngestMetrics(prometheus::Registry& registry);
+  IngestMetrics(const IngestMetrics&) = delete;
+  IngestMetrics& operator=(const IngestMetrics&) = delete;
+
+  // A push of `view` ended: rows that landed, and rows refused (with
+  // partial, or the whole request when one row was bad).
+  void Pushed(absl::string_view view, int64_t accepted, int64_t rejected);
+  // The log now: segments and bytes not yet compacted, and its appends and
+  // syncs since pantryd started (counters; pass the running totals).
+  void Log(int64_t segments, int64_t bytes, int64_t appends, int64_t syncs);
+  // A compaction ended (`ok`), having written `rows`, at `at`.
+  void Compacted(bool ok, int64_t rows, double seconds, Micros at);
+
+ private:
+  prometheus::Family<prometheus::Counter>* rows_;
+  prometheus::Gauge* segments_;
+  prometheus::Gauge* bytes_;
+  prometheus::Counter* appends_;
+  prometheus::Counter* syncs_;
+  prometheus::Counter* compactions_ok_;
+  prometheus::Counter* compactions_failed_;
+  prometheus::Counter* compacted_rows_;
+  prometheus::Histogram* compaction_duration_;
+  prometheus::Gauge* last_compaction_;
+  std::mutex mu_;
+  int64_t appends_seen_ = 0;  // guarded by mu_
+  int64_t syncs_seen_ = 0;    // guarded by mu_
+};
+
 // The feature repository in service and the applies (`pantry apply`,
 // SIGHUP) that change it.
 class RegistryMetrics {
@@ -259,6 +293,7 @@ class Metrics {
   GrpcMetrics* grpc() { return grpc_.get(); }
   OnlineStoreMetrics* online_store() { return online_store_.get(); }
   MaterializeMetrics* materialize() { return materialize_.get(); }
+  IngestMetrics* ingest() { return ingest_.get(); }
   RegistryMetrics* registry() { return registry_metrics_.get(); }
 
   // Everything a scrape of /metrics returns, in the text format.
@@ -275,6 +310,7 @@ class Metrics {
   std::unique_ptr<GrpcMetrics> grpc_;
   std::unique_ptr<OnlineStoreMetrics> online_store_;
   std::unique_ptr<MaterializeMetrics> materialize_;
+  std::unique_ptr<IngestMetrics> ingest_;
   std::unique_ptr<RegistryMetrics> registry_metrics_;
   std::unique_ptr<prometheus::Exposer> exposer_;  // last: destroyed first
   int port_ = 0;

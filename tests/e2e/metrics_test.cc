@@ -195,7 +195,7 @@ class MetricsE2E : public ::testing::Test {
     daemon_ = std::make_unique<Daemon>(
         root_ / "repo.yaml", root_ / "state",
         std::vector<std::string>{"--metrics-listen", "127.0.0.1:0", "--metrics-port-file",
-                                 (root_ / "metrics-port").string()});
+                                 (root_ / "metrics-port").string(), "--compact-seconds", "0.2"});
     daemon_->Start();
     metrics_port_ = std::stoi(ReadFile(root_ / "metrics-port"));
   }
@@ -237,6 +237,16 @@ TEST_F(MetricsE2E, MetricsCountRequestsStoreCallsAndMaterializationPassPromtoolA
   Result get = Pantry("get-online --features user_stats:txn_count --entity user_id=1");
   ASSERT_EQ(get.exit_code, 0) << get.err;
   EXPECT_EQ(Pantry("describe nope").exit_code, 2);
+  // A push of one row, then its compaction.
+  WriteFile(root_ / "push.jsonl",
+            "{\"user_id\": 3, \"txn_count\": 9, \"event_timestamp\": \"2026-01-02T00:00:00Z\"}\n");
+  Result push = Pantry("push --view user_stats --file " + (root_ / "push.jsonl").string());
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  for (int i = 0; i < 100; ++i) {
+    text = Scrape();
+    if (SeriesValue(text, "pantry_wal_compacted_rows_total") == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 
   text = Scrape();
   EXPECT_EQ(SeriesValue(text, kHealth), 2) << text;
@@ -246,7 +256,13 @@ TEST_F(MetricsE2E, MetricsCountRequestsStoreCallsAndMaterializationPassPromtoolA
             1);
   EXPECT_EQ(SeriesValue(text, "pantry_online_store_operations_total{op=\"read\",outcome=\"ok\"}"),
             1);
-  EXPECT_EQ(SeriesValue(text, "pantry_online_store_writes_total{result=\"written\"}"), 2);
+  EXPECT_EQ(SeriesValue(text, "pantry_online_store_writes_total{result=\"written\"}"), 3);
+  EXPECT_EQ(SeriesValue(text, "pantry_push_rows_total{result=\"accepted\",view=\"user_stats\"}"), 1);
+  EXPECT_EQ(SeriesValue(text, "pantry_wal_compacted_rows_total"), 1);
+  EXPECT_GE(SeriesValue(text, "pantry_wal_compactions_total{result=\"ok\"}").value_or(0), 1);
+  EXPECT_EQ(SeriesValue(text, "pantry_wal_appends_total"), 1);
+  EXPECT_EQ(SeriesValue(text, "pantry_wal_syncs_total"), 1);
+  EXPECT_EQ(SeriesValue(text, "pantry_wal_segments"), 1);
   EXPECT_EQ(SeriesValue(text, "pantry_materialize_rows_read_total{view=\"user_stats\"}"), 2);
   EXPECT_EQ(SeriesValue(text, "pantry_materialize_rows_written_total{view=\"user_stats\"}"), 2);
   EXPECT_LT(SeriesValue(text, "pantry_materialize_watermark_lag_seconds{view=\"user_stats\"}")
