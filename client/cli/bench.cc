@@ -436,9 +436,9 @@ int RunPushBench(const PushBenchOptions& o) {
     }
   }
   // Enough distinct requests that none is sent twice in the run at up to
-  // ~100,000 rows/s, each row with an event time after every earlier one.
+  // ~250,000 rows/s, each row with an event time after every earlier one.
   const int64_t needed = static_cast<int64_t>(
-      std::min(200000.0, std::max(64.0, 100000.0 * (o.duration_s + 1) / o.rows_per_request)));
+      std::min(200000.0, std::max(64.0, 250000.0 * (o.duration_s + 1) / o.rows_per_request)));
   std::mt19937_64 rng(7);
   std::uniform_int_distribution<int64_t> ids(1, o.key_space);
   Micros t = NowMicros() - 3600 * kMicrosPerSecond;

@@ -11,6 +11,10 @@ namespace {
 
 constexpr absl::string_view kMagic = "PB1";
 
+void PutU64(uint64_t v, std::string* out) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+
 void PutVarint(uint64_t v, std::string* out) {
   while (v >= 0x80) {
     out->push_back(static_cast<char>(v | 0x80));
@@ -62,25 +66,44 @@ class Cursor {
   size_t pos_ = 0;
 };
 
+
+// The record's header, up to and including the row count.
+void EncodeHeader(absl::string_view view, bool online, Micros logged_at,
+                  const std::vector<absl::string_view>& columns, size_t rows, std::string* out) {
+  out->append(kMagic.data(), kMagic.size());
+  out->push_back(online ? 1 : 0);
+  PutU64(static_cast<uint64_t>(logged_at), out);
+  PutVarint(view.size(), out);
+  out->append(view.data(), view.size());
+  PutVarint(columns.size(), out);
+  for (absl::string_view c : columns) {
+    PutVarint(c.size(), out);
+    out->append(c.data(), c.size());
+  }
+  PutVarint(rows, out);
+}
+
 }  // namespace
 
 void EncodeLogBatch(const LogBatch& batch, std::string* out) {
-  out->append(kMagic.data(), kMagic.size());
-  out->push_back(batch.online ? 1 : 0);
-  const auto logged_at = static_cast<uint64_t>(batch.logged_at);
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(logged_at >> (8 * i)));
-  PutVarint(batch.view.size(), out);
-  out->append(batch.view);
-  PutVarint(batch.columns.size(), out);
-  for (const std::string& c : batch.columns) {
-    PutVarint(c.size(), out);
-    out->append(c);
-  }
-  PutVarint(batch.rows.size(), out);
+  std::vector<absl::string_view> columns(batch.columns.begin(), batch.columns.end());
+  EncodeHeader(batch.view, batch.online, batch.logged_at, columns, batch.rows.size(), out);
   for (const LogRow& row : batch.rows) {
-    const auto t = static_cast<uint64_t>(row.event_time);
-    for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(t >> (8 * i)));
+    PutU64(static_cast<uint64_t>(row.event_time), out);
     for (const Value& v : row.values) EncodeValue(v, out);
+  }
+}
+
+void EncodeCheckedRows(const FeatureView& view, bool online, Micros logged_at,
+                       const std::vector<CheckedRow>& rows, std::string* out) {
+  std::vector<absl::string_view> columns;
+  for (const JoinKey& k : view.join_keys) columns.push_back(k.name);
+  for (const Feature& f : view.schema) columns.push_back(f.name);
+  EncodeHeader(view.name, online, logged_at, columns, rows.size(), out);
+  for (const CheckedRow& row : rows) {
+    PutU64(static_cast<uint64_t>(row.event_time), out);
+    for (const Value& v : row.keys) EncodeValue(v, out);
+    for (const Value& v : row.features) EncodeValue(v, out);
   }
 }
 

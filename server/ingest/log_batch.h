@@ -57,6 +57,11 @@ void EncodeLogBatch(const LogBatch& batch, std::string* out);
 std::vector<CheckedRow> RowsForView(const LogBatch& batch, const FeatureView& view,
                                     int64_t* not_castable);
 
+// The same record, made straight from rows checked against `view` (columns:
+// its join keys, then its features), without building a LogBatch.
+void EncodeCheckedRows(const FeatureView& view, bool online, Micros logged_at,
+                       const std::vector<CheckedRow>& rows, std::string* out);
+
 // Decodes a record made by EncodeLogBatch. DATA_LOSS naming what is wrong
 // (a bad magic, a count past the end, a value that does not decode,
 // trailing bytes).

@@ -52,10 +52,10 @@ absl::StatusOr<PushResult> Pusher::Push(PushInput input, Micros deadline) {
   std::vector<CheckedRow> rows;
   rows.reserve(input.rows.size());
   const Micros latest_allowed = NowMicros() + kMaxEventTimeAhead;
+  const WriteRowChecker checker(*view, latest_allowed);
   CheckedRow checked;
   for (size_t r = 0; r < input.rows.size(); ++r) {
-    if (std::optional<RowProblem> problem =
-            CheckWriteRow(*view, input.rows[r], latest_allowed, &checked)) {
+    if (std::optional<RowProblem> problem = checker.Check(input.rows[r], &checked)) {
       result.rejected.push_back(
           {static_cast<int64_t>(r + 1), std::move(problem->column), std::move(problem->reason)});
       continue;
@@ -82,24 +82,10 @@ absl::StatusOr<PushResult> Pusher::Push(PushInput input, Micros deadline) {
   if (rows.empty()) return result;
 
   if (offline) {
-    LogBatch batch;
-    batch.view = view->name;
-    batch.online = online;
-    batch.logged_at = NowMicros();
-    for (const JoinKey& k : view->join_keys) batch.columns.push_back(k.name);
-    for (const Feature& f : view->schema) batch.columns.push_back(f.name);
-    batch.rows.reserve(rows.size());
-    for (CheckedRow& row : rows) {
-      LogRow out;
-      out.event_time = row.event_time;
-      out.values = row.keys;
-      out.values.insert(out.values.end(), row.features.begin(), row.features.end());
-      batch.rows.push_back(std::move(out));
-    }
     result.lsn = input.push_id.empty() ? 0 : LoggedAs(input.push_id);
     if (result.lsn == 0) {
       std::string record;
-      EncodeLogBatch(batch, &record);
+      EncodeCheckedRows(*view, online, NowMicros(), rows, &record);
       PANTRY_ASSIGN_OR_RETURN(result.lsn, wal_->Append(record));
       if (!input.push_id.empty()) RememberLogged(input.push_id, result.lsn);
     }

@@ -275,10 +275,10 @@ void OnlineServing::WriteOnlineFeatures(const std::string& view_name,
         registry->serving.max_write_rows_per_request, " (serving.max_write_rows_per_request)")));
   }
   const Micros latest_allowed = NowMicros() + kMaxEventTimeAhead;
+  const WriteRowChecker checker(*view, latest_allowed);
   std::vector<CheckedRow> checked(rows.size());
   for (size_t r = 0; r < rows.size(); ++r) {
-    if (std::optional<RowProblem> problem =
-            CheckWriteRow(*view, rows[r], latest_allowed, &checked[r])) {
+    if (std::optional<RowProblem> problem = checker.Check(rows[r], &checked[r])) {
       return done(absl::InvalidArgumentError(
           absl::StrCat("feature view '", view_name, "', row ", r + 1, ": ", problem->reason)));
     }
@@ -287,55 +287,72 @@ void OnlineServing::WriteOnlineFeatures(const std::string& view_name,
   store_->Write(std::move(writes), deadline, std::move(done));
 }
 
-std::optional<RowProblem> CheckWriteRow(const FeatureView& view, const WriteRowInput& row,
-                                        Micros latest_allowed, CheckedRow* out) {
+WriteRowChecker::WriteRowChecker(const FeatureView& view, Micros latest_allowed)
+    : view_(view), latest_allowed_(latest_allowed) {
+  for (size_t k = 0; k < view.join_keys.size(); ++k) slot_of_.emplace(view.join_keys[k].name, k);
+  for (size_t f = 0; f < view.schema.size(); ++f) {
+    slot_of_.emplace(view.schema[f].name, view.join_keys.size() + f);
+  }
+}
+
+std::optional<RowProblem> WriteRowChecker::Check(WriteRowInput& row, CheckedRow* out) const {
   if (row.event_time <= 0) return RowProblem{"", "event timestamp missing or not after 1970"};
-  if (row.event_time > latest_allowed) {
+  if (row.event_time > latest_allowed_) {
     return RowProblem{"", absl::StrCat("event timestamp ", FormatRfc3339(row.event_time),
                                        " is too far in the future (at most ",
-                                       FormatRfc3339(latest_allowed),
+                                       FormatRfc3339(latest_allowed_),
                                        "; microseconds since the epoch expected)")};
   }
-  const size_t num_keys = view.join_keys.size();
-  std::vector<const Value*> by_slot(num_keys + view.schema.size(), nullptr);
-  for (const auto& [name, value] : row.values) {
-    size_t slot = by_slot.size();
-    for (size_t k = 0; k < num_keys && slot == by_slot.size(); ++k) {
-      if (view.join_keys[k].name == name) slot = k;
+  const size_t num_keys = view_.join_keys.size();
+  Value* by_slot_storage[64];
+  std::vector<Value*> by_slot_heap;
+  const size_t width = num_keys + view_.schema.size();
+  Value** by_slot = by_slot_storage;
+  if (width > 64) {
+    by_slot_heap.resize(width);
+    by_slot = by_slot_heap.data();
+  }
+  std::fill(by_slot, by_slot + width, nullptr);
+  for (auto& [name, value] : row.values) {
+    const auto found = slot_of_.find(std::string_view(name));
+    if (found == slot_of_.end()) {
+      return RowProblem{name, absl::StrCat("'", name, "' is neither a join key nor a feature")};
     }
-    if (slot == by_slot.size()) {
-      const int f = view.FeatureIndex(name);
-      if (f < 0) return RowProblem{name, absl::StrCat("'", name, "' is neither a join key nor a feature")};
-      slot = num_keys + static_cast<size_t>(f);
+    if (by_slot[found->second] != nullptr) {
+      return RowProblem{name, absl::StrCat("'", name, "' given twice")};
     }
-    if (by_slot[slot] != nullptr) return RowProblem{name, absl::StrCat("'", name, "' given twice")};
-    by_slot[slot] = &value;
+    by_slot[found->second] = &value;
   }
   out->event_time = row.event_time;
   out->keys.clear();
   out->features.clear();
   for (size_t k = 0; k < num_keys; ++k) {
-    const JoinKey& key = view.join_keys[k];
-    if (by_slot[k] == nullptr) {
-      return RowProblem{key.name, absl::StrCat("missing join key '", key.name, "'")};
+    const JoinKey& key = view_.join_keys[k];
+    Value* v = by_slot[k];
+    if (v == nullptr) return RowProblem{key.name, absl::StrCat("missing join key '", key.name, "'")};
+    if (v->is_null()) return RowProblem{key.name, absl::StrCat("join key '", key.name, "' is null")};
+    if (v->type() == key.value_type) {
+      out->keys.push_back(std::move(*v));
+      continue;
     }
-    auto coerced = CoerceKey(*by_slot[k], key, 0);
+    auto coerced = CoerceKey(*v, key, 0);
     if (!coerced.ok()) {
-      // CoerceKey speaks of entity rows (reads); a write names the key only.
-      return RowProblem{key.name, by_slot[k]->is_null()
-                                      ? absl::StrCat("join key '", key.name, "' is null")
-                                      : absl::StrCat("join key '", key.name, "' expects ",
-                                                     ValueTypeName(key.value_type), ", got ",
-                                                     ValueTypeName(by_slot[k]->type()))};
+      return RowProblem{key.name, absl::StrCat("join key '", key.name, "' expects ",
+                                               ValueTypeName(key.value_type), ", got ",
+                                               ValueTypeName(v->type()))};
     }
     out->keys.push_back(*std::move(coerced));
   }
-  for (size_t f = 0; f < view.schema.size(); ++f) {
-    const Feature& feature = view.schema[f];
-    const Value* value = by_slot[num_keys + f];
+  for (size_t f = 0; f < view_.schema.size(); ++f) {
+    const Feature& feature = view_.schema[f];
+    Value* value = by_slot[num_keys + f];
     if (value == nullptr) {
       return RowProblem{feature.name, absl::StrCat("missing feature '", feature.name,
                                                    "' (write null explicitly to clear it)")};
+    }
+    if (value->type() == feature.dtype) {
+      out->features.push_back(std::move(*value));
+      continue;
     }
     auto cast = value->CastTo(feature.dtype);
     if (!cast.ok()) {

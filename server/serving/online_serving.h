@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -75,13 +76,23 @@ struct RowProblem {
   std::string reason;
 };
 
-// Checks one row of `view` as every write does: an event time after 1970
+// Checks rows of one view as every write does: an event time after 1970
 // and at most `latest_allowed`; every join key, non-null and of its type;
 // every feature present (null allowed) and castable to its dtype; no other
-// or repeated column. Returns the problem found first, or nullopt with *out
-// filled.
-std::optional<RowProblem> CheckWriteRow(const FeatureView& view, const WriteRowInput& row,
-                                        Micros latest_allowed, CheckedRow* out);
+// or repeated column. Built once per request (it indexes the view's
+// columns); `view` must outlive it.
+class WriteRowChecker {
+ public:
+  WriteRowChecker(const FeatureView& view, Micros latest_allowed);
+  // Returns the problem found first, or nullopt with *out filled. The row's
+  // values are moved into *out (the row is left unspecified either way).
+  std::optional<RowProblem> Check(WriteRowInput& row, CheckedRow* out) const;
+
+ private:
+  const FeatureView& view_;
+  const Micros latest_allowed_;
+  std::unordered_map<std::string_view, size_t> slot_of_;  // join keys, then features
+};
 
 // The online write of checked rows of `view` (keys, rows in the stored
 // layout, expiry).

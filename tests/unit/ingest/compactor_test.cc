@@ -51,6 +51,32 @@ TEST(LogBatch, RoundTripsEveryValueAndTime) {
   }
 }
 
+TEST(LogBatch, CheckedRowsEncodeAsTheSameBatch) {
+  FeatureView view;
+  view.name = "stats";
+  view.join_keys = {{"user_id", ValueType::kInt64}};
+  view.schema = {{"clicks", ValueType::kInt64, "", {}}, {"score", ValueType::kDouble, "", {}}};
+  std::vector<CheckedRow> rows = {{{Value::Int64(1)}, {Value::Int64(2), Value::Double(0.5)}, kT0},
+                                  {{Value::Int64(3)}, {Value::Null(ValueType::kInt64),
+                                                       Value::Double(1)}, kT0 + 1}};
+  std::string record;
+  EncodeCheckedRows(view, true, kT0 + 7, rows, &record);
+  absl::StatusOr<LogBatch> back = DecodeLogBatch(record);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->columns, (std::vector<std::string>{"user_id", "clicks", "score"}));
+  EXPECT_EQ(back->logged_at, kT0 + 7);
+  ASSERT_EQ(back->rows.size(), 2u);
+  EXPECT_EQ(back->rows[1].event_time, kT0 + 1);
+  EXPECT_EQ(back->rows[1].values, (std::vector<Value>{Value::Int64(3), Value::Null(ValueType::kInt64),
+                                                      Value::Double(1)}));
+  int64_t not_castable = 0;
+  std::vector<CheckedRow> again = RowsForView(*back, view, &not_castable);
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].keys, rows[0].keys);
+  EXPECT_EQ(again[0].features, rows[0].features);
+  EXPECT_EQ(not_castable, 0);
+}
+
 TEST(LogBatch, RefusesDamagedRecordsWithDataLoss) {
   LogBatch batch{"stats", true, kT0, {"user_id", "clicks"}, {{kT0, {Value::Int64(1), Value::Int64(2)}}}};
   std::string record;
