@@ -65,12 +65,13 @@ absl::Status Flush(ViewFile& f) {
 Compactor::Compactor(Wal* wal, RegistryFn registry, parquet::WriterOptions options)
     : wal_(wal), registry_(std::move(registry)), options_(std::move(options)) {}
 
-std::string Compactor::FileName(uint64_t first_lsn, uint64_t last_lsn) {
-  return absl::StrFormat("wal-%020u-%020u.parquet", first_lsn, last_lsn);
+std::string Compactor::FileName(absl::string_view log_id, uint64_t first_lsn,
+                                uint64_t last_lsn) {
+  return absl::StrFormat("wal-%s-%020u-%020u.parquet", log_id, first_lsn, last_lsn);
 }
 
 absl::StatusOr<CompactStats> Compactor::CompactSealed(bool roll) {
-  if (roll) PANTRY_RETURN_IF_ERROR(wal_->Roll());
+  const absl::Status rolled = roll ? wal_->Roll() : absl::OkStatus();
   const std::shared_ptr<const Registry> registry = registry_();
   CompactStats stats;
   std::vector<WalSegment> segments = wal_->Segments();
@@ -81,6 +82,7 @@ absl::StatusOr<CompactStats> Compactor::CompactSealed(bool roll) {
                                                                       : segment.first_lsn));
     ++stats.segments;
   }
+  if (!rolled.ok()) return rolled;
   return stats;
 }
 
@@ -96,7 +98,8 @@ absl::Status Compactor::CompactSegment(const WalSegment& segment, const Registry
     if (v == registry.feature_views.end()) return &f;
     f.view = &v->second;
     const std::string folder = offline::AppendedRowsFolder(registry, *f.view);
-    f.path = (fs::path(folder) / FileName(segment.first_lsn, segment.last_lsn)).string();
+    f.path =
+        (fs::path(folder) / FileName(wal_->id(), segment.first_lsn, segment.last_lsn)).string();
     std::error_code ec;
     if (fs::exists(f.path, ec)) {
       f.present = true;
@@ -126,7 +129,7 @@ absl::Status Compactor::CompactSegment(const WalSegment& segment, const Registry
     }
     parquet::WriterOptions options = options_;
     options.key_value_metadata.push_back(
-        {"pantry.wal_lsns", absl::StrCat(segment.first_lsn, "-", segment.last_lsn)});
+        {"pantry.wal_lsns", absl::StrCat(wal_->id(), ":", segment.first_lsn, "-", segment.last_lsn)});
     PANTRY_ASSIGN_OR_RETURN(f.writer, parquet::FileWriter::Create(f.path, f.specs, options));
     f.batch.assign(f.specs.size(), parquet::ColumnData{});
     return &f;

@@ -3,7 +3,9 @@
 // then deletes the log segments it compacted.
 //
 // One sealed segment gives at most one file per view,
-// `wal-<segment's first LSN>-<its last LSN>.parquet` (20-digit numbers),
+// `wal-<log id>-<segment's first LSN>-<its last LSN>.parquet` (the log's id,
+// Wal::id, keeps two replicas' logs, or a wiped and recreated log, from
+// naming a file alike; 20-digit LSNs),
 // written to a temp name, fsynced and renamed by the Parquet writer. The name
 // is what makes compaction idempotent: a crash after some of a segment's
 // files were renamed leaves them in place, and compacting the segment again
@@ -55,14 +57,17 @@ class Compactor {
   Compactor(Wal* wal, RegistryFn registry, parquet::WriterOptions options = {});
 
   // With `roll`, first starts a new log segment so that every durable record
-  // is in a sealed one. Then compacts the sealed segments, oldest first.
+  // is in a sealed one. Then compacts the sealed segments, oldest first
+  // (also when the roll failed: compacting is what frees the disk; the roll's
+  // error is returned after).
   // Stops at the first error and returns it, leaving that segment (and the
   // later ones) for the next call: UNAVAILABLE or INTERNAL for a file that
   // cannot be written, DATA_LOSS for a log record that does not decode.
   absl::StatusOr<CompactStats> CompactSealed(bool roll);
 
-  // The name of the file of segment [first, last] in a view's folder.
-  static std::string FileName(uint64_t first_lsn, uint64_t last_lsn);
+  // The name of the file of segment [first, last] of log `log_id` in a
+  // view's folder.
+  static std::string FileName(absl::string_view log_id, uint64_t first_lsn, uint64_t last_lsn);
 
  private:
   absl::Status CompactSegment(const WalSegment& segment, const Registry& registry,

@@ -21,11 +21,14 @@ absl::StatusOr<std::unique_ptr<IngestLog>> IngestLog::Open(IngestLogOptions opti
   wal_options.sync = options.sync;
   WalRecovery recovery;
   PANTRY_ASSIGN_OR_RETURN(std::unique_ptr<Wal> wal, Wal::Open(wal_options, &recovery));
-  for (const std::string& t : recovery.truncations) {
-    if (recovery.older_segment_corrupt) {
-      spdlog::error("write-ahead log: {} (acknowledged rows may be lost)", t);
+  for (size_t i = 0; i < recovery.truncations.size(); ++i) {
+    if (recovery.truncation_in_older[i]) {
+      spdlog::error("write-ahead log: {} (inside an older segment: acknowledged rows may be lost)",
+                    recovery.truncations[i]);
     } else {
-      spdlog::warn("write-ahead log: {} (a write cut short by a crash, never acknowledged)", t);
+      spdlog::warn("write-ahead log: {} (the newest segment's tail: a write cut short, never "
+                   "acknowledged, or damaged on disk)",
+                   recovery.truncations[i]);
     }
   }
   spdlog::info("write-ahead log {}: {} records in {} segments to compact", options.dir,

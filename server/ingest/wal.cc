@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <random>
 
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
@@ -164,6 +166,7 @@ Wal::~Wal() {
   std::unique_lock<std::mutex> lock(mu_);
   synced_.wait(lock, [&] { return !syncing_; });
   if (fd_ >= 0) ::close(fd_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
 absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(WalOptions options, WalRecovery* recovery) {
@@ -181,9 +184,46 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(WalOptions options, WalRecovery* 
                                                ": ", ec.message()));
   }
   std::unique_ptr<Wal> wal(new Wal(std::move(options)));
+  const std::string lock_path = wal->options_.dir + "/LOCK";
+  wal->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (wal->lock_fd_ < 0) return SystemError("create", lock_path);
+  if (::flock(wal->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "write-ahead log ", wal->options_.dir,
+          " is in use by another process; give each pantryd its own --state-dir or --wal-dir"));
+    }
+    return SystemError("lock", lock_path);
+  }
+  PANTRY_RETURN_IF_ERROR(wal->LoadOrCreateId());
   WalRecovery ignored;
   PANTRY_RETURN_IF_ERROR(wal->Recover(recovery != nullptr ? recovery : &ignored));
   return wal;
+}
+
+absl::Status Wal::LoadOrCreateId() {
+  const std::string path = options_.dir + "/LOG_ID";
+  if (std::filesystem::exists(path)) {
+    PANTRY_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    if (text.size() == 16 && text.find_first_not_of("0123456789abcdef") == std::string::npos) {
+      id_ = text;
+      return absl::OkStatus();
+    }
+    // A damaged id file: a new id can only make names more distinct.
+  }
+  std::random_device rd;
+  id_ = absl::StrFormat("%08x%08x", rd(), rd());
+  const std::string temp = path + ".tmp";
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return SystemError("create", temp);
+  const std::string line = id_ + "\n";
+  absl::Status s = WriteAll(fd, line.data(), line.size(), temp);
+  if (s.ok() && ::fsync(fd) != 0) s = SystemError("sync", temp);
+  ::close(fd);
+  if (s.ok() && ::rename(temp.c_str(), path.c_str()) != 0) s = SystemError("rename", temp);
+  if (s.ok()) s = SyncDir(options_.dir);
+  return s;
 }
 
 absl::Status Wal::Recover(WalRecovery* recovery) {
@@ -231,6 +271,7 @@ absl::Status Wal::Recover(WalRecovery* recovery) {
       recovery->bytes_dropped += static_cast<int64_t>(data.size() - std::min(good, data.size()));
       recovery->truncations.push_back(absl::StrCat(path, ": dropped ", data.size() - good,
                                                    " bytes from offset ", good, " (", why, ")"));
+      recovery->truncation_in_older.push_back(!newest);
       if (!newest) recovery->older_segment_corrupt = true;
       const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0) return SystemError("open", path);
@@ -255,12 +296,15 @@ absl::Status Wal::Recover(WalRecovery* recovery) {
   WalSegment& current = segments_.back();
   fd_ = ::open(current.path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd_ < 0) return SystemError("open", current.path);
+  // What a killed process wrote may still be only in the page cache: make
+  // it durable before anything treats it as such.
+  if (options_.sync && ::fdatasync(fd_) != 0) return SystemError("sync", current.path);
   return absl::OkStatus();
 }
 
 absl::Status Wal::StartSegmentLocked() {
   const std::string path = options_.dir + "/" + SegmentName(next_lsn_);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return SystemError("create", path);
   absl::Status s = WriteAll(fd, kMagic, kHeaderBytes, path);
   if (s.ok() && options_.sync && ::fdatasync(fd) != 0) s = SystemError("sync", path);
@@ -277,9 +321,10 @@ absl::Status Wal::StartSegmentLocked() {
 
 absl::Status Wal::Roll() {
   std::unique_lock<std::mutex> lock(mu_);
+  synced_.wait(lock, [&] { return !syncing_; });
+  // Checked after the wait: another thread may have rolled meanwhile.
   if (!broken_.ok()) return broken_;
   if (segments_.back().last_lsn == 0) return absl::OkStatus();
-  synced_.wait(lock, [&] { return !syncing_; });
   // Everything written to the old segment becomes durable before it closes.
   if (options_.sync && ::fdatasync(fd_) != 0) {
     broken_ = SystemError("sync", segments_.back().path);
@@ -373,9 +418,11 @@ absl::Status Wal::ReadSegment(
     const std::string& path, uint64_t after,
     const std::function<absl::Status(uint64_t lsn, absl::string_view)>& fn) const {
   uint64_t durable;
+  bool current;
   {
     std::lock_guard<std::mutex> lock(mu_);
     durable = durable_lsn_;
+    current = segments_.back().path == path;
   }
   PANTRY_ASSIGN_OR_RETURN(const std::string data, ReadWholeFile(path));
   if (data.size() < kHeaderBytes || data.compare(0, kHeaderBytes, kMagic, kHeaderBytes) != 0) {
@@ -386,7 +433,7 @@ absl::Status Wal::ReadSegment(
     if (p.kind == Parsed::kEnd) return absl::OkStatus();
     if (p.kind != Parsed::kRecord) {
       // The current segment may end in a record being written right now.
-      if (p.kind == Parsed::kTorn) return absl::OkStatus();
+      if (p.kind == Parsed::kTorn && current) return absl::OkStatus();
       return absl::DataLossError(
           absl::StrCat("write-ahead log: ", path, " at offset ", offset, ": ", p.why));
     }
@@ -398,7 +445,8 @@ absl::Status Wal::ReadSegment(
 
 absl::Status Wal::DeleteThrough(uint64_t lsn) {
   std::lock_guard<std::mutex> lock(mu_);
-  while (segments_.size() > 1 && segments_.front().last_lsn <= lsn) {
+  while (segments_.size() > 1 && segments_.front().last_lsn <= lsn &&
+         segments_.front().path != segments_.back().path) {
     if (::unlink(segments_.front().path.c_str()) != 0 && errno != ENOENT) {
       return SystemError("delete", segments_.front().path);
     }

@@ -26,6 +26,12 @@
 // never fails on a bad record; it fails only when the folder cannot be read
 // or written.
 //
+// One process at a time: Open takes an exclusive lock (flock) on
+// `<dir>/LOCK` for the log's lifetime. Each log also has an id, made at its
+// creation and kept in `<dir>/LOG_ID`, that names it apart from every other
+// log (another replica's, or this folder's after it was wiped), so that the
+// files compacted from it cannot be mistaken for another log's.
+//
 // Thread safety: Append may be called from any number of threads at once;
 // Roll, Read and DeleteThrough may run concurrently with appends.
 #ifndef PANTRY_SERVER_INGEST_WAL_H_
@@ -62,7 +68,10 @@ struct WalRecovery {
   int64_t bytes_dropped = 0;  // truncated: torn or corrupt records and what followed them
   // One line per truncation: the file, the offset and the reason.
   std::vector<std::string> truncations;
-  bool older_segment_corrupt = false;  // a truncation in a segment other than the newest
+  // Per truncation: it was in a segment other than the newest (the disk
+  // lost data that may have been acknowledged), not a crash's torn tail.
+  std::vector<bool> truncation_in_older;
+  bool older_segment_corrupt = false;  // any of truncation_in_older
 };
 
 struct WalSegment {
@@ -75,7 +84,8 @@ struct WalSegment {
 class Wal {
  public:
   // Opens (or creates) the log in options.dir and recovers it (see above).
-  // Errors: INVALID_ARGUMENT for bad options; UNAVAILABLE when the folder
+  // Errors: INVALID_ARGUMENT for bad options; FAILED_PRECONDITION when
+  // another process holds the log's lock; UNAVAILABLE when the folder
   // or a segment cannot be created, read, truncated or synced (the message
   // names the path and the system error).
   static absl::StatusOr<std::unique_ptr<Wal>> Open(WalOptions options, WalRecovery* recovery);
@@ -99,7 +109,9 @@ class Wal {
   // Calls `fn` for every durable record of the segment at `path` with an
   // LSN above `after`, in order. Stops at `fn`'s first error and returns it.
   // UNAVAILABLE when the file cannot be read; DATA_LOSS for a bad record in
-  // a part of the file recovery had accepted.
+  // a part of the file recovery had accepted (a record cut short is that
+  // too, except at the end of the current segment, where it is an append
+  // in progress).
   absl::Status ReadSegment(const std::string& path, uint64_t after,
                            const std::function<absl::Status(uint64_t lsn, absl::string_view)>& fn)
       const;
@@ -110,6 +122,8 @@ class Wal {
 
   // The LSN of the last durable record (0 before any).
   uint64_t durable_lsn() const;
+  // This log's id (16 hex digits).
+  const std::string& id() const { return id_; }
   // The LSN the next append will get.
   uint64_t next_lsn() const;
   // Records appended and fdatasync calls made since Open (group commit makes
@@ -120,10 +134,14 @@ class Wal {
  private:
   explicit Wal(WalOptions options);
   absl::Status Recover(WalRecovery* recovery);
+  // Reads <dir>/LOG_ID, or makes and fsyncs a new one.
+  absl::Status LoadOrCreateId();
   // Opens a new current segment named after next_lsn_. Holds mu_.
   absl::Status StartSegmentLocked();
 
   const WalOptions options_;
+  int lock_fd_ = -1;
+  std::string id_;
   mutable std::mutex mu_;
   std::condition_variable synced_;
   std::vector<WalSegment> segments_;  // guarded by mu_

@@ -205,7 +205,7 @@ TEST_F(CompactorTest, WritesEachViewsRowsIntoItsHistoryAndDeletesTheSegment) {
                   "user_id=1 event_timestamp=2026-01-01T00:00:00.000002Z clicks=11 score=2.5"));
   EXPECT_THAT(Rows("risk"), ::testing::ElementsAre(
                                 "user_id=1 event_timestamp=2026-01-01T00:00:00Z level=\"high\""));
-  EXPECT_TRUE(fs::exists(Folder("stats") + "/" + Compactor::FileName(1, 3)));
+  EXPECT_TRUE(fs::exists(Folder("stats") + "/" + Compactor::FileName(wal_->id(), 1, 3)));
   EXPECT_EQ(wal_->Segments().size(), 1u);  // only the (empty) current one is left
   // Nothing new: nothing written.
   stats = compactor_->CompactSealed(true);
@@ -228,8 +228,8 @@ TEST_F(CompactorTest, InterruptedCompactionIsFinishedWithoutDuplicates) {
   ASSERT_TRUE(compactor_->CompactSealed(false).ok());
   // As if the process died after the stats file was renamed, before the
   // risk file was and before the segment was deleted.
-  fs::remove(Folder("risk") + "/" + Compactor::FileName(sealed.first_lsn, sealed.last_lsn));
-  std::ofstream(Folder("risk") + "/" + Compactor::FileName(1, 100) + ".tmp-1-2") << "half";
+  fs::remove(Folder("risk") + "/" + Compactor::FileName(wal_->id(), sealed.first_lsn, sealed.last_lsn));
+  std::ofstream(Folder("risk") + "/" + Compactor::FileName(wal_->id(), 1, 100) + ".tmp-1-2") << "half";
   fs::copy_file(saved, sealed.path);
   OpenLog();
   absl::StatusOr<CompactStats> stats = compactor_->CompactSealed(false);

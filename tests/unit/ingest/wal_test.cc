@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -219,6 +220,60 @@ TEST_F(WalTest, LsnsSurviveDeletingEveryCompactedSegment) {
   ASSERT_TRUE(wal->Append("x").ok());
   ASSERT_TRUE(wal->DeleteThrough(20).ok());
   EXPECT_EQ(ReadAll(*wal).size(), 2u);
+}
+
+// Rolls by size from many appenders at once and explicit rolls from another
+// thread (the compactor's) never lose a record nor reuse a segment name.
+TEST_F(WalTest, ConcurrentRollsAndAppendsKeepEveryRecord) {
+  auto wal = OpenWal(Options(1024));
+  std::atomic<bool> stop{false};
+  std::thread roller([&] {
+    while (!stop) ASSERT_TRUE(wal->Roll().ok());
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 150; ++i) ASSERT_TRUE(wal->Append(absl::StrCat(t, "-", i, std::string(200, 'p'))).ok());
+    });
+  }
+  for (auto& th : threads) th.join();
+  stop = true;
+  roller.join();
+  std::set<std::string> paths;
+  for (const WalSegment& s : wal->Segments()) EXPECT_TRUE(paths.insert(s.path).second) << s.path;
+  wal.reset();
+  wal = OpenWal(Options(1024));
+  const auto records = ReadAll(*wal);
+  ASSERT_EQ(records.size(), 900u);
+  for (size_t i = 0; i < records.size(); ++i) EXPECT_EQ(records[i].first, i + 1);
+}
+
+TEST_F(WalTest, OneProcessAtATimeAndAnIdThatStays) {
+  auto wal = OpenWal(Options());
+  const std::string id = wal->id();
+  EXPECT_EQ(id.size(), 16u);
+  absl::StatusOr<std::unique_ptr<Wal>> second = Wal::Open(Options(), nullptr);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(second.status().message(), HasSubstr("in use by another process"));
+  wal.reset();
+  wal = OpenWal(Options());
+  EXPECT_EQ(wal->id(), id);
+  // Another folder, another id.
+  WalOptions other = Options();
+  other.dir = dir_ + "/other";
+  EXPECT_NE(OpenWal(other)->id(), id);
+}
+
+TEST_F(WalTest, ACutRecordInASealedSegmentIsDataLoss) {
+  auto wal = OpenWal(Options());
+  for (int i = 1; i <= 5; ++i) ASSERT_TRUE(wal->Append(Payload(i)).ok());
+  const WalSegment sealed = wal->Segments().back();
+  ASSERT_TRUE(wal->Roll().ok());
+  fs::resize_file(sealed.path, sealed.bytes - 3);
+  const absl::Status read = wal->ReadSegment(sealed.path, 0, [](uint64_t, absl::string_view) {
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(read.code(), absl::StatusCode::kDataLoss);
 }
 
 TEST_F(WalTest, RefusesBadOptionsAndOversizedRecords) {
