@@ -10,15 +10,26 @@ namespace {
 constexpr size_t kRememberedPushes = 100000;
 }  // namespace
 
-uint64_t Pusher::LoggedAs(const std::string& push_id) {
+absl::StatusOr<uint64_t> Pusher::ReserveOrFind(const std::string& push_id) {
+  std::lock_guard<std::mutex> lock(logged_mu_);
+  const auto [it, inserted] = logged_.try_emplace(push_id, 0);
+  if (inserted) return 0;
+  if (it->second == 0) {
+    return absl::UnavailableError(
+        "the same push (push_id) is still in progress from an earlier attempt; retry");
+  }
+  return it->second;
+}
+
+void Pusher::Release(const std::string& push_id) {
   std::lock_guard<std::mutex> lock(logged_mu_);
   const auto it = logged_.find(push_id);
-  return it == logged_.end() ? 0 : it->second;
+  if (it != logged_.end() && it->second == 0) logged_.erase(it);
 }
 
 void Pusher::RememberLogged(const std::string& push_id, uint64_t lsn) {
   std::lock_guard<std::mutex> lock(logged_mu_);
-  if (!logged_.emplace(push_id, lsn).second) return;
+  logged_[push_id] = lsn;
   logged_order_.push_back(push_id);
   if (logged_order_.size() > kRememberedPushes) {
     logged_.erase(logged_order_.front());
@@ -82,11 +93,20 @@ absl::StatusOr<PushResult> Pusher::Push(PushInput input, Micros deadline) {
   if (rows.empty()) return result;
 
   if (offline) {
-    result.lsn = input.push_id.empty() ? 0 : LoggedAs(input.push_id);
+    if (!input.push_id.empty()) {
+      // Reserved while this attempt logs it, so that a concurrent attempt
+      // with the same id cannot log it too.
+      PANTRY_ASSIGN_OR_RETURN(result.lsn, ReserveOrFind(input.push_id));
+    }
     if (result.lsn == 0) {
       std::string record;
       EncodeCheckedRows(*view, online, NowMicros(), rows, &record);
-      PANTRY_ASSIGN_OR_RETURN(result.lsn, wal_->Append(record));
+      absl::StatusOr<uint64_t> lsn = wal_->Append(record);
+      if (!lsn.ok()) {
+        if (!input.push_id.empty()) Release(input.push_id);
+        return lsn.status();
+      }
+      result.lsn = *lsn;
       if (!input.push_id.empty()) RememberLogged(input.push_id, result.lsn);
     }
   }

@@ -72,8 +72,13 @@ class Pusher {
   absl::StatusOr<PushResult> Push(PushInput input, Micros deadline);
 
  private:
-  // The log record of a push already logged under `push_id`, or 0.
-  uint64_t LoggedAs(const std::string& push_id);
+  // The log record of a push already logged under `push_id`; or 0, having
+  // reserved the id for this attempt; UNAVAILABLE while another attempt
+  // holds the reservation.
+  absl::StatusOr<uint64_t> ReserveOrFind(const std::string& push_id);
+  // Drops this attempt's reservation (its append failed).
+  void Release(const std::string& push_id);
+  // Records the reserved id's LSN (and forgets the oldest ids past the limit).
   void RememberLogged(const std::string& push_id, uint64_t lsn);
 
   const RegistryHolder* registry_;
@@ -81,7 +86,8 @@ class Pusher {
   Wal* wal_;
   IngestMetrics* metrics_;
   std::mutex logged_mu_;
-  absl::flat_hash_map<std::string, uint64_t> logged_;  // push id -> LSN; guarded by logged_mu_
+  // push id -> LSN, 0 while an attempt logs it; guarded by logged_mu_
+  absl::flat_hash_map<std::string, uint64_t> logged_;
   std::deque<std::string> logged_order_;               // oldest first; guarded by logged_mu_
 };
 
