@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -128,6 +129,16 @@ TEST_F(RedisClusterHarness, KilledMasterIsReplacedByItsReplicaAndRejoinsAsReplic
   std::string acked;
   ASSERT_OK(cluster().Command(*master, {"WAIT", "1", "5000"}, &acked));
   ASSERT_EQ(acked, "1");
+  // Right after the cluster was created, Redis 7.0 can answer WAIT with 1
+  // before the replica has the write (its replication offset still 0), so
+  // the test waits until the replica shows the key itself: it checks the
+  // failover, not WAIT.
+  std::string seen;
+  for (int i = 0; i < 250 && seen != "before-failover"; ++i) {
+    (void)cluster().CommandReadonly(replica, {"GET", key}, &seen);
+    if (seen != "before-failover") std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(seen, "before-failover") << "the replica never received the write";
 
   Clock::time_point start = Clock::now();
   cluster().Kill(*master);

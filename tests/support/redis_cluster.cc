@@ -519,6 +519,20 @@ absl::Status RedisCluster::CommandAsking(int i, const std::vector<std::string>& 
   return reply.status();
 }
 
+absl::Status RedisCluster::CommandReadonly(int i, const std::vector<std::string>& args,
+                                           std::string* out) {
+  PANTRY_RETURN_IF_ERROR(CheckLive(i));
+  absl::StatusOr<Reply> reply = QuerySequence(port(i), {{"READONLY"}, args});
+  if (out != nullptr) {
+    if (reply.ok()) {
+      *out = ReplyText(reply->get());
+    } else if (absl::IsFailedPrecondition(reply.status())) {
+      *out = std::string(reply.status().message());
+    }
+  }
+  return reply.status();
+}
+
 int RedisCluster::KeySlot(absl::string_view key) {
   const size_t open = key.find('{');
   if (open != absl::string_view::npos) {

@@ -72,6 +72,9 @@ class RedisCluster {
   // redirection by hand).
   absl::Status CommandAsking(int i, const std::vector<std::string>& args,
                              std::string* out = nullptr);
+  // Same, but sends READONLY first (to read a replica's own copy of a key).
+  absl::Status CommandReadonly(int i, const std::vector<std::string>& args,
+                               std::string* out = nullptr);
 
   // The hash slot of `key` (CRC16/XMODEM mod 16384, with the {hash tag}
   // rule: the first '{' and the first '}' after it, if the part between is
