@@ -569,6 +569,10 @@ absl::Status RedisCluster::Restart(int i) {
 absl::Status RedisCluster::CheckHealthy() {
   std::vector<int> reference;
   int reference_node = -1;
+  // Roles as the first node sees them ("<index> master" or "<index> slave
+  // of <index>", live nodes only, sorted): every node must see the same,
+  // and every replica must be one by its own account.
+  std::vector<std::string> reference_roles;
   for (int i = 0; i < num_nodes(); ++i) {
     if (!alive(i)) continue;
     PANTRY_ASSIGN_OR_RETURN(std::string info, QueryText(port(i), {"CLUSTER", "INFO"}));
@@ -602,6 +606,7 @@ absl::Status RedisCluster::CheckHealthy() {
       return absl::UnavailableError(
           absl::StrCat("node ", i, " knows ", lines.size(), " nodes, not ", num_nodes()));
     }
+    std::vector<std::string> roles;
     for (const NodeLine& line : lines) {
       const int index = IndexOfPort(line.port);
       if (index < 0) {
@@ -609,6 +614,15 @@ absl::Status RedisCluster::CheckHealthy() {
             absl::StrCat("node ", i, " knows a stranger on port ", line.port));
       }
       if (!alive(index)) continue;
+      if (HasFlag(line.flags, "slave")) {
+        int master_index = -1;
+        for (const NodeLine& other : lines) {
+          if (other.id == line.master_id) master_index = IndexOfPort(other.port);
+        }
+        roles.push_back(absl::StrCat(index, " slave of ", master_index));
+      } else {
+        roles.push_back(absl::StrCat(index, " master"));
+      }
       for (absl::string_view bad : {"fail", "fail?", "handshake", "noaddr"}) {
         if (HasFlag(line.flags, bad)) {
           return absl::UnavailableError(
@@ -617,11 +631,28 @@ absl::Status RedisCluster::CheckHealthy() {
       }
     }
 
+    std::sort(roles.begin(), roles.end());
+    if (reference_roles.empty()) {
+      reference_roles = roles;
+    } else if (roles != reference_roles) {
+      return absl::UnavailableError(absl::StrCat("node ", i, " sees the roles as [",
+                                                 absl::StrJoin(roles, ", "), "], node ",
+                                                 reference_node, " as [",
+                                                 absl::StrJoin(reference_roles, ", "), "]"));
+    }
+
     PANTRY_ASSIGN_OR_RETURN(std::string replication, QueryText(port(i), {"INFO", "replication"}));
-    if (InfoField(replication, "role") == "slave" &&
-        InfoField(replication, "master_link_status") != "up") {
+    const bool replica = InfoField(replication, "role") == "slave";
+    if (replica && InfoField(replication, "master_link_status") != "up") {
       return absl::UnavailableError(absl::StrCat(
           "replica ", i, " has master_link_status:", InfoField(replication, "master_link_status")));
+    }
+    const std::string as_replica = absl::StrCat(i, " slave of ");
+    bool seen_as_replica = false;
+    for (const std::string& r : reference_roles) seen_as_replica |= absl::StartsWith(r, as_replica);
+    if (replica != seen_as_replica) {
+      return absl::UnavailableError(absl::StrCat("node ", i, " is a ", replica ? "replica" : "master",
+                                                 " but the cluster does not see it as one yet"));
     }
   }
   if (reference_node < 0) return absl::FailedPreconditionError("no node is running");
