@@ -189,6 +189,17 @@ Value KeyValue(ValueType type, int64_t id) {
   }
 }
 
+// Whether every join key and feature of `view` has a type this CLI knows.
+bool KnownTypes(const v1::FeatureViewSpec& view) {
+  for (const auto& k : view.join_keys()) {
+    if (!FromProto(k.value_type())) return false;
+  }
+  for (const auto& f : view.features()) {
+    if (!FromProto(f.dtype())) return false;
+  }
+  return true;
+}
+
 void Print(const Figures& f, int values_per_request) {
   std::cout << absl::StrFormat(
       "%-28s %10.0f req/s %12.0f values/s   p50 %7.0f us  p95 %7.0f us  p99 %7.0f us  p99.9 %7.0f us  errors %d\n",
@@ -266,10 +277,7 @@ int RunOnlineBench(const OnlineBenchOptions& o) {
     }
   }
   if (view != nullptr) {
-    bool known = true;
-    for (const auto& k : view->join_keys()) known = known && FromProto(k.value_type()).has_value();
-    for (const auto& f : view->features()) known = known && FromProto(f.dtype()).has_value();
-    if (!known) {
+    if (!KnownTypes(*view)) {
       std::cerr << "pantry: bench: view " << view->name() << " has a type this CLI does not know\n";
       return 2;
     }
@@ -423,17 +431,9 @@ int RunPushBench(const PushBenchOptions& o) {
               << o.features << " features\n";
     return 2;
   }
-  for (const auto& k : view->join_keys()) {
-    if (!FromProto(k.value_type())) {
-      std::cerr << "pantry: bench: view " << view->name() << " has a type this CLI does not know\n";
-      return 2;
-    }
-  }
-  for (const auto& f : view->features()) {
-    if (!FromProto(f.dtype())) {
-      std::cerr << "pantry: bench: view " << view->name() << " has a type this CLI does not know\n";
-      return 2;
-    }
+  if (!KnownTypes(*view)) {
+    std::cerr << "pantry: bench: view " << view->name() << " has a type this CLI does not know\n";
+    return 2;
   }
   // Enough distinct requests that none is sent twice in the run at up to
   // ~250,000 rows/s, each row with an event time after every earlier one.

@@ -505,10 +505,10 @@ absl::Status RedisCluster::Command(int i, const std::vector<std::string>& args, 
   return reply.status();
 }
 
-absl::Status RedisCluster::CommandAsking(int i, const std::vector<std::string>& args,
-                                         std::string* out) {
+absl::Status RedisCluster::CommandAfter(int i, const std::string& first,
+                                        const std::vector<std::string>& args, std::string* out) {
   PANTRY_RETURN_IF_ERROR(CheckLive(i));
-  absl::StatusOr<Reply> reply = QuerySequence(port(i), {{"ASKING"}, args});
+  absl::StatusOr<Reply> reply = QuerySequence(port(i), {{first}, args});
   if (out != nullptr) {
     if (reply.ok()) {
       *out = ReplyText(reply->get());
@@ -519,18 +519,14 @@ absl::Status RedisCluster::CommandAsking(int i, const std::vector<std::string>& 
   return reply.status();
 }
 
+absl::Status RedisCluster::CommandAsking(int i, const std::vector<std::string>& args,
+                                         std::string* out) {
+  return CommandAfter(i, "ASKING", args, out);
+}
+
 absl::Status RedisCluster::CommandReadonly(int i, const std::vector<std::string>& args,
                                            std::string* out) {
-  PANTRY_RETURN_IF_ERROR(CheckLive(i));
-  absl::StatusOr<Reply> reply = QuerySequence(port(i), {{"READONLY"}, args});
-  if (out != nullptr) {
-    if (reply.ok()) {
-      *out = ReplyText(reply->get());
-    } else if (absl::IsFailedPrecondition(reply.status())) {
-      *out = std::string(reply.status().message());
-    }
-  }
-  return reply.status();
+  return CommandAfter(i, "READONLY", args, out);
 }
 
 int RedisCluster::KeySlot(absl::string_view key) {

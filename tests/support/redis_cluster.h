@@ -143,6 +143,9 @@ class RedisCluster {
 
   absl::Status CheckIndex(int i) const;
   absl::Status CheckLive(int i) const;
+  // Command, on a connection that first sent `first` (ASKING, READONLY).
+  absl::Status CommandAfter(int i, const std::string& first, const std::vector<std::string>& args,
+                            std::string* out);
   // Starts node i's redis-server and waits until it answers as our child.
   absl::Status Launch(int i);
   // One round of the WaitUntilHealthy checks: OK or the first problem.
