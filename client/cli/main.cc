@@ -22,7 +22,7 @@
 #include "client/cli/materialize_bench.h"
 #include "client/cli/parquet_bench.h"
 #include "client/cli/parquet_cmd.h"
-#include "client/cli/json_values.h"
+#include "server/value/json_values.h"
 #include "client/cli/materialize_cmd.h"
 #include "client/cli/online_cmd.h"
 #include "client/cli/output.h"

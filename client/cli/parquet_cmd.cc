@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "client/cli/json_values.h"
+#include "server/value/json_values.h"
 #include "nlohmann/json.hpp"
 #include "server/offline/columns.h"
 #include "server/parquet/json_rows.h"

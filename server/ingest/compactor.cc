@@ -62,8 +62,9 @@ absl::Status Flush(ViewFile& f) {
 
 }  // namespace
 
-Compactor::Compactor(Wal* wal, RegistryFn registry, parquet::WriterOptions options)
-    : wal_(wal), registry_(std::move(registry)), options_(std::move(options)) {}
+Compactor::Compactor(Wal* wal, RegistryFn registry, StreamLedger* ledger,
+                     parquet::WriterOptions options)
+    : wal_(wal), ledger_(ledger), registry_(std::move(registry)), options_(std::move(options)) {}
 
 std::string Compactor::FileName(absl::string_view log_id, uint64_t first_lsn,
                                 uint64_t last_lsn) {
@@ -77,7 +78,15 @@ absl::StatusOr<CompactStats> Compactor::CompactSealed(bool roll) {
   std::vector<WalSegment> segments = wal_->Segments();
   segments.pop_back();  // the current one
   for (const WalSegment& segment : segments) {
+    if (segment.last_lsn != 0 && ledger_ != nullptr &&
+        !ledger_->DecidedThrough(segment.first_lsn, segment.last_lsn)) {
+      ++stats.segments_waiting;  // its stream entries are still being acknowledged
+      break;
+    }
     if (segment.last_lsn != 0) PANTRY_RETURN_IF_ERROR(CompactSegment(segment, *registry, &stats));
+    if (ledger_ != nullptr && segment.last_lsn != 0) {
+      ledger_->Compacted(segment.first_lsn, segment.last_lsn);
+    }
     PANTRY_RETURN_IF_ERROR(wal_->DeleteThrough(segment.last_lsn != 0 ? segment.last_lsn
                                                                       : segment.first_lsn));
     ++stats.segments;
@@ -135,37 +144,67 @@ absl::Status Compactor::CompactSegment(const WalSegment& segment, const Registry
     return &f;
   };
 
+  // Adds the rows of `batch` to its view's file.
+  auto add = [&](const LogBatch& batch) -> absl::Status {
+    PANTRY_ASSIGN_OR_RETURN(ViewFile * f, file_for(batch.view));
+    if (f->view == nullptr) {
+      stats->rows_dropped_unknown_view += static_cast<int64_t>(batch.rows.size());
+      return absl::OkStatus();
+    }
+    if (f->present) return absl::OkStatus();
+    const size_t num_keys = f->view->join_keys.size();
+    for (const CheckedRow& row : RowsForView(batch, *f->view, &stats->values_not_castable)) {
+      for (size_t k = 0; k < num_keys; ++k) {
+        offline::AppendOutputValue(row.keys[k], &f->batch[k]);
+      }
+      offline::AppendOutputValue(Value::UnixTimestamp(row.event_time), &f->batch[num_keys]);
+      if (f->created) {
+        offline::AppendOutputValue(Value::UnixTimestamp(batch.logged_at),
+                                   &f->batch[num_keys + 1]);
+      }
+      const size_t first_feature = num_keys + (f->created ? 2 : 1);
+      for (size_t i = 0; i < row.features.size(); ++i) {
+        offline::AppendOutputValue(row.features[i], &f->batch[first_feature + i]);
+      }
+      ++f->batched;
+      ++f->rows;
+      if (f->batched >= kFlushRows) PANTRY_RETURN_IF_ERROR(Flush(*f));
+    }
+    return absl::OkStatus();
+  };
+
   PANTRY_RETURN_IF_ERROR(wal_->ReadSegment(
       segment.path, 0, [&](uint64_t lsn, absl::string_view record) -> absl::Status {
-        absl::StatusOr<LogBatch> batch = DecodeLogBatch(record);
-        if (!batch.ok()) {
-          return absl::DataLossError(absl::StrCat("compaction of ", segment.path, ": LSN ", lsn,
-                                                  ": ", batch.status().message()));
+        auto bad = [&](const absl::Status& st) {
+          return absl::DataLossError(
+              absl::StrCat("compaction of ", segment.path, ": LSN ", lsn, ": ", st.message()));
+        };
+        if (!IsStreamBatch(record)) {
+          absl::StatusOr<LogBatch> batch = DecodeLogBatch(record);
+          if (!batch.ok()) return bad(batch.status());
+          return add(*batch);
         }
-        PANTRY_ASSIGN_OR_RETURN(ViewFile * f, file_for(batch->view));
-        if (f->view == nullptr) {
-          stats->rows_dropped_unknown_view += static_cast<int64_t>(batch->rows.size());
-          return absl::OkStatus();
+        absl::StatusOr<StreamBatch> batch = DecodeStreamBatch(record);
+        if (!batch.ok()) return bad(batch.status());
+        const std::string decision =
+            ledger_ != nullptr ? ledger_->Decision(lsn) : std::string();
+        if (decision.size() != batch->entry_ids.size()) {
+          return absl::InternalError(absl::StrCat("compaction of ", segment.path, ": LSN ", lsn,
+                                                  ": the stream batch is not decided"));
         }
-        if (f->present) return absl::OkStatus();
-        const size_t num_keys = f->view->join_keys.size();
-        for (const CheckedRow& row :
-             RowsForView(*batch, *f->view, &stats->values_not_castable)) {
-          for (size_t k = 0; k < num_keys; ++k) {
-            offline::AppendOutputValue(row.keys[k], &f->batch[k]);
+        for (StreamViewRows& v : batch->views) {
+          LogBatch kept;
+          kept.view = std::move(v.batch.view);
+          kept.logged_at = v.batch.logged_at;
+          kept.columns = std::move(v.batch.columns);
+          for (size_t r = 0; r < v.batch.rows.size(); ++r) {
+            if (decision[v.entry_of_row[r]] == '1') {
+              kept.rows.push_back(std::move(v.batch.rows[r]));
+            } else {
+              ++stats->rows_duplicate;
+            }
           }
-          offline::AppendOutputValue(Value::UnixTimestamp(row.event_time), &f->batch[num_keys]);
-          if (f->created) {
-            offline::AppendOutputValue(Value::UnixTimestamp(batch->logged_at),
-                                       &f->batch[num_keys + 1]);
-          }
-          const size_t first_feature = num_keys + (f->created ? 2 : 1);
-          for (size_t i = 0; i < row.features.size(); ++i) {
-            offline::AppendOutputValue(row.features[i], &f->batch[first_feature + i]);
-          }
-          ++f->batched;
-          ++f->rows;
-          if (f->batched >= kFlushRows) PANTRY_RETURN_IF_ERROR(Flush(*f));
+          if (!kept.rows.empty()) PANTRY_RETURN_IF_ERROR(add(kept));
         }
         return absl::OkStatus();
       }));

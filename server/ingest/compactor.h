@@ -33,6 +33,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "server/ingest/stream_ledger.h"
 #include "server/ingest/wal.h"
 #include "server/parquet/writer.h"
 #include "server/registry/registry.h"
@@ -48,13 +49,22 @@ struct CompactStats {
   // Values written as null (the view's type changed in a non-widening way),
   // and rows left out because a join key could not be cast.
   int64_t values_not_castable = 0;
+  // Rows of stream entries another copy of which counts (a redelivery):
+  // left out.
+  int64_t rows_duplicate = 0;
+  // 1 when compaction stopped at a segment whose stream batches are not
+  // decided yet (their entries are being acknowledged); it goes next time.
+  int segments_waiting = 0;
 };
 
 class Compactor {
  public:
   using RegistryFn = std::function<std::shared_ptr<const Registry>()>;
-  // `wal` must outlive the compactor.
-  Compactor(Wal* wal, RegistryFn registry, parquet::WriterOptions options = {});
+  // `wal` and `ledger` must outlive the compactor. Stream batches are
+  // compacted by the decisions of `ledger` (null: a log without stream
+  // batches).
+  Compactor(Wal* wal, RegistryFn registry, StreamLedger* ledger = nullptr,
+            parquet::WriterOptions options = {});
 
   // With `roll`, first starts a new log segment so that every durable record
   // is in a sealed one. Then compacts the sealed segments, oldest first
@@ -74,6 +84,7 @@ class Compactor {
                               CompactStats* stats);
 
   Wal* const wal_;
+  StreamLedger* const ledger_;
   const RegistryFn registry_;
   const parquet::WriterOptions options_;
 };

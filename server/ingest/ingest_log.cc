@@ -1,6 +1,7 @@
 #include "server/ingest/ingest_log.h"
 
 #include <chrono>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "server/common/log.h"
@@ -33,8 +34,29 @@ absl::StatusOr<std::unique_ptr<IngestLog>> IngestLog::Open(IngestLogOptions opti
   }
   spdlog::info("write-ahead log {}: {} records in {} segments to compact", options.dir,
                recovery.records, recovery.segments);
-  return std::unique_ptr<IngestLog>(
+  std::unique_ptr<IngestLog> log(
       new IngestLog(std::move(options), std::move(wal), registry, store, metrics));
+  PANTRY_RETURN_IF_ERROR(log->FindStreamBatches());
+  return log;
+}
+
+absl::Status IngestLog::FindStreamBatches() {
+  size_t found = 0;
+  for (const WalSegment& segment : wal_->Segments()) {
+    PANTRY_RETURN_IF_ERROR(wal_->ReadSegment(
+        segment.path, 0, [&](uint64_t lsn, absl::string_view record) -> absl::Status {
+          if (!IsStreamBatch(record)) return absl::OkStatus();
+          absl::StatusOr<StreamBatch> batch = DecodeStreamBatch(record);
+          if (!batch.ok()) return absl::OkStatus();  // compaction reports it
+          ledger_.Recovered(lsn, batch->source, std::move(batch->entry_ids));
+          ++found;
+          return absl::OkStatus();
+        }));
+  }
+  if (found > 0) {
+    spdlog::info("write-ahead log: {} stream batches to acknowledge and compact", found);
+  }
+  return absl::OkStatus();
 }
 
 IngestLog::IngestLog(IngestLogOptions options, std::unique_ptr<Wal> wal,
@@ -45,7 +67,7 @@ IngestLog::IngestLog(IngestLogOptions options, std::unique_ptr<Wal> wal,
       store_(store),
       metrics_(metrics),
       replay_through_(wal_->durable_lsn()),
-      compactor_(wal_.get(), [registry] { return registry->Get(); }) {}
+      compactor_(wal_.get(), [registry] { return registry->Get(); }, &ledger_) {}
 
 IngestLog::~IngestLog() {
   {
@@ -76,16 +98,29 @@ absl::Status IngestLog::ReplayOnline() {
     PANTRY_RETURN_IF_ERROR(wal_->ReadSegment(
         segment.path, 0, [&](uint64_t lsn, absl::string_view record) -> absl::Status {
           if (lsn > replay_through_) return absl::OkStatus();
-          absl::StatusOr<LogBatch> batch = DecodeLogBatch(record);
-          if (!batch.ok() || !batch->online) return absl::OkStatus();  // compaction reports it
-          const FeatureView* view = registry->FindFeatureView(batch->view);
-          if (view == nullptr || !view->online) return absl::OkStatus();
-          int64_t not_castable = 0;
-          std::vector<CheckedRow> checked = RowsForView(*batch, *view, &not_castable);
-          if (checked.empty()) return absl::OkStatus();
-          rows += static_cast<int64_t>(checked.size());
-          return store_->WriteSync(OnlineWrites(*registry, *view, checked),
-                                   NowMicros() + 10 * kMicrosPerSecond)
+          std::vector<LogBatch> batches;
+          if (IsStreamBatch(record)) {
+            absl::StatusOr<StreamBatch> stream = DecodeStreamBatch(record);
+            if (!stream.ok()) return absl::OkStatus();  // compaction reports it
+            for (StreamViewRows& v : stream->views) batches.push_back(std::move(v.batch));
+          } else {
+            absl::StatusOr<LogBatch> batch = DecodeLogBatch(record);
+            if (!batch.ok()) return absl::OkStatus();
+            batches.push_back(*std::move(batch));
+          }
+          std::vector<ViewWrite> writes;
+          for (const LogBatch& batch : batches) {
+            if (!batch.online) continue;
+            const FeatureView* view = registry->FindFeatureView(batch.view);
+            if (view == nullptr || !view->online) continue;
+            int64_t not_castable = 0;
+            std::vector<CheckedRow> checked = RowsForView(batch, *view, &not_castable);
+            rows += static_cast<int64_t>(checked.size());
+            std::vector<ViewWrite> w = OnlineWrites(*registry, *view, checked);
+            std::move(w.begin(), w.end(), std::back_inserter(writes));
+          }
+          if (writes.empty()) return absl::OkStatus();
+          return store_->WriteSync(std::move(writes), NowMicros() + 10 * kMicrosPerSecond)
               .status();
         }));
   }

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "server/common/time.h"
 #include "server/ingest/compactor.h"
+#include "server/ingest/stream_ledger.h"
 #include "server/ingest/wal.h"
 #include "server/metrics/metrics.h"
 #include "server/online/online_store.h"
@@ -55,6 +56,8 @@ class IngestLog {
   void Start();
 
   Wal* wal() { return wal_.get(); }
+  // Decisions on the log's stream batches (stream_consumer.h).
+  StreamLedger* ledger() { return &ledger_; }
 
   // Seals the current segment and compacts every sealed one now (waits for
   // a background compaction in progress). FAILED_PRECONDITION until the
@@ -72,6 +75,8 @@ class IngestLog {
   void Run();
   // Writes online the rows of records up to replay_through_ marked online.
   absl::Status ReplayOnline();
+  // Enters the log's stream batches in the ledger, undecided.
+  absl::Status FindStreamBatches();
 
   const IngestLogOptions options_;
   std::unique_ptr<Wal> wal_;
@@ -80,6 +85,7 @@ class IngestLog {
   IngestMetrics* metrics_;
   const uint64_t replay_through_;  // the last LSN at open
   std::mutex compact_mu_;          // one compaction at a time
+  StreamLedger ledger_;
   Compactor compactor_;
   mutable std::mutex mu_;
   std::condition_variable wake_;

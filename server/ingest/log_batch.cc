@@ -10,6 +10,7 @@ namespace pantry::ingest {
 namespace {
 
 constexpr absl::string_view kMagic = "PB1";
+constexpr absl::string_view kStreamMagic = "PS1";
 
 void PutU64(uint64_t v, std::string* out) {
   for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
@@ -191,6 +192,70 @@ absl::StatusOr<LogBatch> DecodeLogBatch(absl::string_view record) {
       row.values.push_back(*std::move(v));
     }
     batch.rows.push_back(std::move(row));
+  }
+  if (!in.AtEnd()) return in.Bad("trailing bytes");
+  return batch;
+}
+
+bool IsStreamBatch(absl::string_view record) {
+  return record.substr(0, kStreamMagic.size()) == kStreamMagic;
+}
+
+void EncodeStreamBatch(const StreamBatch& batch, std::string* out) {
+  out->append(kStreamMagic.data(), kStreamMagic.size());
+  PutU64(static_cast<uint64_t>(batch.logged_at), out);
+  PutVarint(batch.source.size(), out);
+  out->append(batch.source);
+  PutVarint(batch.entry_ids.size(), out);
+  for (const std::string& id : batch.entry_ids) {
+    PutVarint(id.size(), out);
+    out->append(id);
+  }
+  PutVarint(batch.views.size(), out);
+  std::string inner;
+  for (const StreamViewRows& v : batch.views) {
+    inner.clear();
+    EncodeLogBatch(v.batch, &inner);
+    PutVarint(inner.size(), out);
+    out->append(inner);
+    PutVarint(v.entry_of_row.size(), out);
+    for (uint32_t e : v.entry_of_row) PutVarint(e, out);
+  }
+}
+
+absl::StatusOr<StreamBatch> DecodeStreamBatch(absl::string_view record) {
+  Cursor in(record);
+  PANTRY_ASSIGN_OR_RETURN(const absl::string_view magic, in.Bytes(kStreamMagic.size(), "magic"));
+  if (magic != kStreamMagic) return in.Bad("not a stream batch (bad magic)");
+  StreamBatch batch;
+  PANTRY_ASSIGN_OR_RETURN(const absl::string_view at, in.Bytes(8, "logged-at time"));
+  uint64_t logged_at = 0;
+  for (int i = 7; i >= 0; --i) logged_at = (logged_at << 8) | static_cast<unsigned char>(at[i]);
+  batch.logged_at = static_cast<Micros>(logged_at);
+  PANTRY_ASSIGN_OR_RETURN(batch.source, in.String("source name"));
+  PANTRY_ASSIGN_OR_RETURN(const uint64_t entries, in.Varint("entry count"));
+  if (entries > in.remaining()) return in.Bad("an entry count past the end");
+  batch.entry_ids.reserve(entries);
+  for (uint64_t i = 0; i < entries; ++i) {
+    PANTRY_ASSIGN_OR_RETURN(std::string id, in.String("entry id"));
+    batch.entry_ids.push_back(std::move(id));
+  }
+  PANTRY_ASSIGN_OR_RETURN(const uint64_t views, in.Varint("view count"));
+  if (views > in.remaining()) return in.Bad("a view count past the end");
+  for (uint64_t v = 0; v < views; ++v) {
+    PANTRY_ASSIGN_OR_RETURN(const uint64_t n, in.Varint("view record length"));
+    PANTRY_ASSIGN_OR_RETURN(const absl::string_view inner, in.Bytes(n, "view record"));
+    StreamViewRows rows;
+    PANTRY_ASSIGN_OR_RETURN(rows.batch, DecodeLogBatch(inner));
+    PANTRY_ASSIGN_OR_RETURN(const uint64_t count, in.Varint("row entry count"));
+    if (count != rows.batch.rows.size()) return in.Bad("a row entry count unlike the rows'");
+    rows.entry_of_row.reserve(count);
+    for (uint64_t r = 0; r < count; ++r) {
+      PANTRY_ASSIGN_OR_RETURN(const uint64_t e, in.Varint("row entry"));
+      if (e >= entries) return in.Bad("a row of an entry past the entries");
+      rows.entry_of_row.push_back(static_cast<uint32_t>(e));
+    }
+    batch.views.push_back(std::move(rows));
   }
   if (!in.AtEnd()) return in.Bad("trailing bytes");
   return batch;

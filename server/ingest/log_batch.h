@@ -62,6 +62,36 @@ std::vector<CheckedRow> RowsForView(const LogBatch& batch, const FeatureView& vi
 void EncodeCheckedRows(const FeatureView& view, bool online, Micros logged_at,
                        const std::vector<CheckedRow>& rows, std::string* out);
 
+// A batch of entries read from a stream source, as one log record: every
+// entry's id, and per view fed by the source the rows made from them (each
+// row knowing its entry). Whether an entry's rows go into the offline
+// history is decided after the record is durable, when pantryd acknowledges
+// the entries (see stream_consumer.h): one record per batch, so that a crash
+// never logs a batch for some views only.
+//
+//   "PS1" | u64 logged-at time | varint source length | source |
+//   varint entries | (varint length, id)... | varint views |
+//   per view: varint length | a "PB1" record | varint rows | entry index per row (varint)
+struct StreamViewRows {
+  LogBatch batch;
+  std::vector<uint32_t> entry_of_row;  // index into StreamBatch::entry_ids
+};
+
+struct StreamBatch {
+  std::string source;
+  Micros logged_at = 0;
+  std::vector<std::string> entry_ids;
+  std::vector<StreamViewRows> views;
+};
+
+// Whether `record` is a stream batch (else a push batch).
+bool IsStreamBatch(absl::string_view record);
+
+void EncodeStreamBatch(const StreamBatch& batch, std::string* out);
+
+// DATA_LOSS as DecodeLogBatch.
+absl::StatusOr<StreamBatch> DecodeStreamBatch(absl::string_view record);
+
 // Decodes a record made by EncodeLogBatch. DATA_LOSS naming what is wrong
 // (a bad magic, a count past the end, a value that does not decode,
 // trailing bytes).

@@ -1,5 +1,7 @@
 #include "server/ingest/pusher.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "server/common/status.h"
 #include "server/common/time.h"
@@ -123,6 +125,11 @@ absl::StatusOr<PushResult> Pusher::Push(PushInput input, Micros deadline) {
     }
     result.written_online = written->written;
     result.skipped_older = written->skipped_older;
+    if (metrics_ != nullptr) {
+      Micros newest = rows.front().event_time;
+      for (const CheckedRow& r : rows) newest = std::max(newest, r.event_time);
+      metrics_->Fresh(view->name, newest);
+    }
   }
   return result;
 }

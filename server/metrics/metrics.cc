@@ -428,6 +428,84 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
                           .Register(registry);
   compactions_ok_ = &compactions.Add({{"result", "ok"}});
   compactions_failed_ = &compactions.Add({{"result", "failed"}});
+  stream_entries_ = &BuildCounter()
+                         .Name("pantry_stream_entries_total")
+                         .Help("Stream entries by source and result: ingested, dead_letter, or "
+                               "redelivered (logged again, counted once elsewhere)")
+                         .Register(registry);
+  stream_late_ = &BuildCounter()
+                      .Name("pantry_stream_late_rows_total")
+                      .Help("Stream entries whose event time was behind the source's watermark")
+                      .Register(registry);
+  stream_claimed_ = &BuildCounter()
+                         .Name("pantry_stream_claimed_total")
+                         .Help("Pending entries claimed from idle consumers (XAUTOCLAIM)")
+                         .Register(registry);
+  stream_errors_ = &BuildCounter()
+                        .Name("pantry_stream_errors_total")
+                        .Help("Failed steps of a stream source's consumer (each retried)")
+                        .Register(registry);
+  stream_pending_ = &BuildGauge()
+                         .Name("pantry_stream_pending_entries")
+                         .Help("Entries delivered to the source's group and not acknowledged")
+                         .Register(registry);
+  stream_lag_ = &BuildGauge()
+                     .Name("pantry_stream_lag_entries")
+                     .Help("Entries of the stream not yet delivered to the source's group")
+                     .Register(registry);
+  stream_behind_ = &BuildGauge()
+                        .Name("pantry_stream_seconds_behind")
+                        .Help("The stream's newest entry minus the group's last delivered one, "
+                              "by their ids' times")
+                        .Register(registry);
+  stream_watermark_ = &BuildGauge()
+                           .Name("pantry_stream_watermark_timestamp_seconds")
+                           .Help("The source's watermark: its newest event time minus its "
+                                 "allowed lateness")
+                           .Register(registry);
+  view_event_time_ = &BuildGauge()
+                          .Name("pantry_view_latest_event_timestamp_seconds")
+                          .Help("The newest event time pushed or streamed online to the view "
+                                "(freshness: time() minus this)")
+                          .Register(registry);
+}
+
+void IngestMetrics::Consumed(absl::string_view source, int64_t ingested, int64_t dead_letters,
+                             int64_t redelivered, int64_t late_rows) {
+  const std::string s(source);
+  auto add = [&](const char* result, int64_t n) {
+    if (n > 0) stream_entries_->Add({{"source", s}, {"result", result}}).Increment(static_cast<double>(n));
+  };
+  add("ingested", ingested);
+  add("dead_letter", dead_letters);
+  add("redelivered", redelivered);
+  if (late_rows > 0) stream_late_->Add({{"source", s}}).Increment(static_cast<double>(late_rows));
+}
+
+void IngestMetrics::Claimed(absl::string_view source, int64_t entries) {
+  stream_claimed_->Add({{"source", std::string(source)}}).Increment(static_cast<double>(entries));
+}
+
+void IngestMetrics::Error(absl::string_view source) {
+  stream_errors_->Add({{"source", std::string(source)}}).Increment();
+}
+
+void IngestMetrics::Lag(absl::string_view source, int64_t pending, int64_t lag,
+                        double seconds_behind) {
+  const std::string s(source);
+  if (pending >= 0) stream_pending_->Add({{"source", s}}).Set(static_cast<double>(pending));
+  if (lag >= 0) stream_lag_->Add({{"source", s}}).Set(static_cast<double>(lag));
+  if (seconds_behind >= 0) stream_behind_->Add({{"source", s}}).Set(seconds_behind);
+}
+
+void IngestMetrics::Watermark(absl::string_view source, Micros watermark) {
+  stream_watermark_->Add({{"source", std::string(source)}}).Set(static_cast<double>(watermark) / 1e6);
+}
+
+void IngestMetrics::Fresh(absl::string_view view, Micros event_time) {
+  prometheus::Gauge& g = view_event_time_->Add({{"view", std::string(view)}});
+  const double t = static_cast<double>(event_time) / 1e6;
+  if (t > g.Value()) g.Set(t);
 }
 
 void IngestMetrics::Pushed(absl::string_view view, int64_t accepted, int64_t rejected) {

@@ -209,7 +209,30 @@ class IngestMetrics {
   // A compaction ended (`ok`), having written `rows`, at `at`.
   void Compacted(bool ok, int64_t rows, double seconds, Micros at);
 
+  // Stream sources (stream_consumer.h). A batch of `source` ended: entries
+  // ingested (counted here), dead-lettered, redelivered (counted by another
+  // copy), and rows behind the watermark.
+  void Consumed(absl::string_view source, int64_t ingested, int64_t dead_letters,
+                int64_t redelivered, int64_t late_rows);
+  void Claimed(absl::string_view source, int64_t entries);
+  void Error(absl::string_view source);
+  // The group's pending entries, entries not yet delivered, and how far the
+  // last delivered entry is behind the stream's newest (-1: unknown).
+  void Lag(absl::string_view source, int64_t pending, int64_t lag, double seconds_behind);
+  void Watermark(absl::string_view source, Micros watermark);
+  // The newest event time written online to `view` (pushes and streams).
+  void Fresh(absl::string_view view, Micros event_time);
+
  private:
+  prometheus::Family<prometheus::Counter>* stream_entries_;
+  prometheus::Family<prometheus::Counter>* stream_late_;
+  prometheus::Family<prometheus::Counter>* stream_claimed_;
+  prometheus::Family<prometheus::Counter>* stream_errors_;
+  prometheus::Family<prometheus::Gauge>* stream_pending_;
+  prometheus::Family<prometheus::Gauge>* stream_lag_;
+  prometheus::Family<prometheus::Gauge>* stream_behind_;
+  prometheus::Family<prometheus::Gauge>* stream_watermark_;
+  prometheus::Family<prometheus::Gauge>* view_event_time_;
   prometheus::Family<prometheus::Counter>* rows_;
   prometheus::Gauge* segments_;
   prometheus::Gauge* bytes_;

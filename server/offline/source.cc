@@ -343,7 +343,10 @@ absl::StatusOr<std::vector<SourceFile>> ListViewFiles(const Registry& registry,
     return absl::FailedPreconditionError(
         absl::StrCat("feature view '", view.name, "': unknown source '", view.source, "'"));
   }
-  PANTRY_ASSIGN_OR_RETURN(std::vector<SourceFile> files, ListSourceFiles(source->second.path));
+  std::vector<SourceFile> files;
+  if (!source->second.is_stream()) {  // a stream's history is only what pantryd appended
+    PANTRY_ASSIGN_OR_RETURN(files, ListSourceFiles(source->second.path));
+  }
   const std::string appended = AppendedRowsFolder(registry, view);
   std::error_code ec;
   if (std::filesystem::is_directory(appended, ec)) {

@@ -71,8 +71,19 @@ constexpr absl::string_view kOfflineStoreKeys[] = {"path", "memory_budget"};
 constexpr absl::string_view kServingKeys[] = {
     "max_entities_per_request", "max_features_per_request", "max_write_rows_per_request"};
 constexpr absl::string_view kEntityKeys[] = {"name", "join_keys", "value_type", "description"};
-constexpr absl::string_view kSourceKeys[] = {"name", "path", "timestamp_field",
-                                             "created_timestamp_field", "description"};
+constexpr absl::string_view kSourceKeys[] = {
+    "name",      "type",         "path",          "timestamp_field", "created_timestamp_field",
+    "description", "schema",     "max_future",    "allowed_lateness", "stream",
+    "group",     "redis",        "field_map",     "dead_letter_stream", "claim_idle",
+    "batch"};
+constexpr absl::string_view kSourceColumnKeys[] = {"name", "dtype"};
+constexpr absl::string_view kSourceTypes[] = {"file", "redis_stream"};
+// Keys only a stream source takes.
+constexpr absl::string_view kStreamOnlyKeys[] = {"stream",        "group",
+                                                 "redis",         "field_map",
+                                                 "dead_letter_stream", "claim_idle",
+                                                 "batch",         "max_future",
+                                                 "allowed_lateness"};
 constexpr absl::string_view kFeatureViewKeys[] = {
     "name",   "entities", "ttl",  "online_ttl",  "source", "online",
     "owner",  "tags",     "description", "schema", "materialize"};
@@ -350,6 +361,8 @@ class RepoParser {
   void ReadPath(const YAML::Node& node, const std::string& path, std::string* out);
   void ParseEntities(const YAML::Node& node);
   void ParseSources(const YAML::Node& node);
+  void ParseSourceSchema(const YAML::Node& node, const std::string& path, DataSource* s);
+  void ParseStreamSource(const Fields& f, const std::string& path, DataSource* s);
   void ParseFeatureViews(const YAML::Node& node);
   void ParseFeatureView(const Fields& f, const std::string& path,
                         std::map<std::string, int, std::less<>>* seen_views);
@@ -870,16 +883,39 @@ void RepoParser::ParseSources(const YAML::Node& node) {
       named = ReadName(*n, Child(path, "name"), &s.name) &&
               Unique(&seen, s.name, *n, Child(path, "name"), "data source");
     }
-    if (const YAML::Node* n = Required(f, "path", path)) {
-      std::string p;
-      if (ReadString(*n, Child(path, "path"), &p)) {
-        if (p.empty()) {
-          Error(*n, Child(path, "path"), "must not be empty");
-        } else {
-          s.path = ResolvePath(p);
+    if (const YAML::Node* n = f.Get("type")) {
+      std::string type;
+      if (ReadString(*n, Child(path, "type"), &type)) {
+        if (type == "redis_stream") {
+          s.type = DataSource::Type::kRedisStream;
+        } else if (type != "file") {
+          Error(*n, Child(path, "type"),
+                absl::StrCat("unknown source type '", type, "': expected ",
+                             absl::StrJoin(kSourceTypes, " or "), DidYouMean(type, kSourceTypes)));
         }
       }
     }
+    if (s.is_stream()) {
+      ParseStreamSource(f, path, &s);
+    } else {
+      for (absl::string_view key : kStreamOnlyKeys) {
+        if (f.Has(key)) {
+          ValueError(f, key, Child(path, key),
+                     absl::StrCat("'", key, "' is for sources of type: redis_stream"));
+        }
+      }
+      if (const YAML::Node* n = Required(f, "path", path)) {
+        std::string p;
+        if (ReadString(*n, Child(path, "path"), &p)) {
+          if (p.empty()) {
+            Error(*n, Child(path, "path"), "must not be empty");
+          } else {
+            s.path = ResolvePath(p);
+          }
+        }
+      }
+    }
+    if (const YAML::Node* n = f.Get("schema")) ParseSourceSchema(*n, Child(path, "schema"), &s);
     if (const YAML::Node* n = Required(f, "timestamp_field", path)) {
       if (ReadString(*n, Child(path, "timestamp_field"), &s.timestamp_field) &&
           s.timestamp_field.empty()) {
@@ -889,6 +925,96 @@ void RepoParser::ParseSources(const YAML::Node& node) {
     OptionalString(f, "created_timestamp_field", path, &s.created_timestamp_field);
     OptionalString(f, "description", path, &s.description);
     if (named) registry_->sources.emplace(s.name, std::move(s));
+  }
+}
+
+void RepoParser::ParseSourceSchema(const YAML::Node& node, const std::string& path,
+                                   DataSource* s) {
+  if (!ExpectList(node, path, "columns: a list of {name, dtype}")) return;
+  std::map<std::string, int, std::less<>> seen;
+  for (size_t k = 0; k < node.size(); ++k) {
+    const YAML::Node cnode = node[k];
+    const std::string cpath = Element(path, k);
+    if (!ExpectMap(cnode, cpath, "a column: a map with name and dtype")) continue;
+    const Fields cf = ReadFields(cnode, cpath, kSourceColumnKeys);
+    SourceColumn column;
+    bool ok = false;
+    if (const YAML::Node* n = Required(cf, "name", cpath)) {
+      ok = ReadName(*n, Child(cpath, "name"), &column.name) &&
+           Unique(&seen, column.name, *n, Child(cpath, "name"), "column");
+    }
+    if (const YAML::Node* n = Required(cf, "dtype", cpath)) {
+      ok = ReadValueType(*n, Child(cpath, "dtype"), &column.dtype) && ok;
+    }
+    if (ok) s->schema.push_back(std::move(column));
+  }
+}
+
+void RepoParser::ParseStreamSource(const Fields& f, const std::string& path, DataSource* s) {
+  if (f.Has("path")) {
+    ValueError(f, "path", Child(path, "path"),
+               "a redis_stream source has no path: its offline history is what pantryd "
+               "ingests (<offline_store.path>/views/<view>/)");
+  }
+  StreamSource& st = s->stream;
+  for (const char* key : {"stream", "group"}) {
+    if (const YAML::Node* n = Required(f, key, path)) {
+      std::string* out = std::string(key) == "stream" ? &st.stream : &st.group;
+      if (ReadString(*n, Child(path, key), out) && out->empty()) {
+        Error(*n, Child(path, key), "must not be empty");
+      }
+    }
+  }
+  if (!f.Has("schema")) {
+    Required(f, "schema", path);  // reports it missing
+  }
+  if (const YAML::Node* n = f.Get("redis")) {
+    ReadAddress(*n, Child(path, "redis"), &st.host, &st.port);
+  } else if (registry_->online_store.type == OnlineStoreConfig::Type::kMemory) {
+    Error(*f.Get("type"), Child(path, "type"),
+          "a redis_stream source needs a Redis: give redis: HOST:PORT (the online store is "
+          "memory)");
+  }
+  if (const YAML::Node* n = f.Get("field_map")) {
+    const std::string mpath = Child(path, "field_map");
+    std::map<std::string, std::string> map;
+    if (ReadTags(*n, mpath, &map)) {
+      std::map<std::string, std::string> to_field;  // column -> field
+      for (const auto& [field, column] : map) {
+        if (column.empty()) {
+          Error(*n, Child(mpath, field), "must name a column");
+        } else if (auto [it, inserted] = to_field.emplace(column, field); !inserted) {
+          Error(*n, Child(mpath, field),
+                absl::StrCat("fields '", it->second, "' and '", field, "' both map to column '",
+                             column, "'"));
+        }
+      }
+      st.field_map = std::move(map);
+    }
+  }
+  st.dead_letter_stream = st.stream + ":dead-letters";
+  if (const YAML::Node* n = f.Get("dead_letter_stream")) {
+    const std::string dpath = Child(path, "dead_letter_stream");
+    if (ReadString(*n, dpath, &st.dead_letter_stream)) {
+      if (st.dead_letter_stream.empty()) {
+        Error(*n, dpath, "must not be empty");
+      } else if (st.dead_letter_stream == st.stream) {
+        Error(*n, dpath, "must not be the source's stream itself");
+      }
+    }
+  }
+  if (const YAML::Node* n = f.Get("claim_idle")) {
+    const std::string cpath = Child(path, "claim_idle");
+    if (ReadDuration(*n, cpath, /*allow_ms=*/true, &st.claim_idle) && st.claim_idle < kMicrosPerSecond) {
+      Error(*n, cpath, "must be at least 1s (a live consumer must not lose its entries)");
+    }
+  }
+  OptionalInt(f, "batch", path, 1, 10000, &st.batch);
+  if (const YAML::Node* n = f.Get("max_future")) {
+    ReadDuration(*n, Child(path, "max_future"), /*allow_ms=*/true, &s->max_future);
+  }
+  if (const YAML::Node* n = f.Get("allowed_lateness")) {
+    ReadDuration(*n, Child(path, "allowed_lateness"), /*allow_ms=*/true, &s->allowed_lateness);
   }
 }
 
@@ -1031,6 +1157,27 @@ void RepoParser::ParseFeatureView(const Fields& f, const std::string& path,
         OptionalString(ff, "description", fpath, &feature.description);
         OptionalTags(ff, fpath, &feature.tags);
         if (feature_ok) v.schema.push_back(std::move(feature));
+      }
+    }
+  }
+  // A view fed by a stream takes its columns from the source's schema.
+  if (const YAML::Node* n = f.Get("source")) {
+    auto src = registry_->sources.find(v.source);
+    if (src != registry_->sources.end() && src->second.is_stream()) {
+      const DataSource& source = src->second;
+      std::vector<std::string> missing;
+      for (const JoinKey& k : v.join_keys) {
+        if (source.FindColumn(k.name) == nullptr) missing.push_back(k.name);
+      }
+      for (const Feature& feature : v.schema) {
+        if (source.FindColumn(feature.name) == nullptr) missing.push_back(feature.name);
+      }
+      if (!missing.empty()) {
+        Error(*n, Child(path, "source"),
+              absl::StrCat("stream source '", source.name, "' has no column ",
+                           absl::StrJoin(missing, ", "),
+                           " in its schema; every join key and feature of a view fed by a "
+                           "stream is a column of the source"));
       }
     }
   }

@@ -58,6 +58,13 @@ int FeatureView::FeatureIndex(absl::string_view feature) const {
   return -1;
 }
 
+const SourceColumn* DataSource::FindColumn(absl::string_view column) const {
+  for (const SourceColumn& c : schema) {
+    if (c.name == column) return &c;
+  }
+  return nullptr;
+}
+
 const Entity* Registry::FindEntity(absl::string_view name) const { return FindIn(entities, name); }
 
 const FeatureView* Registry::FindFeatureView(absl::string_view name) const {

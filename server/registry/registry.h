@@ -29,12 +29,51 @@ struct Entity {
   std::string description;
 };
 
-struct DataSource {
+// A column a source carries, with its type.
+struct SourceColumn {
   std::string name;
-  std::string path;  // absolute: resolved against the repository file's folder
+  ValueType dtype = ValueType::kInt64;
+};
+
+// Where a `type: redis_stream` source reads from (see docs/ingestion.md).
+struct StreamSource {
+  std::string stream;  // the stream's key
+  std::string group;   // the consumer group pantryd replicas share
+  // The Redis holding the stream; empty host: the online store's.
+  std::string host;
+  int port = 0;
+  // Entry field -> column, for fields named otherwise than the columns.
+  std::map<std::string, std::string> field_map;
+  // Where entries that cannot be ingested go, with their reason.
+  std::string dead_letter_stream;  // default "<stream>:dead-letters"
+  // A pending entry idle this long is claimed from its consumer (which is
+  // taken to have died) by another.
+  Micros claim_idle = 30 * kMicrosPerSecond;
+  int batch = 500;  // entries read at a time (the bound of in-flight work)
+};
+
+struct DataSource {
+  enum class Type { kFile, kRedisStream };
+  std::string name;
+  Type type = Type::kFile;
+  std::string path;  // file sources: absolute, resolved against the repository file's folder
   std::string timestamp_field;
   std::string created_timestamp_field;  // empty when the source has none
   std::string description;
+  // The columns the source carries (stream sources: required).
+  std::vector<SourceColumn> schema;
+  // Stream sources: an event more than this ahead of pantryd's clock is
+  // rejected (dead-lettered); 0: no limit.
+  Micros max_future = 5 * 60 * kMicrosPerSecond;
+  // How far behind the newest event time seen an event may arrive and still
+  // count as on time: the source's watermark is the newest event time minus
+  // this. Later rows still land in the offline history.
+  Micros allowed_lateness = 0;
+  StreamSource stream;  // type kRedisStream only
+
+  bool is_stream() const { return type == Type::kRedisStream; }
+  // The column named `name`, or nullptr.
+  const SourceColumn* FindColumn(absl::string_view name) const;
 };
 
 struct Feature {

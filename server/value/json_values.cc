@@ -1,4 +1,4 @@
-#include "client/cli/json_values.h"
+#include "server/value/json_values.h"
 
 #include <cmath>
 #include <limits>
@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/time.h"
 
-namespace pantry::cli {
+namespace pantry {
 namespace {
 
 using nlohmann::json;
@@ -81,6 +81,12 @@ absl::StatusOr<Value> ScalarFromJson(const json& j, ValueType type) {
       return Value::Bytes(std::move(out));
     }
     case ValueType::kUnixTimestamp: {
+      if (j.is_number_integer() || j.is_number_unsigned()) {  // microseconds since the epoch
+        auto v = ToInt(j, type, std::numeric_limits<int64_t>::min(),
+                       std::numeric_limits<int64_t>::max());
+        if (!v.ok()) return v.status();
+        return Value::UnixTimestamp(*v);
+      }
       if (!j.is_string()) return Mismatch(j, type);
       auto t = ParseRfc3339(j.get<std::string>());
       if (!t.ok()) return t.status();
@@ -150,6 +156,55 @@ absl::StatusOr<Value> TextToValue(absl::string_view text, ValueType type) {
   }
 }
 
+absl::StatusOr<Value> FieldTextToValue(absl::string_view text, ValueType type) {
+  auto bad = [&] {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", absl::CHexEscape(text.substr(0, 64)), "' is not a valid ",
+                     ValueTypeName(type)));
+  };
+  if (type == ValueType::kString) return Value::String(std::string(text));
+  if (type == ValueType::kBytes) return Value::Bytes(std::string(text));
+  if (text.empty()) return Value::Null(type);
+  switch (type) {
+    case ValueType::kInt32: {
+      int32_t v;
+      if (!absl::SimpleAtoi(text, &v)) return bad();
+      return Value::Int32(v);
+    }
+    case ValueType::kInt64: {
+      int64_t v;
+      if (!absl::SimpleAtoi(text, &v)) return bad();
+      return Value::Int64(v);
+    }
+    case ValueType::kFloat: {
+      float v;
+      if (!absl::SimpleAtof(text, &v)) return bad();
+      return Value::Float(v);
+    }
+    case ValueType::kDouble: {
+      double v;
+      if (!absl::SimpleAtod(text, &v)) return bad();
+      return Value::Double(v);
+    }
+    case ValueType::kBool:
+      if (text == "true" || text == "1") return Value::Bool(true);
+      if (text == "false" || text == "0") return Value::Bool(false);
+      return bad();
+    case ValueType::kUnixTimestamp: {
+      int64_t micros;
+      if (absl::SimpleAtoi(text, &micros)) return Value::UnixTimestamp(micros);
+      auto t = ParseRfc3339(text);
+      if (!t.ok()) return bad();
+      return Value::UnixTimestamp(*t);
+    }
+    default: {  // lists: a JSON array
+      json j = json::parse(text, nullptr, false);
+      if (j.is_discarded()) return bad();
+      return JsonToValue(j, type);
+    }
+  }
+}
+
 json ValueToJson(const Value& v) {
   if (v.is_null()) return nullptr;
   switch (v.type()) {
@@ -185,4 +240,4 @@ json ValueToJson(const Value& v) {
   return nullptr;
 }
 
-}  // namespace pantry::cli
+}  // namespace pantry
