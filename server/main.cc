@@ -23,6 +23,7 @@
 #include "server/common/status.h"
 #include "server/ingest/ingest_log.h"
 #include "server/ingest/pusher.h"
+#include "server/ingest/stream_ingest.h"
 #include "server/lineage/lineage.h"
 #include "server/materialize/coordinator.h"
 #include "server/materialize/jobs.h"
@@ -261,10 +262,16 @@ int Run(const Options& options) {
     return 2;
   }
   (*ingest_log)->Start();
+  // Stream sources: one consumer per source, logging into the same log.
+  pantry::ingest::StreamIngest streams(&holder, store, ingest_log->get(),
+                                       metrics != nullptr ? metrics->ingest() : nullptr);
+  streams.Start();
   pantry::ingest::Pusher pusher(&holder, store, (*ingest_log)->wal(),
-                                metrics != nullptr ? metrics->ingest() : nullptr);
+                                metrics != nullptr ? metrics->ingest() : nullptr,
+                                streams.freshness());
   pantry::JobPool push_workers("push", options.push_workers, options.push_queue);
-  pantry::IngestServiceImpl ingest_service(&pusher, &push_workers, 10 * pantry::kMicrosPerSecond);
+  pantry::IngestServiceImpl ingest_service(&pusher, &streams, &holder, &push_workers,
+                                           10 * pantry::kMicrosPerSecond);
   spdlog::info("push: write-ahead log in {}, compacted every {} s, {} workers", log_options.dir,
                options.compact_seconds, options.push_workers);
 

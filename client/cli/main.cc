@@ -23,6 +23,7 @@
 #include "client/cli/parquet_bench.h"
 #include "client/cli/parquet_cmd.h"
 #include "server/value/json_values.h"
+#include "client/cli/ingest_cmd.h"
 #include "client/cli/materialize_cmd.h"
 #include "client/cli/online_cmd.h"
 #include "client/cli/output.h"
@@ -858,6 +859,27 @@ int Main(int argc, char** argv) {
   lineage->add_option("--view", lineage_view, "Only this view's runs");
   lineage->add_option("--limit", lineage_limit, "The latest N events")->check(CLI::Range(1, 1000000));
 
+  auto* ingest_cmd = app.add_subcommand("ingest", "Stream sources: status and dead letters");
+  ingest_cmd->require_subcommand(1);
+  auto* ingest_status = ingest_cmd->add_subcommand(
+      "status", "Per stream source: lag, rows/s, watermark, last error; per view: freshness");
+  std::string dl_source;
+  int dl_limit = 100;
+  auto* dead_letters = ingest_cmd->add_subcommand(
+      "dead-letters", "List the entries of a stream source that could not be ingested");
+  dead_letters->add_option("--source", dl_source, "Stream source")->required();
+  dead_letters->add_option("--limit", dl_limit, "At most N, oldest first")
+      ->check(CLI::Range(1, 100000));
+  std::string replay_source;
+  std::vector<std::string> replay_ids;
+  int replay_limit = 0;
+  auto* replay = ingest_cmd->add_subcommand(
+      "replay", "Feed dead letters back into their source's stream (after a fix)");
+  replay->add_option("--source", replay_source, "Stream source")->required();
+  replay->add_option("--id", replay_ids, "A dead letter's id (repeatable; default: all)");
+  replay->add_option("--limit", replay_limit, "At most N (default: no limit)")
+      ->check(CLI::Range(0, 100000000));
+
   auto* health = app.add_subcommand("health", "Check that pantryd is serving");
 
   OnlineBenchOptions bench;
@@ -975,6 +997,13 @@ int Main(int argc, char** argv) {
     if (*cancel_job) return CancelJob(*client, cancel_id, json_out);
     if (*watermarks) return Watermarks(*client, json_out);
     return Lineage(*client, lineage_view, lineage_limit);
+  }
+  if (*ingest_cmd) {
+    auto client = Connect(g);
+    const bool json_out = g.output == "json";
+    if (*ingest_status) return IngestStatus(*client, json_out);
+    if (*dead_letters) return DeadLetters(*client, dl_source, dl_limit, json_out);
+    if (*replay) return ReplayDeadLetters(*client, replay_source, replay_ids, replay_limit, json_out);
   }
   if (*health) {
     auto client = Connect(g);

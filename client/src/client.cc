@@ -399,6 +399,43 @@ absl::StatusOr<v1::Job> Client::CancelJob(const std::string& id) {
   return job;
 }
 
+absl::StatusOr<v1::GetIngestStatusResponse> Client::GetIngestStatus() {
+  v1::GetIngestStatusResponse response;
+  PANTRY_RETURN_IF_ERROR(WithRetries([&](grpc::ClientContext* context) {
+    return ingest_->GetIngestStatus(context, v1::GetIngestStatusRequest(), &response);
+  }));
+  return response;
+}
+
+absl::StatusOr<v1::ListDeadLettersResponse> Client::ListDeadLetters(const std::string& source,
+                                                                    int limit,
+                                                                    const std::string& after) {
+  v1::ListDeadLettersRequest request;
+  request.set_source(source);
+  request.set_limit(limit);
+  request.set_after(after);
+  v1::ListDeadLettersResponse response;
+  PANTRY_RETURN_IF_ERROR(WithRetries([&](grpc::ClientContext* context) {
+    return ingest_->ListDeadLetters(context, request, &response);
+  }));
+  return response;
+}
+
+absl::StatusOr<v1::ReplayDeadLettersResponse> Client::ReplayDeadLetters(
+    const std::string& source, const std::vector<std::string>& ids, int limit) {
+  v1::ReplayDeadLettersRequest request;
+  request.set_source(source);
+  for (const std::string& id : ids) request.add_ids(id);
+  request.set_limit(limit);
+  v1::ReplayDeadLettersResponse response;
+  // A retry is harmless: each dead letter moves once (a second try finds it
+  // gone).
+  PANTRY_RETURN_IF_ERROR(WithRetries([&](grpc::ClientContext* context) {
+    return ingest_->ReplayDeadLetters(context, request, &response);
+  }));
+  return response;
+}
+
 absl::StatusOr<v1::ListWatermarksResponse> Client::ListWatermarks() {
   v1::ListWatermarksResponse response;
   PANTRY_RETURN_IF_ERROR(WithRetries([&](grpc::ClientContext* context) {

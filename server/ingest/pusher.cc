@@ -125,11 +125,10 @@ absl::StatusOr<PushResult> Pusher::Push(PushInput input, Micros deadline) {
     }
     result.written_online = written->written;
     result.skipped_older = written->skipped_older;
-    if (metrics_ != nullptr) {
-      Micros newest = rows.front().event_time;
-      for (const CheckedRow& r : rows) newest = std::max(newest, r.event_time);
-      metrics_->Fresh(view->name, newest);
-    }
+    Micros newest = rows.front().event_time;
+    for (const CheckedRow& r : rows) newest = std::max(newest, r.event_time);
+    if (metrics_ != nullptr) metrics_->Fresh(view->name, newest);
+    if (freshness_ != nullptr) freshness_->Saw(view->name, newest);
   }
   return result;
 }

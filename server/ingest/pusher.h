@@ -16,6 +16,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "server/ingest/freshness.h"
 #include "server/ingest/log_batch.h"
 #include "server/ingest/wal.h"
 #include "server/metrics/metrics.h"
@@ -56,9 +57,10 @@ class Pusher {
   // All borrowed; `wal` may be null (then pushes that include the offline
   // store fail with FAILED_PRECONDITION).
   // `metrics` may be null (nothing recorded).
+  // `freshness` may be null.
   Pusher(const RegistryHolder* registry, OnlineStore* store, Wal* wal,
-         IngestMetrics* metrics = nullptr)
-      : registry_(registry), store_(store), wal_(wal), metrics_(metrics) {}
+         IngestMetrics* metrics = nullptr, ViewFreshness* freshness = nullptr)
+      : registry_(registry), store_(store), wal_(wal), metrics_(metrics), freshness_(freshness) {}
 
   // Blocks until the rows are durable and written. INVALID_ARGUMENT: an
   // unknown view, no rows, too many rows (serving.max_write_rows_per_request),
@@ -85,6 +87,7 @@ class Pusher {
   OnlineStore* store_;
   Wal* wal_;
   IngestMetrics* metrics_;
+  ViewFreshness* freshness_;
   std::mutex logged_mu_;
   // push id -> LSN, 0 while an attempt logs it; guarded by logged_mu_
   absl::flat_hash_map<std::string, uint64_t> logged_;

@@ -182,7 +182,8 @@ std::optional<Decoded> DecodeEntry(const DataSource& source, const Entry& entry,
 StreamConsumer::StreamConsumer(std::string source, std::string consumer,
                                const RegistryHolder* registry, OnlineStore* store, Wal* wal,
                                StreamLedger* ledger, std::unique_ptr<StreamRedis> redis,
-                               IngestMetrics* metrics, StreamConsumerOptions options)
+                               IngestMetrics* metrics, ViewFreshness* freshness,
+                               StreamConsumerOptions options)
     : source_(std::move(source)),
       consumer_(std::move(consumer)),
       registry_(registry),
@@ -191,6 +192,7 @@ StreamConsumer::StreamConsumer(std::string source, std::string consumer,
       ledger_(ledger),
       redis_(std::move(redis)),
       metrics_(metrics),
+      freshness_(freshness),
       options_(options) {
   status_.source = source_;
   status_.consumer = consumer_;
@@ -648,9 +650,11 @@ absl::Status StreamConsumer::Process(const DataSource& source, std::vector<Entry
     metrics_->Consumed(source_, static_cast<int64_t>(batch.entry_ids.size()) - redelivered,
                        static_cast<int64_t>(dead.size()), redelivered, late);
     if (status_.watermark != kNoTimestamp) metrics_->Watermark(source_, status_.watermark);
-    for (size_t v = 0; v < views.size(); ++v) {
-      if (newest != kNoTimestamp && views[v]->online) metrics_->Fresh(views[v]->name, newest);
-    }
+  }
+  for (size_t v = 0; v < views.size(); ++v) {
+    if (newest == kNoTimestamp || !views[v]->online) continue;
+    if (metrics_ != nullptr) metrics_->Fresh(views[v]->name, newest);
+    if (freshness_ != nullptr) freshness_->Saw(views[v]->name, newest);
   }
   return absl::OkStatus();
 }

@@ -42,6 +42,7 @@
 
 #include "absl/status/status.h"
 #include "server/common/time.h"
+#include "server/ingest/freshness.h"
 #include "server/ingest/stream_ledger.h"
 #include "server/ingest/stream_redis.h"
 #include "server/ingest/wal.h"
@@ -83,13 +84,14 @@ struct SourceStatus {
 
 class StreamConsumer {
  public:
-  // Borrowed pointers must outlive the consumer; `metrics` may be null.
+  // Borrowed pointers must outlive the consumer; `metrics` and `freshness`
+  // may be null.
   // `consumer` names this pantryd in the group (stable across restarts: the
   // log's id).
   StreamConsumer(std::string source, std::string consumer, const RegistryHolder* registry,
                  OnlineStore* store, Wal* wal, StreamLedger* ledger,
                  std::unique_ptr<StreamRedis> redis, IngestMetrics* metrics,
-                 StreamConsumerOptions options = {});
+                 ViewFreshness* freshness, StreamConsumerOptions options = {});
   // Stops (after the current step; a batch logged and not yet acknowledged
   // is decided at the next start).
   ~StreamConsumer();
@@ -134,6 +136,7 @@ class StreamConsumer {
   StreamLedger* ledger_;
   std::unique_ptr<StreamRedis> redis_;
   IngestMetrics* metrics_;
+  ViewFreshness* freshness_;
   const StreamConsumerOptions options_;
 
   std::atomic<bool> stopping_{false};

@@ -85,7 +85,8 @@ void StreamIngest::Sync() {
     const DataSource& source = registry->sources.at(name);
     auto consumer = std::make_unique<StreamConsumer>(
         name, consumer_, registry_, store_, log_->wal(), log_->ledger(),
-        MakeStreamRedis(registry->online_store, source, options_.block), metrics_, options_);
+        MakeStreamRedis(registry->online_store, source, options_.block), metrics_, &freshness_,
+        options_);
     consumer->Start();
     spdlog::info("stream source '{}': consuming stream '{}' in group '{}' as '{}'", name,
                  source.stream.stream, source.stream.group, consumer_);

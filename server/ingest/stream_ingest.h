@@ -43,6 +43,8 @@ class StreamIngest {
 
   // Every source's status, by name.
   std::vector<SourceStatus> Status() const;
+  // Where pushes and streams record what they wrote online.
+  ViewFreshness* freshness() { return &freshness_; }
   // The consumer name this pantryd uses.
   const std::string& consumer() const { return consumer_; }
 
@@ -58,6 +60,7 @@ class StreamIngest {
   const StreamConsumerOptions options_;
   const Micros check_every_;
   const std::string consumer_;
+  ViewFreshness freshness_;
 
   struct Running {
     std::string fingerprint;  // stream, group, redis: a change restarts

@@ -992,7 +992,14 @@ void RepoParser::ParseStreamSource(const Fields& f, const std::string& path, Dat
       st.field_map = std::move(map);
     }
   }
-  st.dead_letter_stream = st.stream + ":dead-letters";
+  // In the stream's hash slot, so that a replay moves an entry atomically.
+  {
+    const size_t open = st.stream.find('{');
+    const size_t close = open == std::string::npos ? open : st.stream.find('}', open + 1);
+    const bool tagged = close != std::string::npos && close > open + 1;
+    st.dead_letter_stream =
+        tagged ? st.stream + ":dead-letters" : absl::StrCat("{", st.stream, "}:dead-letters");
+  }
   if (const YAML::Node* n = f.Get("dead_letter_stream")) {
     const std::string dpath = Child(path, "dead_letter_stream");
     if (ReadString(*n, dpath, &st.dead_letter_stream)) {

@@ -45,7 +45,9 @@ struct StreamSource {
   // Entry field -> column, for fields named otherwise than the columns.
   std::map<std::string, std::string> field_map;
   // Where entries that cannot be ingested go, with their reason.
-  std::string dead_letter_stream;  // default "<stream>:dead-letters"
+  // Default "{<stream>}:dead-letters" (or "<stream>:dead-letters" when the
+  // stream's key has a hash tag): in the stream's hash slot.
+  std::string dead_letter_stream;
   // A pending entry idle this long is claimed from its consumer (which is
   // taken to have died) by another.
   Micros claim_idle = 30 * kMicrosPerSecond;

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "server/common/time.h"
+#include "server/ingest/dead_letters.h"
 #include "server/service/convert.h"
 
 namespace pantry {
@@ -68,6 +69,87 @@ grpc::ServerUnaryReactor* IngestServiceImpl::Push(grpc::CallbackServerContext* c
         }
         reactor->Finish(grpc::Status::OK);
       });
+  if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* IngestServiceImpl::GetIngestStatus(
+    grpc::CallbackServerContext* context, const v1::GetIngestStatusRequest* /*request*/,
+    v1::GetIngestStatusResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const Micros now = NowMicros();
+  for (const ingest::SourceStatus& s : streams_->Status()) {
+    v1::StreamSourceStatus* out = response->add_sources();
+    out->set_source(s.source);
+    out->set_stream(s.stream);
+    out->set_group(s.group);
+    out->set_consumer(s.consumer);
+    out->set_redis(s.redis);
+    out->set_running(s.running);
+    out->set_entries_read(s.entries);
+    out->set_rows(s.rows);
+    out->set_dead_letters(s.dead_letters);
+    out->set_late_rows(s.late_rows);
+    out->set_redelivered(s.redelivered);
+    out->set_claimed(s.claimed);
+    out->set_rows_per_second(s.rows_per_second);
+    out->set_watermark_us(s.watermark == kNoTimestamp ? 0 : s.watermark);
+    out->set_newest_event_time_us(s.newest_event_time == kNoTimestamp ? 0 : s.newest_event_time);
+    out->set_pending(s.pending);
+    out->set_lag(s.lag);
+    out->set_seconds_behind(s.seconds_behind);
+    out->set_last_error(s.last_error);
+    out->set_last_error_us(s.last_error_at == kNoTimestamp ? 0 : s.last_error_at);
+  }
+  for (const auto& [view, newest] : streams_->freshness()->Newest()) {
+    v1::ViewFreshness* out = response->add_views();
+    out->set_feature_view(view);
+    out->set_latest_event_time_us(newest);
+    out->set_seconds_behind(static_cast<double>(now - newest) / 1e6);
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* IngestServiceImpl::ListDeadLetters(
+    grpc::CallbackServerContext* context, const v1::ListDeadLettersRequest* request,
+    v1::ListDeadLettersResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const absl::Status queued = workers_->Submit([this, reactor, request, response](absl::Status start) {
+    if (!start.ok()) return reactor->Finish(ToGrpcStatus(start));
+    absl::StatusOr<ingest::DeadLetterPage> page = ingest::ListDeadLetters(
+        *registry_->Get(), request->source(), request->limit(), request->after());
+    if (!page.ok()) return reactor->Finish(ToGrpcStatus(page.status()));
+    response->set_dead_letter_stream(page->stream);
+    response->set_total(page->total);
+    for (ingest::DeadLetterEntry& e : page->entries) {
+      v1::DeadLetter* out = response->add_dead_letters();
+      out->set_id(e.id);
+      out->set_entry_id(e.entry_id);
+      out->set_reason(e.reason);
+      out->set_at(e.at);
+      for (auto& [f, v] : e.fields) (*out->mutable_fields())[f] = v;
+    }
+    reactor->Finish(grpc::Status::OK);
+  });
+  if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* IngestServiceImpl::ReplayDeadLetters(
+    grpc::CallbackServerContext* context, const v1::ReplayDeadLettersRequest* request,
+    v1::ReplayDeadLettersResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const absl::Status queued = workers_->Submit([this, reactor, request, response](absl::Status start) {
+    if (!start.ok()) return reactor->Finish(ToGrpcStatus(start));
+    const std::vector<std::string> ids(request->ids().begin(), request->ids().end());
+    absl::StatusOr<ingest::ReplayResult> result =
+        ingest::ReplayDeadLetters(*registry_->Get(), request->source(), ids, request->limit());
+    if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
+    response->set_replayed(result->replayed);
+    response->set_missing(result->missing);
+    reactor->Finish(grpc::Status::OK);
+  });
   if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
   return reactor;
 }

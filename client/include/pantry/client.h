@@ -132,6 +132,16 @@ class Client {
   // UNAVAILABLE does not land the rows offline twice.
   absl::StatusOr<PushSummary> Push(const std::string& view, const std::vector<WriteRow>& rows,
                                    PushOptions options = {});
+  // Ingestion (pantry.v1.IngestService): stream sources' lag, rate,
+  // watermark and last error, and views' freshness, as this pantryd sees
+  // them; a stream source's dead letters, and their replay into its stream.
+  absl::StatusOr<v1::GetIngestStatusResponse> GetIngestStatus();
+  absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(const std::string& source,
+                                                              int limit,
+                                                              const std::string& after = "");
+  // `ids` empty: every dead letter (at most `limit` when above 0).
+  absl::StatusOr<v1::ReplayDeadLettersResponse> ReplayDeadLetters(
+      const std::string& source, const std::vector<std::string>& ids, int limit = 0);
   // Runs a point-in-time join in pantryd and waits for it (up to
   // query.timeout). Errors: INVALID_ARGUMENT (relative paths, unknown
   // features, a bad entity file, an output name clash without full feature
