@@ -499,8 +499,13 @@ absl::Status StreamConsumer::RefreshLag(const DataSource& source) {
   return absl::OkStatus();
 }
 
-absl::Status StreamConsumer::Process(const DataSource& source, std::vector<Entry> entries) {
+absl::Status StreamConsumer::Process(const DataSource& read_as, std::vector<Entry> entries) {
+  // The registry now: an apply may have come while the read was blocked.
   const std::shared_ptr<const Registry> registry = registry_->Get();
+  const auto now_as = registry->sources.find(source_);
+  const DataSource& source = now_as != registry->sources.end() && now_as->second.is_stream()
+                                 ? now_as->second
+                                 : read_as;
   std::vector<const FeatureView*> views;
   for (const auto& [name, view] : registry->feature_views) {
     if (view.source == source_) views.push_back(&view);
@@ -591,7 +596,13 @@ absl::Status StreamConsumer::Process(const DataSource& source, std::vector<Entry
     // 2. Durable, then online.
     std::string record;
     EncodeStreamBatch(batch, &record);
-    PANTRY_ASSIGN_OR_RETURN(const uint64_t lsn, wal_->Append(record));
+    ledger_->Appending();
+    absl::StatusOr<uint64_t> appended = wal_->Append(record);
+    if (!appended.ok()) {
+      ledger_->NotAppended();
+      return appended.status();
+    }
+    const uint64_t lsn = *appended;
     ledger_->Logged(lsn, source_, batch.entry_ids.size());
     std::vector<ViewWrite> writes;
     for (size_t v = 0; v < views.size(); ++v) {

@@ -5,8 +5,19 @@
 
 namespace pantry::ingest {
 
+void StreamLedger::Appending() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++appending_;
+}
+
+void StreamLedger::NotAppended() {
+  std::lock_guard<std::mutex> lock(mu_);
+  --appending_;
+}
+
 void StreamLedger::Logged(uint64_t lsn, const std::string& source, size_t entries) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (appending_ > 0) --appending_;
   Batch& b = batches_[lsn];
   b.source = source;
   b.entries = entries;
@@ -33,6 +44,7 @@ void StreamLedger::Decide(uint64_t lsn, std::string decision) {
 
 bool StreamLedger::DecidedThrough(uint64_t first, uint64_t last) const {
   std::lock_guard<std::mutex> lock(mu_);
+  if (appending_ > 0) return false;
   for (auto it = batches_.lower_bound(first); it != batches_.end() && it->first <= last; ++it) {
     if (it->second.decision.empty() && it->second.entries > 0) return false;
   }

@@ -25,7 +25,13 @@ namespace pantry::ingest {
 
 class StreamLedger {
  public:
-  // A batch of `source` with `entries` entries logged at `lsn`, undecided.
+  // A batch is about to be appended to the log: until Logged, no segment
+  // counts as decided (the batch's LSN is not known yet).
+  void Appending();
+  // The append of a batch failed.
+  void NotAppended();
+  // A batch of `source` with `entries` entries logged at `lsn`, undecided
+  // (ends an Appending).
   void Logged(uint64_t lsn, const std::string& source, size_t entries);
   // The same for a batch found in the log at start, with its entries' ids
   // (kept until it is decided).
@@ -60,6 +66,7 @@ class StreamLedger {
   };
   mutable std::mutex mu_;
   std::map<uint64_t, Batch> batches_;                         // guarded by mu_
+  int appending_ = 0;                                         // guarded by mu_
   std::map<std::string, std::vector<uint64_t>> forgotten_;  // guarded by mu_
 };
 

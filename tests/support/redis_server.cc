@@ -41,7 +41,7 @@ bool CanConnect(int port) {
 }
 }  // namespace
 
-absl::Status RedisServer::Start(int port) {
+absl::Status RedisServer::Start(int port, bool persist) {
   if (running()) return absl::FailedPreconditionError("redis-server already running");
   port_ = port != 0 ? port : PickFreePort();
   if (dir_.empty()) {
@@ -54,8 +54,9 @@ absl::Status RedisServer::Start(int port) {
   if (pid_ < 0) return absl::InternalError("fork failed");
   if (pid_ == 0) {
     execlp("redis-server", "redis-server", "--port", port_str.c_str(), "--bind", "127.0.0.1",
-           "--save", "", "--appendonly", "no", "--dir", dir_.c_str(), "--daemonize", "no",
-           "--loglevel", "warning", static_cast<char*>(nullptr));
+           "--save", "", "--appendonly", persist ? "yes" : "no", "--appendfsync", "always",
+           "--dir", dir_.c_str(), "--daemonize", "no", "--loglevel", "warning",
+           static_cast<char*>(nullptr));
     _exit(127);
   }
   for (int i = 0; i < 500; ++i) {

@@ -1,5 +1,5 @@
 // A private redis-server for tests: started on a free 127.0.0.1 port with no
-// persistence, stopped (SIGTERM, then SIGKILL) when the object is destroyed.
+// persistence (unless asked), stopped (SIGTERM, then SIGKILL) when the object is destroyed.
 // Never touches a server that happens to be running.
 #ifndef PANTRY_TESTS_SUPPORT_REDIS_SERVER_H_
 #define PANTRY_TESTS_SUPPORT_REDIS_SERVER_H_
@@ -21,7 +21,10 @@ class RedisServer {
 
   // Starts redis-server on a free port and waits until it answers PING.
   // `port` 0 picks a free one; a non-zero port restarts on that port.
-  absl::Status Start(int port = 0);
+  // `persist`: an append-only file fsynced on every write (in the server's
+  // own folder, kept across restarts of this object), so that a stop and
+  // start keeps the data.
+  absl::Status Start(int port = 0, bool persist = false);
   // Stops the server (a running pantryd then sees it as down).
   void Stop();
   bool running() const { return pid_ > 0; }
