@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/ingest/log_batch.h"
+#include "server/ingest/stream_ledger.h"
 #include "server/offline/columns.h"
 #include "server/parquet/reader.h"
 
@@ -129,7 +130,7 @@ class CompactorTest : public ::testing::Test {
     auto wal = Wal::Open(o, nullptr);
     ASSERT_TRUE(wal.ok()) << wal.status();
     wal_ = std::move(*wal);
-    compactor_ = std::make_unique<Compactor>(wal_.get(), [this] { return registry_; });
+    compactor_ = std::make_unique<Compactor>(wal_.get(), [this] { return registry_; }, &ledger_);
   }
 
   void Push(const std::string& view, const std::vector<std::string>& columns,
@@ -181,6 +182,7 @@ class CompactorTest : public ::testing::Test {
 
   std::string dir_;
   std::shared_ptr<const Registry> registry_;
+  StreamLedger ledger_;
   std::unique_ptr<Wal> wal_;
   std::unique_ptr<Compactor> compactor_;
 };
@@ -303,6 +305,79 @@ TEST_F(CompactorTest, UndecodableRecordStopsWithDataLossAndKeepsTheSegment) {
   EXPECT_EQ(stats.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(stats.status().message(), HasSubstr("LSN 2"));
   EXPECT_EQ(wal_->Segments().size(), 2u);
+}
+
+StreamBatch Entries(const std::vector<std::string>& ids, int64_t first_clicks) {
+  StreamBatch batch;
+  batch.source = "clicks";
+  batch.logged_at = kT0 + 99;
+  batch.entry_ids = ids;
+  batch.views.resize(1);
+  batch.views[0].batch.view = "stats";
+  batch.views[0].batch.online = true;
+  batch.views[0].batch.columns = {"user_id", "clicks", "score"};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    batch.views[0].batch.rows.push_back(
+        Row(static_cast<int64_t>(i), kT0 + static_cast<Micros>(i), first_clicks + static_cast<int64_t>(i), 0.5));
+    batch.views[0].entry_of_row.push_back(static_cast<uint32_t>(i));
+  }
+  return batch;
+}
+
+TEST(StreamBatch, RoundTripsAndRefusesDamage) {
+  const StreamBatch batch = Entries({"1-0", "1-1", "2-0"}, 10);
+  std::string record;
+  EncodeStreamBatch(batch, &record);
+  EXPECT_TRUE(IsStreamBatch(record));
+  absl::StatusOr<StreamBatch> back = DecodeStreamBatch(record);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->source, "clicks");
+  EXPECT_EQ(back->logged_at, kT0 + 99);
+  EXPECT_EQ(back->entry_ids, batch.entry_ids);
+  ASSERT_EQ(back->views.size(), 1u);
+  EXPECT_EQ(back->views[0].entry_of_row, batch.views[0].entry_of_row);
+  EXPECT_EQ(back->views[0].batch.rows.size(), 3u);
+  EXPECT_EQ(back->views[0].batch.rows[2].values, batch.views[0].batch.rows[2].values);
+  for (size_t cut = 0; cut < record.size(); ++cut) {
+    EXPECT_EQ(DecodeStreamBatch(record.substr(0, cut)).status().code(), absl::StatusCode::kDataLoss)
+        << "cut at " << cut;
+  }
+  EXPECT_EQ(DecodeStreamBatch(record + "x").status().code(), absl::StatusCode::kDataLoss);
+  std::string push;
+  EncodeLogBatch(batch.views[0].batch, &push);
+  EXPECT_FALSE(IsStreamBatch(push));
+}
+
+// Of a stream batch, only the entries the ledger decided for are written;
+// the compactor waits for an undecided batch and for one being appended.
+TEST_F(CompactorTest, StreamBatchesAreCompactedByTheirDecisions) {
+  std::string record;
+  EncodeStreamBatch(Entries({"1-0", "1-1", "1-2", "1-3"}, 10), &record);
+  ledger_.Appending();
+  absl::StatusOr<uint64_t> lsn = wal_->Append(record);
+  ASSERT_TRUE(lsn.ok());
+  absl::StatusOr<CompactStats> stats = compactor_->CompactSealed(true);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->segments_waiting, 1) << "an append in flight holds compaction back";
+  ledger_.Logged(*lsn, "clicks", 4);
+  stats = compactor_->CompactSealed(true);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->segments_waiting, 1) << "undecided";
+  EXPECT_TRUE(Rows("stats").empty());
+  ledger_.Decide(*lsn, "1011");
+  EXPECT_TRUE(ledger_.TakeForgotten("clicks").empty());
+  stats = compactor_->CompactSealed(true);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->segments_waiting, 0);
+  EXPECT_EQ(stats->rows, 3);
+  EXPECT_EQ(stats->rows_duplicate, 1);
+  const std::vector<std::string> rows = Rows("stats");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_THAT(rows[0], HasSubstr("clicks=10"));
+  EXPECT_THAT(rows[1], HasSubstr("clicks=12"));
+  EXPECT_THAT(rows[2], HasSubstr("clicks=13"));
+  EXPECT_EQ(ledger_.size(), 0u);
+  EXPECT_EQ(ledger_.TakeForgotten("clicks"), std::vector<uint64_t>{*lsn});
 }
 
 }  // namespace

@@ -858,5 +858,92 @@ feature_views:
                     HasSubstr("feature 'f6059'")));
 }
 
+constexpr absl::string_view kStreamRepo =
+    "project: p\n"
+    "online_store: {type: redis, address: \"127.0.0.1:6379\"}\n"
+    "entities:\n"
+    "  - {name: user, join_keys: [user_id], value_type: INT64}\n"
+    "sources:\n"
+    "  - name: clicks\n"
+    "    type: redis_stream\n"
+    "    stream: events\n"
+    "    group: pantry\n"
+    "    timestamp_field: ts\n"
+    "SOURCE_EXTRA"
+    "    schema:\n"
+    "      - {name: user_id, dtype: INT64}\n"
+    "      - {name: clicks, dtype: INT64}\n"
+    "feature_views:\n"
+    "  - name: stats\n"
+    "    entities: [user]\n"
+    "    source: clicks\n"
+    "    schema:\n"
+    "      - {name: clicks, dtype: INT64}\n"
+    "      VIEW_EXTRA\n";
+
+std::string StreamRepo(const std::string& source_extra, const std::string& view_extra = "") {
+  std::string yaml(kStreamRepo);
+  yaml.replace(yaml.find("SOURCE_EXTRA"), 12, source_extra.empty() ? "" : "    " + source_extra);
+  yaml.replace(yaml.find("VIEW_EXTRA"), 10, view_extra);
+  return yaml;
+}
+
+TEST(Parser, StreamSourcesTakeTheirDefaults) {
+  auto r = MustParse(StreamRepo(""));
+  const DataSource& s = r->sources.at("clicks");
+  EXPECT_TRUE(s.is_stream());
+  EXPECT_EQ(s.stream.stream, "events");
+  EXPECT_EQ(s.stream.group, "pantry");
+  EXPECT_TRUE(s.stream.host.empty());
+  EXPECT_EQ(s.stream.dead_letter_stream, "{events}:dead-letters");
+  EXPECT_EQ(s.stream.claim_idle, 30 * kMicrosPerSecond);
+  EXPECT_EQ(s.stream.batch, 500);
+  EXPECT_EQ(s.max_future, 5 * 60 * kMicrosPerSecond);
+  EXPECT_EQ(s.allowed_lateness, 0);
+  ASSERT_EQ(s.schema.size(), 2u);
+  EXPECT_EQ(s.schema[1].dtype, ValueType::kInt64);
+  EXPECT_TRUE(s.path.empty());
+
+  r = MustParse(StreamRepo(
+      "redis: 10.0.0.5:6380\n    field_map: {n_clicks: clicks}\n    claim_idle: 5s\n"
+      "    batch: 50\n    max_future: 1m\n    allowed_lateness: 10m\n"
+      "    dead_letter_stream: bad\n"));
+  const DataSource& t = r->sources.at("clicks");
+  EXPECT_EQ(t.stream.host, "10.0.0.5");
+  EXPECT_EQ(t.stream.port, 6380);
+  EXPECT_EQ(t.stream.field_map.at("n_clicks"), "clicks");
+  EXPECT_EQ(t.stream.claim_idle, 5 * kMicrosPerSecond);
+  EXPECT_EQ(t.stream.batch, 50);
+  EXPECT_EQ(t.max_future, 60 * kMicrosPerSecond);
+  EXPECT_EQ(t.allowed_lateness, 600 * kMicrosPerSecond);
+  EXPECT_EQ(t.stream.dead_letter_stream, "bad");
+}
+
+TEST(Parser, StreamSourceMistakesAreNamed) {
+  EXPECT_THAT(ErrorText(StreamRepo("", "- {name: score, dtype: DOUBLE}")),
+              HasSubstr("stream source 'clicks' has no column score in its schema"));
+  EXPECT_THAT(ErrorText(StreamRepo("path: data.parquet\n")),
+              HasSubstr("a redis_stream source has no path"));
+  EXPECT_THAT(ErrorText(StreamRepo("claim_idle: 10ms\n")), HasSubstr("must be at least 1s"));
+  EXPECT_THAT(ErrorText(StreamRepo("batch: 0\n")), HasSubstr("sources[0].batch"));
+  EXPECT_THAT(ErrorText(StreamRepo("dead_letter_stream: events\n")),
+              HasSubstr("must not be the source's stream itself"));
+  EXPECT_THAT(ErrorText(StreamRepo("field_map: {a: clicks, b: clicks}\n")),
+              HasSubstr("both map to column 'clicks'"));
+  std::string no_group = StreamRepo("");
+  no_group.replace(no_group.find("    group: pantry\n"), 18, "");
+  EXPECT_THAT(ErrorText(no_group), HasSubstr("sources[0].group: required key is missing"));
+  std::string memory = StreamRepo("");
+  const std::string redis = "{type: redis, address: \"127.0.0.1:6379\"}";
+  memory.replace(memory.find(redis), redis.size(), "{type: memory}");
+  EXPECT_THAT(ErrorText(memory), HasSubstr("a redis_stream source needs a Redis"));
+  std::string file = StreamRepo("");
+  file.replace(file.find("type: redis_stream"), 18, "type: redis_streams");
+  EXPECT_THAT(ErrorText(file), HasSubstr("unknown source type 'redis_streams'"));
+  EXPECT_THAT(ErrorText("project: p\nsources:\n  - {name: s, path: x, timestamp_field: t, "
+                        "stream: e}\n"),
+              HasSubstr("'stream' is for sources of type: redis_stream"));
+}
+
 }  // namespace
 }  // namespace pantry
