@@ -351,13 +351,19 @@ absl::Status StreamConsumer::Prepare(const DataSource& source) {
                                                " ", st.group, " failed: ", ReplyString(*r)));
   }
   // Batches logged before a restart are decided before anything new is read.
+  int64_t batches = 0, counted = 0, elsewhere = 0;
   for (auto& [lsn, ids] : ledger_->Recovering(source_)) {
     PANTRY_ASSIGN_OR_RETURN(std::string decision, Decide(source, lsn, ids));
-    const int64_t counted = std::count(decision.begin(), decision.end(), '1');
-    spdlog::info("stream source '{}': batch {} of {} entries logged before the restart: {} count "
-                 "here, {} were taken by another consumer",
-                 source_, lsn, ids.size(), counted, static_cast<int64_t>(ids.size()) - counted);
+    const int64_t here = std::count(decision.begin(), decision.end(), '1');
+    ++batches;
+    counted += here;
+    elsewhere += static_cast<int64_t>(ids.size()) - here;
     ledger_->Decide(lsn, std::move(decision));
+  }
+  if (batches > 0) {
+    spdlog::info("stream source '{}': {} batches logged before the restart acknowledged: {} "
+                 "entries count here, {} were taken over by another consumer",
+                 source_, batches, counted, elsewhere);
   }
   // Decisions of batches already compacted (a crash before they were
   // forgotten) are dropped.

@@ -138,7 +138,9 @@ class Daemon {
     waitpid(pid_, nullptr, 0);
     pid_ = -1;
   }
-  void Signal(int sig) { kill(pid_, sig); }
+  void Signal(int sig) {
+    if (pid_ > 0) kill(pid_, sig);  // never kill(-1): every process
+  }
   bool Alive() {
     if (pid_ <= 0) return false;
     int status;
