@@ -30,15 +30,39 @@ using internal::Reply;
 const char* const StreamConsumer::kAckScript = R"lua(
 local prev = redis.call('HGET', KEYS[2], ARGV[3])
 if prev then return prev end
-local out = {}
+local lo, hi = ARGV[4], ARGV[4]
+local function less(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if #am ~= #bm then return #am < #bm end
+  if am ~= bm then return am < bm end
+  return tonumber(as) < tonumber(bs)
+end
+for i = 5, #ARGV do
+  if less(ARGV[i], lo) then lo = ARGV[i] end
+  if less(hi, ARGV[i]) then hi = ARGV[i] end
+end
+-- This consumer's pending entries between the batch's lowest and highest id.
+local mine = {}
+local from = lo
+while true do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], from, hi, 1000, ARGV[2])
+  for _, e in ipairs(p) do mine[e[1]] = true end
+  if #p < 1000 then break end
+  from = '(' .. p[#p][1]
+end
+local out, acked = {}, {}
 for i = 4, #ARGV do
-  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
-  if #p == 1 and p[1][2] == ARGV[2] then
-    redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
+  if mine[ARGV[i]] then
+    mine[ARGV[i]] = nil  -- an id listed twice counts once
+    acked[#acked + 1] = ARGV[i]
     out[#out + 1] = '1'
   else
     out[#out + 1] = '0'
   end
+end
+for i = 1, #acked, 1000 do
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(acked, i, math.min(i + 999, #acked)))
 end
 local decision = table.concat(out)
 redis.call('HSET', KEYS[2], ARGV[3], decision)

@@ -304,6 +304,39 @@ TEST_F(StreamIngestTest, ADeadConsumersEntriesAreClaimed) {
   EXPECT_EQ(Pending(), 0);
 }
 
+// The acknowledgement script by itself: '1' exactly for the batch's entries
+// still pending for this consumer (others' and acknowledged ones '0', a
+// repeated id once), found among more of this consumer's pending entries than
+// one XPENDING page; asked again, the same answer.
+TEST_F(StreamIngestTest, TheAckScriptDecidesByThisConsumersPendingEntries) {
+  Produce(0, 2600);
+  RawRedis r(redis_->port());
+  r.Command({"XGROUP", "CREATE", "clicks", "pantry", "0"});
+  auto ids = [&](const std::string& consumer, int n) {
+    std::vector<std::string> out;
+    auto read = r.Command({"XREADGROUP", "GROUP", "pantry", consumer, "COUNT", std::to_string(n),
+                           "STREAMS", "clicks", ">"});
+    const redisReply& entries = *read->element[0]->element[1];
+    for (size_t i = 0; i < entries.elements; ++i) out.emplace_back(entries.element[i]->element[0]->str);
+    return out;
+  };
+  const std::vector<std::string> first = ids("me", 1200);
+  const std::vector<std::string> other = ids("other", 100);
+  const std::vector<std::string> last = ids("me", 1300);
+  r.Command({"XACK", "clicks", "pantry", first[5]});
+  // The batch: a few of the first entries, one twice, one acknowledged, one
+  // of the other consumer's, and the last entry read.
+  std::vector<std::string> batch = {first[0], first[5], first[7], other[3], first[7], last.back()};
+  std::vector<std::string> args = {"EVAL", StreamConsumer::kAckScript, "2", "clicks",
+                                   AcksKey("clicks", "me"), "pantry", "me", "42"};
+  args.insert(args.end(), batch.begin(), batch.end());
+  EXPECT_EQ(r.Text(args), "101001");
+  EXPECT_EQ(r.Text(args), "101001") << "the recorded answer";
+  auto pending = r.Command({"XPENDING", "clicks", "pantry"});
+  EXPECT_EQ(pending->element[0]->integer, 2600 - 1 - 3);
+  EXPECT_EQ(r.Text({"HGET", AcksKey("clicks", "me"), "42"}), "101001");
+}
+
 // A consumer that logged a batch and died before acknowledging it: `late`
 // says whether another replica took its entries over before it came back.
 class LoggedTwiceTest : public StreamIngestTest, public ::testing::WithParamInterface<bool> {};
