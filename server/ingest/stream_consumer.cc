@@ -24,24 +24,14 @@ namespace pantry::ingest {
 using internal::Reply;
 
 // KEYS[1]: the stream; KEYS[2]: AcksKey. ARGV[1]: group; ARGV[2]: consumer;
-// ARGV[3]: the batch's LSN; ARGV[4...]: its entry ids. Returns one '1' (acked
+// ARGV[3]: the batch's LSN; ARGV[4], ARGV[5]: its lowest and highest entry
+// id; ARGV[6...]: its entry ids. Returns one '1' (acked
 // here: this copy counts) or '0' per entry, recorded under the LSN so that
 // asking again gives the same answer.
 const char* const StreamConsumer::kAckScript = R"lua(
 local prev = redis.call('HGET', KEYS[2], ARGV[3])
 if prev then return prev end
-local lo, hi = ARGV[4], ARGV[4]
-local function less(a, b)
-  local am, as = string.match(a, '^(%d+)-(%d+)$')
-  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
-  if #am ~= #bm then return #am < #bm end
-  if am ~= bm then return am < bm end
-  return tonumber(as) < tonumber(bs)
-end
-for i = 5, #ARGV do
-  if less(ARGV[i], lo) then lo = ARGV[i] end
-  if less(hi, ARGV[i]) then hi = ARGV[i] end
-end
+local lo, hi = ARGV[4], ARGV[5]
 -- This consumer's pending entries between the batch's lowest and highest id.
 local mine = {}
 local from = lo
@@ -52,7 +42,7 @@ while true do
   from = '(' .. p[#p][1]
 end
 local out, acked = {}, {}
-for i = 4, #ARGV do
+for i = 6, #ARGV do
   if mine[ARGV[i]] then
     mine[ARGV[i]] = nil  -- an id listed twice counts once
     acked[#acked + 1] = ARGV[i]
@@ -408,10 +398,21 @@ absl::Status StreamConsumer::Prepare(const DataSource& source) {
 
 absl::StatusOr<std::string> StreamConsumer::Decide(const DataSource& source, uint64_t lsn,
                                                    const std::vector<std::string>& ids) {
+  if (ids.empty()) return std::string();
   const StreamSource& st = source.stream;
-  std::vector<std::string> args = {"EVAL",   kAckScript, "2",       st.stream,
+  auto key = [](const std::string& id) {
+    uint64_t ms = 0, seq = 0;
+    const size_t dash = id.find('-');
+    (void)absl::SimpleAtoi(absl::string_view(id).substr(0, dash), &ms);
+    if (dash != std::string::npos) (void)absl::SimpleAtoi(absl::string_view(id).substr(dash + 1), &seq);
+    return std::pair(ms, seq);
+  };
+  const auto [lo, hi] = std::minmax_element(
+      ids.begin(), ids.end(),
+      [&](const std::string& a, const std::string& b) { return key(a) < key(b); });
+  std::vector<std::string> args = {"EVAL",    kAckScript, "2",      st.stream,
                                    AcksKey(st.stream, consumer_), st.group, consumer_,
-                                   std::to_string(lsn)};
+                                   std::to_string(lsn), *lo, *hi};
   args.insert(args.end(), ids.begin(), ids.end());
   PANTRY_ASSIGN_OR_RETURN(Reply r, redis_->Run(st.stream, args));
   if (r->type != REDIS_REPLY_STRING || r->len != ids.size()) {

@@ -328,7 +328,8 @@ TEST_F(StreamIngestTest, TheAckScriptDecidesByThisConsumersPendingEntries) {
   // of the other consumer's, and the last entry read.
   std::vector<std::string> batch = {first[0], first[5], first[7], other[3], first[7], last.back()};
   std::vector<std::string> args = {"EVAL", StreamConsumer::kAckScript, "2", "clicks",
-                                   AcksKey("clicks", "me"), "pantry", "me", "42"};
+                                   AcksKey("clicks", "me"), "pantry", "me", "42", first[0],
+                                   last.back()};
   args.insert(args.end(), batch.begin(), batch.end());
   EXPECT_EQ(r.Text(args), "101001");
   EXPECT_EQ(r.Text(args), "101001") << "the recorded answer";
