@@ -28,6 +28,7 @@
 #include "server/parquet/reader.h"
 #include "server/value/encoding.h"
 #include "tests/support/raw_redis.h"
+#include "tests/support/redis_cluster.h"
 #include "tests/support/redis_server.h"
 
 namespace pantry::ingest {
@@ -443,6 +444,53 @@ TEST_F(StreamIngestTest, RedisStoppedAndStartedMidStreamLosesNothing) {
   for (const auto& [k, n] : got) total += n;
   EXPECT_EQ(total, in_stream) << "every entry of the stream once";
   EXPECT_FALSE(replica.Status().last_error.empty()) << "the outage was seen";
+}
+
+// On a Redis Cluster (the online store's, no `redis:`): the stream, its
+// acknowledgement decisions and its dead letters in one slot, on that slot's
+// master; a dead letter replayed atomically.
+TEST_F(StreamIngestTest, OnARedisClusterTheStreamIsConsumedOnItsMaster) {
+  ::pantry::testing::RedisCluster cluster;
+  ASSERT_TRUE(cluster.Start(3, 0).ok());
+  std::string nodes;
+  for (const std::string& a : cluster.seed_addresses()) nodes += (nodes.empty() ? "" : ", ") + a;
+  std::string yaml = Repo(redis_->port());
+  yaml.replace(yaml.find("online_store: {type: memory}"), 28,
+               "online_store: {type: redis_cluster, nodes: [" + nodes + "]}");
+  yaml.replace(yaml.find("    redis: 127.0.0.1:"), yaml.find("\n", yaml.find("    redis: 127.0.0.1:")) -
+                                                        yaml.find("    redis: 127.0.0.1:") + 1,
+               "");
+  Apply(yaml);
+  ASSERT_TRUE(holder_->Get()->sources.at("clicks").stream.host.empty());
+  store_ = std::move(*CreateOnlineStore(holder_->Get()->online_store, "streams"));
+  auto master = cluster.MasterOfSlot(::pantry::testing::RedisCluster::KeySlot("clicks"));
+  ASSERT_TRUE(master.ok());
+  RawRedis r(cluster.port(*master));
+  Replica replica(dir_ + "/wal", holder_.get(), store_.get());
+  for (int i = 0; i < 500; ++i) {
+    r.Command({"XADD", "clicks", "*", "user_id", std::to_string(i % 97), "clicks",
+               std::to_string(i), "score", "0.5", "ts", std::to_string(kT0 + i)});
+  }
+  r.Command({"XADD", "clicks", "*", "user_id", "1", "clicks", "500", "score", "x", "ts",
+             std::to_string(kT0 + 500)});
+  std::map<int64_t, int> got = WaitForOffline(500);
+  ExpectEachOnce(got, 0, 500);
+  EXPECT_EQ(OnlineClicks(499 % 97), 499);
+  auto page = ListDeadLetters(*holder_->Get(), "clicks", 10, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->total, 1);
+  EXPECT_EQ(r.Integer({"XLEN", "{clicks}:dead-letters"}), 1) << "on the stream's master";
+  auto replayed = ReplayDeadLetters(*holder_->Get(), "clicks", {}, 0);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_EQ(replayed->replayed, 1);
+  EXPECT_EQ(r.Integer({"XLEN", "clicks"}), 502);
+  for (int i = 0; i < 200 && replica.Status().dead_letters < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto pending = r.Command({"XPENDING", "clicks", "pantry"});
+  ASSERT_TRUE(pending && pending->type == REDIS_REPLY_ARRAY);
+  EXPECT_EQ(pending->element[0]->integer, 0);
+  EXPECT_EQ(replica.Status().dead_letters, 2) << "the replayed entry is still bad";
 }
 
 }  // namespace
