@@ -39,6 +39,13 @@ class Cursor {
     }
     return Bad(absl::StrCat("a truncated ", what));
   }
+  // A little-endian u64.
+  absl::StatusOr<uint64_t> U64(absl::string_view what) {
+    PANTRY_ASSIGN_OR_RETURN(const absl::string_view b, Bytes(8, what));
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[i]);
+    return v;
+  }
   absl::StatusOr<absl::string_view> Bytes(size_t n, absl::string_view what) {
     if (data_.size() - pos_ < n) return Bad(absl::StrCat("a truncated ", what));
     const absl::string_view out = data_.substr(pos_, n);
@@ -164,9 +171,7 @@ absl::StatusOr<LogBatch> DecodeLogBatch(absl::string_view record) {
   PANTRY_ASSIGN_OR_RETURN(const absl::string_view flags, in.Bytes(1, "flags"));
   if ((flags[0] & ~1) != 0) return in.Bad("unknown flags");
   batch.online = (flags[0] & 1) != 0;
-  PANTRY_ASSIGN_OR_RETURN(const absl::string_view at, in.Bytes(8, "logged-at time"));
-  uint64_t logged_at = 0;
-  for (int i = 7; i >= 0; --i) logged_at = (logged_at << 8) | static_cast<unsigned char>(at[i]);
+  PANTRY_ASSIGN_OR_RETURN(const uint64_t logged_at, in.U64("logged-at time"));
   batch.logged_at = static_cast<Micros>(logged_at);
   PANTRY_ASSIGN_OR_RETURN(batch.view, in.String("view name"));
   PANTRY_ASSIGN_OR_RETURN(const uint64_t columns, in.Varint("column count"));
@@ -180,9 +185,7 @@ absl::StatusOr<LogBatch> DecodeLogBatch(absl::string_view record) {
   batch.rows.reserve(rows);
   for (uint64_t r = 0; r < rows; ++r) {
     LogRow row;
-    PANTRY_ASSIGN_OR_RETURN(const absl::string_view t, in.Bytes(8, "event time"));
-    uint64_t time = 0;
-    for (int i = 7; i >= 0; --i) time = (time << 8) | static_cast<unsigned char>(t[i]);
+    PANTRY_ASSIGN_OR_RETURN(const uint64_t time, in.U64("event time"));
     row.event_time = static_cast<Micros>(time);
     row.values.reserve(columns);
     for (uint64_t c = 0; c < columns; ++c) {
@@ -228,9 +231,7 @@ absl::StatusOr<StreamBatch> DecodeStreamBatch(absl::string_view record) {
   PANTRY_ASSIGN_OR_RETURN(const absl::string_view magic, in.Bytes(kStreamMagic.size(), "magic"));
   if (magic != kStreamMagic) return in.Bad("not a stream batch (bad magic)");
   StreamBatch batch;
-  PANTRY_ASSIGN_OR_RETURN(const absl::string_view at, in.Bytes(8, "logged-at time"));
-  uint64_t logged_at = 0;
-  for (int i = 7; i >= 0; --i) logged_at = (logged_at << 8) | static_cast<unsigned char>(at[i]);
+  PANTRY_ASSIGN_OR_RETURN(const uint64_t logged_at, in.U64("logged-at time"));
   batch.logged_at = static_cast<Micros>(logged_at);
   PANTRY_ASSIGN_OR_RETURN(batch.source, in.String("source name"));
   PANTRY_ASSIGN_OR_RETURN(const uint64_t entries, in.Varint("entry count"));

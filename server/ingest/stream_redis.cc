@@ -15,37 +15,17 @@ using internal::Reply;
 
 class SingleStreamRedis : public StreamRedis {
  public:
-  explicit SingleStreamRedis(internal::RedisSettings settings) : settings_(std::move(settings)) {}
+  explicit SingleStreamRedis(internal::RedisSettings settings) : connection_(std::move(settings)) {}
 
   absl::StatusOr<Reply> Run(absl::string_view /*key*/,
                             const std::vector<std::string>& args) override {
-    if (context_ == nullptr) {
-      std::string sha;
-      absl::StatusOr<internal::Context> c = internal::OpenRedis(settings_, &sha);
-      if (!c.ok()) return c.status();
-      context_ = *std::move(c);
-    }
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    for (const std::string& a : args) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
-    }
-    Reply reply(static_cast<redisReply*>(redisCommandArgv(
-        context_.get(), static_cast<int>(argv.size()), argv.data(), lengths.data())));
-    if (reply == nullptr) {
-      const std::string why = context_->errstr;
-      context_.reset();
-      return absl::UnavailableError(absl::StrCat(settings_.where, ": ", args[0], ": ", why));
-    }
-    return reply;
+    return connection_.Run(args);
   }
-  const std::string& where() const override { return settings_.where; }
+  const std::string& where() const override { return connection_.settings().where; }
   bool cluster() const override { return false; }
 
  private:
-  const internal::RedisSettings settings_;
-  internal::Context context_;
+  internal::RedisConnection connection_;
 };
 
 class ClusterStreamRedis : public StreamRedis {

@@ -201,34 +201,18 @@ absl::Status ErrorReply(absl::string_view where, const std::vector<std::string>&
 class ServerRunner final : public Runner {
  public:
   explicit ServerRunner(const OnlineStoreConfig& config)
-      : settings_(internal::SettingsFor(config, "")) {}
+      : connection_(internal::SettingsFor(config, "")) {}
 
   absl::StatusOr<Reply> Run(const std::vector<std::string>& args) override {
-    const SigpipeGuard no_sigpipe;
-    if (context_ == nullptr) {
-      std::string sha;
-      PANTRY_ASSIGN_OR_RETURN(context_, internal::OpenRedis(settings_, &sha));
+    PANTRY_ASSIGN_OR_RETURN(Reply reply, connection_.Run(args));
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return ErrorReply(connection_.settings().where, args, *reply);
     }
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    for (const std::string& a : args) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
-    }
-    Reply reply(static_cast<redisReply*>(redisCommandArgv(
-        context_.get(), static_cast<int>(argv.size()), argv.data(), lengths.data())));
-    if (reply == nullptr) {
-      const std::string message = context_->errstr;
-      context_.reset();
-      return absl::UnavailableError(absl::StrCat(settings_.where, ": ", message));
-    }
-    if (reply->type == REDIS_REPLY_ERROR) return ErrorReply(settings_.where, args, *reply);
     return reply;
   }
 
  private:
-  const internal::RedisSettings settings_;
-  internal::Context context_;
+  internal::RedisConnection connection_;
 };
 
 // The master of the coordination keys' slot on a Redis Cluster, followed

@@ -1,5 +1,7 @@
 #include "server/online/redis_conn.h"
 
+#include "server/common/sigpipe.h"
+
 #include <sys/time.h>
 
 #include "absl/strings/match.h"
@@ -220,6 +222,28 @@ absl::StatusOr<Context> OpenRedis(const RedisSettings& settings, std::string* sc
   };
   PANTRY_RETURN_IF_ERROR(set_up());
   return context;
+}
+
+absl::StatusOr<Reply> RedisConnection::Run(const std::vector<std::string>& args) {
+  const SigpipeGuard no_sigpipe;
+  if (context_ == nullptr) {
+    std::string sha;
+    PANTRY_ASSIGN_OR_RETURN(context_, OpenRedis(settings_, &sha));
+  }
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (const std::string& a : args) {
+    argv.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  Reply reply(static_cast<redisReply*>(redisCommandArgv(
+      context_.get(), static_cast<int>(argv.size()), argv.data(), lengths.data())));
+  if (reply == nullptr) {
+    const std::string message = context_->errstr;
+    context_.reset();
+    return absl::UnavailableError(absl::StrCat(settings_.where, ": ", message));
+  }
+  return reply;
 }
 
 }  // namespace pantry::internal

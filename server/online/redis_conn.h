@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -105,6 +106,21 @@ absl::Status CheckLayoutOn(redisContext* c, const RedisSettings& settings);
 // selects the database, checks the layout (unless `settings.project` is
 // empty) and loads kRowWriteScript, whose SHA goes to `script_sha`.
 absl::StatusOr<Context> OpenRedis(const RedisSettings& settings, std::string* script_sha);
+
+// One blocking connection to a single Redis (OpenRedis' settings), made on
+// first use and again after an I/O error. Not thread-safe.
+class RedisConnection {
+ public:
+  explicit RedisConnection(RedisSettings settings) : settings_(std::move(settings)) {}
+  // The reply to `args`, which may be an error reply; UNAVAILABLE naming
+  // the server when none came (or it cannot be reached).
+  absl::StatusOr<Reply> Run(const std::vector<std::string>& args);
+  const RedisSettings& settings() const { return settings_; }
+
+ private:
+  const RedisSettings settings_;
+  Context context_;
+};
 
 }  // namespace pantry::internal
 

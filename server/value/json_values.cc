@@ -134,28 +134,6 @@ absl::StatusOr<Value> JsonToValue(const json& j, ValueType type) {
   }
 }
 
-absl::StatusOr<Value> TextToValue(absl::string_view text, ValueType type) {
-  auto bad = [&] {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", text, "' is not a valid ", ValueTypeName(type)));
-  };
-  switch (type) {
-    case ValueType::kInt32: {
-      int32_t v;
-      if (!absl::SimpleAtoi(text, &v)) return bad();
-      return Value::Int32(v);
-    }
-    case ValueType::kInt64: {
-      int64_t v;
-      if (!absl::SimpleAtoi(text, &v)) return bad();
-      return Value::Int64(v);
-    }
-    case ValueType::kString: return Value::String(std::string(text));
-    case ValueType::kBytes: return Value::Bytes(std::string(text));
-    default: return JsonToValue(json::parse(text, nullptr, false), type);
-  }
-}
-
 absl::StatusOr<Value> FieldTextToValue(absl::string_view text, ValueType type) {
   auto bad = [&] {
     return absl::InvalidArgumentError(
@@ -203,6 +181,10 @@ absl::StatusOr<Value> FieldTextToValue(absl::string_view text, ValueType type) {
       return JsonToValue(j, type);
     }
   }
+}
+
+absl::StatusOr<Value> TextToValue(absl::string_view text, ValueType type) {
+  return FieldTextToValue(text, type);
 }
 
 json ValueToJson(const Value& v) {

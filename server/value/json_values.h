@@ -15,7 +15,8 @@ namespace pantry {
 // expected type and what was found.
 absl::StatusOr<Value> JsonToValue(const nlohmann::json& json, ValueType type);
 
-// Parses command-line text ("1001", "abc") as a value of `type` (scalars).
+// Parses command-line text ("1001", "abc") as a value of `type`, as
+// FieldTextToValue does.
 absl::StatusOr<Value> TextToValue(absl::string_view text, ValueType type);
 
 // Parses the text of a Redis stream entry's field as a value of `type`:

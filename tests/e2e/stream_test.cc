@@ -22,6 +22,7 @@
 #include "server/offline/columns.h"
 #include "server/parquet/reader.h"
 #include "tests/support/e2e.h"
+#include "tests/support/offline_values.h"
 #include "tests/support/raw_redis.h"
 #include "tests/support/redis_server.h"
 
@@ -40,25 +41,7 @@ constexpr int64_t kT0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
 constexpr int kEntries = 20000;
 constexpr int kUsers = 500;
 
-// Every value of `column` (INT64) in the Parquet files of `folder`, counted.
-std::map<int64_t, int> ColumnCounts(const fs::path& folder, const std::string& column) {
-  std::map<int64_t, int> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(folder, ec)) {
-    if (e.path().extension() != ".parquet") continue;
-    auto reader = parquet::FileReader::Open(e.path().string());
-    EXPECT_TRUE(reader.ok()) << reader.status();
-    if (!reader.ok()) continue;
-    const int c = (*reader)->schema().Find(column);
-    for (int rg = 0; rg < (*reader)->num_row_groups(); ++rg) {
-      parquet::ColumnData data;
-      EXPECT_TRUE((*reader)->ReadColumn(rg, c, &data).ok());
-      offline::RowValues values((*reader)->schema().columns()[c], data, ValueType::kInt64);
-      for (int64_t r = 0; r < values.rows(); ++r) ++out[values.Get(r).get<int64_t>()];
-    }
-  }
-  return out;
-}
+using ::pantry::testing::CountInt64Values;
 
 TEST(StreamE2E, KilledTwiceMidStreamEveryEntryLandsOnceAndOnlineAgreesWithHistory) {
   RedisServer redis;
@@ -121,7 +104,7 @@ TEST(StreamE2E, KilledTwiceMidStreamEveryEntryLandsOnceAndOnlineAgreesWithHistor
   // Caught up: nothing left undelivered or unacknowledged, all compacted.
   std::map<int64_t, int> offline;
   for (int i = 0; i < 600; ++i) {
-    offline = ColumnCounts(root / "offline/views/stats", "clicks");
+    offline = CountInt64Values(root / "offline/views/stats", "clicks");
     auto status = client->GetIngestStatus();
     if (offline.size() >= kEntries && status.ok() && status->sources_size() == 1 &&
         status->sources(0).pending() == 0 && status->sources(0).lag() == 0) {
@@ -168,7 +151,7 @@ TEST(StreamE2E, KilledTwiceMidStreamEveryEntryLandsOnceAndOnlineAgreesWithHistor
     absl::StrAppend(&jsonl, "{\"user_id\": ", u, ", \"event_timestamp\": \"2026-06-01T00:00:00Z\"}\n");
   }
   WriteFile(root / "entities.jsonl", jsonl);
-  for (int i = 0; i < 200 && ColumnCounts(root / "offline/views/stats", "clicks").size() <
+  for (int i = 0; i < 200 && CountInt64Values(root / "offline/views/stats", "clicks").size() <
                                  static_cast<size_t>(kEntries + rows.size());
        ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -27,6 +27,7 @@
 #include "server/online/online_store.h"
 #include "server/parquet/reader.h"
 #include "server/value/encoding.h"
+#include "tests/support/offline_values.h"
 #include "tests/support/raw_redis.h"
 #include "tests/support/redis_cluster.h"
 #include "tests/support/redis_server.h"
@@ -148,22 +149,7 @@ class StreamIngestTest : public ::testing::Test {
 
   // clicks -> how many times it is in the offline history of `stats`.
   std::map<int64_t, int> Offline() {
-    std::map<int64_t, int> out;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(fs::path(dir_) / "offline/views/stats", ec)) {
-      if (e.path().extension() != ".parquet") continue;
-      auto reader = parquet::FileReader::Open(e.path().string());
-      EXPECT_TRUE(reader.ok()) << reader.status();
-      if (!reader.ok()) continue;
-      const int c = (*reader)->schema().Find("clicks");
-      for (int rg = 0; rg < (*reader)->num_row_groups(); ++rg) {
-        parquet::ColumnData data;
-        EXPECT_TRUE((*reader)->ReadColumn(rg, c, &data).ok());
-        offline::RowValues values((*reader)->schema().columns()[c], data, ValueType::kInt64);
-        for (int64_t r = 0; r < values.rows(); ++r) ++out[values.Get(r).get<int64_t>()];
-      }
-    }
-    return out;
+    return ::pantry::testing::CountInt64Values(fs::path(dir_) / "offline/views/stats", "clicks");
   }
 
   // Waits (bounded) until the offline history holds `n` rows.
