@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/common/log.h"
 #include "server/common/status.h"
 #include "server/ingest/log_batch.h"
@@ -155,6 +156,7 @@ absl::StatusOr<CompactStats> IngestLog::CompactAndRecord() {
 
 void IngestLog::Run() {
   const auto every = std::chrono::microseconds(options_.compact_every);
+  std::chrono::steady_clock::time_point waiting_since, last_warned;
   // The online rewrite first, retried until the store answers.
   while (true) {
     const absl::Status replay = ReplayOnline();
@@ -173,6 +175,21 @@ void IngestLog::Run() {
       if (wake_.wait_for(lock, every, [&] { return stopping_; })) return;
     }
     absl::StatusOr<CompactStats> stats = CompactAndRecord();
+    if (stats.ok() && stats->segments_waiting > 0) {
+      // A stream batch stays undecided while its source's Redis is down, or
+      // when its source was removed mid-batch: say so, once a minute.
+      const auto now = std::chrono::steady_clock::now();
+      if (waiting_since == std::chrono::steady_clock::time_point()) waiting_since = now;
+      if (now - waiting_since > std::chrono::seconds(60) && now - last_warned > std::chrono::seconds(60)) {
+        last_warned = now;
+        spdlog::warn("write-ahead log: compaction has waited {} s for stream batches of {} to be "
+                     "acknowledged (is their Redis reachable, is the source still defined?)",
+                     std::chrono::duration_cast<std::chrono::seconds>(now - waiting_since).count(),
+                     absl::StrJoin(ledger_.UndecidedSources(), ", "));
+      }
+    } else {
+      waiting_since = {};
+    }
     if (!stats.ok()) {
       spdlog::error("write-ahead log: compaction failed (retried in {} ms): {}",
                     options_.compact_every / 1000, stats.status());

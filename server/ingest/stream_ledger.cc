@@ -1,5 +1,6 @@
 #include "server/ingest/stream_ledger.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -82,6 +83,17 @@ std::vector<uint64_t> StreamLedger::TakeForgotten(const std::string& source) {
   if (it == forgotten_.end()) return {};
   std::vector<uint64_t> out = std::move(it->second);
   forgotten_.erase(it);
+  return out;
+}
+
+std::vector<std::string> StreamLedger::UndecidedSources() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [lsn, b] : batches_) {
+    if (b.decision.empty() && (out.empty() || out.back() != b.source)) out.push_back(b.source);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

@@ -56,6 +56,8 @@ class StreamLedger {
   std::vector<uint64_t> TakeForgotten(const std::string& source);
   // Stream batches known and not yet compacted.
   size_t size() const;
+  // The sources of the undecided batches.
+  std::vector<std::string> UndecidedSources() const;
 
  private:
   struct Batch {
