@@ -561,6 +561,7 @@ absl::Status StreamConsumer::Process(const DataSource& read_as, std::vector<Entr
     LogBatch& b = batch.views[v].batch;
     b.view = views[v]->name;
     b.online = views[v]->online;
+    b.logged_at = now;  // the created timestamp of the rows offline
     for (const JoinKey& k : views[v]->join_keys) b.columns.push_back(k.name);
     for (const Feature& f : views[v]->schema) b.columns.push_back(f.name);
   }
