@@ -72,11 +72,13 @@ DeadLetterEntry TakeEntry(const redisReply& e) {
   return out;
 }
 
-// Entries of the dead-letter stream after `after`, at most `count`.
+// Entries of the dead-letter stream after `after` and up to `until` ("+":
+// the end), at most `count`.
 absl::StatusOr<std::vector<DeadLetterEntry>> Range(StreamRedis& redis, const std::string& key,
-                                                   const std::string& after, int count) {
+                                                   const std::string& after, int count,
+                                                   const std::string& until = "+") {
   PANTRY_ASSIGN_OR_RETURN(
-      Reply r, redis.Run(key, {"XRANGE", key, after.empty() ? "-" : absl::StrCat("(", after), "+",
+      Reply r, redis.Run(key, {"XRANGE", key, after.empty() ? "-" : absl::StrCat("(", after), until,
                                "COUNT", std::to_string(count)}));
   if (r->type != REDIS_REPLY_ARRAY) return Failed(redis, "XRANGE", *r);
   std::vector<DeadLetterEntry> out;
@@ -153,11 +155,17 @@ absl::StatusOr<ReplayResult> ReplayDeadLetters(const Registry& registry,
     for (const std::string& id : ids) PANTRY_RETURN_IF_ERROR(replay(id, nullptr));
     return result;
   }
+  // Only the dead letters there now: one replayed and dead-lettered again
+  // meanwhile (still bad) is not replayed twice.
+  PANTRY_ASSIGN_OR_RETURN(Reply newest, redis->Run(dlq, {"XREVRANGE", dlq, "+", "-", "COUNT", "1"}));
+  if (newest->type != REDIS_REPLY_ARRAY) return Failed(*redis, "XREVRANGE", *newest);
+  if (newest->elements == 0) return result;
+  const std::string until = ReplyString(*newest->element[0]->element[0]);
   std::string after;
   while (limit <= 0 || result.replayed < limit) {
     const int n = limit > 0 ? static_cast<int>(std::min<int64_t>(kPage, limit - result.replayed))
                             : kPage;
-    PANTRY_ASSIGN_OR_RETURN(std::vector<DeadLetterEntry> page, Range(*redis, dlq, after, n));
+    PANTRY_ASSIGN_OR_RETURN(std::vector<DeadLetterEntry> page, Range(*redis, dlq, after, n, until));
     if (page.empty()) break;
     for (const DeadLetterEntry& e : page) PANTRY_RETURN_IF_ERROR(replay(e.id, &e));
     after = page.back().id;

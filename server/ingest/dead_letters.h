@@ -45,8 +45,10 @@ struct ReplayResult {
   int64_t missing = 0;  // ids not (or no longer) in the dead-letter stream
 };
 
-// Replays the dead letters `ids` of `source` (empty: all, oldest first, at
-// most `limit` when it is above 0). Each is added to the source's stream and
+// Replays the dead letters `ids` of `source` (empty: all those in the
+// dead-letter stream when the call starts, oldest first, at most `limit` when
+// it is above 0; an entry still bad comes back as a new dead letter, which
+// this call does not replay again). Each is added to the source's stream and
 // deleted from the dead-letter stream in one script when the two keys share
 // a hash slot (always on a single Redis, and for the default dead-letter
 // name), else added, then deleted. Errors as ListDeadLetters.

@@ -20,6 +20,7 @@ absl::StatusOr<std::unique_ptr<IngestLog>> IngestLog::Open(IngestLogOptions opti
   WalOptions wal_options;
   wal_options.dir = options.dir;
   wal_options.segment_bytes = options.segment_bytes;
+  wal_options.max_record_bytes = options.max_record_bytes;
   wal_options.sync = options.sync;
   WalRecovery recovery;
   PANTRY_ASSIGN_OR_RETURN(std::unique_ptr<Wal> wal, Wal::Open(wal_options, &recovery));

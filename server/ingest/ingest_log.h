@@ -33,6 +33,7 @@ struct IngestLogOptions {
   std::string dir;                          // the log's folder
   Micros compact_every = 5 * kMicrosPerSecond;
   int64_t segment_bytes = 64LL << 20;
+  int64_t max_record_bytes = 64LL << 20;  // one push, or one batch of a stream source
   bool sync = true;
 };
 

@@ -64,6 +64,7 @@ namespace {
 constexpr Micros kMaxRetryPause = 5 * kMicrosPerSecond;
 constexpr Micros kRateWindow = 60 * kMicrosPerSecond;
 constexpr size_t kCommandChunk = 512;  // ids per XACK / HDEL
+constexpr absl::string_view kRecordTooLarge = "the entry is too large for one log record";
 
 bool IsError(const redisReply& r) { return r.type == REDIS_REPLY_ERROR; }
 
@@ -530,7 +531,20 @@ absl::Status StreamConsumer::RefreshLag(const DataSource& source) {
   return absl::OkStatus();
 }
 
-absl::Status StreamConsumer::Process(const DataSource& read_as, std::vector<Entry> entries) {
+absl::Status StreamConsumer::Process(const DataSource& source, const std::vector<Entry>& entries) {
+  const absl::Status st = ProcessBatch(source, entries);
+  if (!absl::IsInvalidArgument(st) || !absl::StartsWith(st.message(), kRecordTooLarge)) return st;
+  if (entries.size() == 1) {
+    PANTRY_RETURN_IF_ERROR(DeadLetter(source, entries, {std::string(st.message())}));
+    return Ack(source, {entries[0].id});
+  }
+  const auto middle = entries.begin() + static_cast<std::ptrdiff_t>(entries.size() / 2);
+  PANTRY_RETURN_IF_ERROR(Process(source, std::vector<Entry>(entries.begin(), middle)));
+  return Process(source, std::vector<Entry>(middle, entries.end()));
+}
+
+absl::Status StreamConsumer::ProcessBatch(const DataSource& read_as,
+                                          const std::vector<Entry>& entries) {
   // The registry now: an apply may have come while the read was blocked.
   const std::shared_ptr<const Registry> registry = registry_->Get();
   const auto now_as = registry->sources.find(source_);
@@ -571,7 +585,7 @@ absl::Status StreamConsumer::Process(const DataSource& read_as, std::vector<Entr
   std::vector<std::string> deleted;  // trimmed while pending: nothing to ingest
   int64_t late = 0, rows = 0;
   Micros newest = kNoTimestamp;
-  for (Entry& entry : entries) {
+  for (const Entry& entry : entries) {
     if (entry.deleted) {
       deleted.push_back(entry.id);
       continue;
@@ -602,7 +616,7 @@ absl::Status StreamConsumer::Process(const DataSource& read_as, std::vector<Entr
       }
     }
     if (!decoded) {
-      dead.push_back(std::move(entry));
+      dead.push_back(entry);
       reasons.push_back(std::move(why));
       continue;
     }
@@ -632,6 +646,10 @@ absl::Status StreamConsumer::Process(const DataSource& read_as, std::vector<Entr
     absl::StatusOr<uint64_t> appended = wal_->Append(record);
     if (!appended.ok()) {
       ledger_->NotAppended();
+      if (absl::IsInvalidArgument(appended.status())) {  // over the record limit
+        return absl::InvalidArgumentError(
+            absl::StrCat(kRecordTooLarge, ": ", appended.status().message()));
+      }
       return appended.status();
     }
     const uint64_t lsn = *appended;

@@ -118,7 +118,11 @@ class StreamConsumer {
   absl::StatusOr<std::string> Decide(const DataSource& source, uint64_t lsn,
                                      const std::vector<std::string>& ids);
   absl::Status Forget(const DataSource& source);
-  absl::Status Process(const DataSource& source, std::vector<Entry> entries);
+  // Processes `entries` as one batch, or, when their log record would be
+  // over the log's limit, as two halves (an entry too large alone is a
+  // dead letter).
+  absl::Status Process(const DataSource& source, const std::vector<Entry>& entries);
+  absl::Status ProcessBatch(const DataSource& source, const std::vector<Entry>& entries);
   absl::Status DeadLetter(const DataSource& source, const std::vector<Entry>& entries,
                           const std::vector<std::string>& reasons);
   absl::Status Ack(const DataSource& source, const std::vector<std::string>& ids);

@@ -78,9 +78,10 @@ std::string Repo(int port, const std::string& extra_source = "") {
 // store and offline folder.
 struct Replica {
   Replica(const std::string& wal_dir, const RegistryHolder* registry, OnlineStore* store,
-          bool start_streams = true) {
+          bool start_streams = true, int64_t max_record_bytes = 64LL << 20) {
     IngestLogOptions o;
     o.dir = wal_dir;
+    o.max_record_bytes = max_record_bytes;
     o.compact_every = 100 * 1000;
     o.sync = false;
     log = *IngestLog::Open(o, registry, store);
@@ -259,6 +260,27 @@ TEST_F(StreamIngestTest, EntriesLandInBothStoresAndBadOnesAreDeadLettered) {
   EXPECT_EQ(replayed->missing, 1);
   EXPECT_EQ(ListDeadLetters(*holder_->Get(), "stats", 1, "").status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// A batch whose log record would be over the log's limit is split until it
+// fits; an entry too large alone is a dead letter, and the stream goes on.
+TEST_F(StreamIngestTest, BatchesOverTheRecordLimitAreSplit) {
+  {
+    Replica replica(dir_ + "/wal-a", holder_.get(), store_.get(), true, /*max_record_bytes=*/2048);
+    Produce(0, 300);
+    ExpectEachOnce(WaitForOffline(300), 0, 300);
+    EXPECT_EQ(replica.Status().dead_letters, 0);
+  }
+  Replica tiny(dir_ + "/wal-b", holder_.get(), store_.get(), true, /*max_record_bytes=*/40);
+  Produce(300, 303);
+  for (int i = 0; i < 200 && tiny.Status().dead_letters < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto page = ListDeadLetters(*holder_->Get(), "clicks", 10, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->total, 3);
+  EXPECT_THAT(page->entries[0].reason, HasSubstr("too large for one log record"));
+  EXPECT_EQ(Pending(), 0);
 }
 
 TEST_F(StreamIngestTest, TwoReplicasShareTheGroupAndCountEachEntryOnce) {
