@@ -256,6 +256,19 @@ int RunHealthOnly(const OnlineBenchOptions& o, const std::shared_ptr<grpc::Chann
   return health.errors > 0 && health.ok == 0 ? 1 : 0;
 }
 
+// The view named `name`, or when `name` is empty the first view (online,
+// when `online`) with at least `features` features; nullptr when none.
+const v1::FeatureViewSpec* FindView(const v1::ListFeatureViewsResponse& views,
+                                    const std::string& name, int features, bool online) {
+  for (const auto& v : views.feature_views()) {
+    if (name.empty() ? (!online || v.online()) && v.features_size() >= features
+                     : v.name() == name) {
+      return &v;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 int RunOnlineBench(const OnlineBenchOptions& o) {
@@ -269,13 +282,7 @@ int RunOnlineBench(const OnlineBenchOptions& o) {
     std::cerr << "pantry: bench: " << views.status().message() << "\n";
     return 1;
   }
-  const v1::FeatureViewSpec* view = nullptr;
-  for (const auto& v : views->feature_views()) {
-    if ((o.view.empty() && v.online() && v.features_size() >= o.features) || v.name() == o.view) {
-      view = &v;
-      break;
-    }
-  }
+  const v1::FeatureViewSpec* view = FindView(*views, o.view, o.features, /*online=*/true);
   if (view != nullptr) {
     if (!KnownTypes(*view)) {
       std::cerr << "pantry: bench: view " << view->name() << " has a type this CLI does not know\n";
@@ -418,13 +425,7 @@ int RunPushBench(const PushBenchOptions& o) {
     std::cerr << "pantry: bench: " << views.status().message() << "\n";
     return 1;
   }
-  const v1::FeatureViewSpec* view = nullptr;
-  for (const auto& v : views->feature_views()) {
-    if ((o.view.empty() && v.features_size() >= o.features) || v.name() == o.view) {
-      view = &v;
-      break;
-    }
-  }
+  const v1::FeatureViewSpec* view = FindView(*views, o.view, o.features, /*online=*/false);
   if (view == nullptr) {
     std::cerr << "pantry: bench: no feature view "
               << (o.view.empty() ? "" : absl::StrCat("'", o.view, "' ")) << "with at least "

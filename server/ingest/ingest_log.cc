@@ -36,29 +36,8 @@ absl::StatusOr<std::unique_ptr<IngestLog>> IngestLog::Open(IngestLogOptions opti
   }
   spdlog::info("write-ahead log {}: {} records in {} segments to compact", options.dir,
                recovery.records, recovery.segments);
-  std::unique_ptr<IngestLog> log(
+  return std::unique_ptr<IngestLog>(
       new IngestLog(std::move(options), std::move(wal), registry, store, metrics));
-  PANTRY_RETURN_IF_ERROR(log->FindStreamBatches());
-  return log;
-}
-
-absl::Status IngestLog::FindStreamBatches() {
-  size_t found = 0;
-  for (const WalSegment& segment : wal_->Segments()) {
-    PANTRY_RETURN_IF_ERROR(wal_->ReadSegment(
-        segment.path, 0, [&](uint64_t lsn, absl::string_view record) -> absl::Status {
-          if (!IsStreamBatch(record)) return absl::OkStatus();
-          absl::StatusOr<StreamBatch> batch = DecodeStreamBatch(record);
-          if (!batch.ok()) return absl::OkStatus();  // compaction reports it
-          ledger_.Recovered(lsn, batch->source, std::move(batch->entry_ids));
-          ++found;
-          return absl::OkStatus();
-        }));
-  }
-  if (found > 0) {
-    spdlog::info("write-ahead log: {} stream batches to acknowledge and compact", found);
-  }
-  return absl::OkStatus();
 }
 
 IngestLog::IngestLog(IngestLogOptions options, std::unique_ptr<Wal> wal,
@@ -94,7 +73,7 @@ bool IngestLog::replayed() const {
 
 absl::Status IngestLog::ReplayOnline() {
   const std::shared_ptr<const Registry> registry = registry_->Get();
-  int64_t rows = 0;
+  int64_t rows = 0, stream_batches = 0;
   for (const WalSegment& segment : wal_->Segments()) {
     if (segment.first_lsn > replay_through_) break;
     PANTRY_RETURN_IF_ERROR(wal_->ReadSegment(
@@ -104,6 +83,10 @@ absl::Status IngestLog::ReplayOnline() {
           if (IsStreamBatch(record)) {
             absl::StatusOr<StreamBatch> stream = DecodeStreamBatch(record);
             if (!stream.ok()) return absl::OkStatus();  // compaction reports it
+            // Undecided until its source's consumer asks again (it starts
+            // once this rewrite is done).
+            ledger_.Recovered(lsn, stream->source, std::move(stream->entry_ids));
+            ++stream_batches;
             for (StreamViewRows& v : stream->views) batches.push_back(std::move(v.batch));
           } else {
             absl::StatusOr<LogBatch> batch = DecodeLogBatch(record);
@@ -127,6 +110,9 @@ absl::Status IngestLog::ReplayOnline() {
         }));
   }
   if (rows > 0) spdlog::info("write-ahead log: {} rows written online again after a restart", rows);
+  if (stream_batches > 0) {
+    spdlog::info("write-ahead log: {} stream batches to acknowledge and compact", stream_batches);
+  }
   return absl::OkStatus();
 }
 

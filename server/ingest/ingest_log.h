@@ -74,10 +74,9 @@ class IngestLog {
   // Compacts, and records the outcome and the log's size.
   absl::StatusOr<CompactStats> CompactAndRecord();
   void Run();
-  // Writes online the rows of records up to replay_through_ marked online.
+  // Writes online the rows of records up to replay_through_ marked online,
+  // and enters their stream batches in the ledger, undecided.
   absl::Status ReplayOnline();
-  // Enters the log's stream batches in the ledger, undecided.
-  absl::Status FindStreamBatches();
 
   const IngestLogOptions options_;
   std::unique_ptr<Wal> wal_;

@@ -77,18 +77,12 @@ int64_t IdMillis(absl::string_view id) {
 
 }  // namespace
 
-struct StreamConsumer::Entry {
-  std::string id;
-  bool deleted = false;  // trimmed from the stream while pending
-  std::vector<std::pair<std::string, std::string>> fields;
-};
 
 namespace {
 
 // Entries of an XREADGROUP stream element's list, or of XAUTOCLAIM's.
-template <typename Entry>
 absl::Status TakeEntries(const redisReply& list, absl::string_view where,
-                         std::vector<Entry>* out) {
+                         std::vector<StreamEntry>* out) {
   if (list.type != REDIS_REPLY_ARRAY) {
     return absl::InternalError(absl::StrCat(where, ": unexpected entry list"));
   }
@@ -98,7 +92,7 @@ absl::Status TakeEntries(const redisReply& list, absl::string_view where,
         e.element[0]->type != REDIS_REPLY_STRING) {
       return absl::InternalError(absl::StrCat(where, ": unexpected stream entry"));
     }
-    Entry entry;
+    StreamEntry entry;
     entry.id.assign(e.element[0]->str, e.element[0]->len);
     const redisReply& fields = *e.element[1];
     if (fields.type != REDIS_REPLY_ARRAY) {
@@ -121,8 +115,7 @@ struct Decoded {
   Micros event_time = 0;
 };
 
-template <typename Entry>
-std::optional<Decoded> DecodeEntry(const DataSource& source, const Entry& entry,
+std::optional<Decoded> DecodeEntry(const DataSource& source, const StreamEntry& entry,
                                    std::string* why) {
   auto column_of = [&](const std::string& field) -> const std::string& {
     auto it = source.stream.field_map.find(field);
@@ -175,7 +168,7 @@ std::optional<Decoded> DecodeEntry(const DataSource& source, const Entry& entry,
       *why = absl::StrCat(field_name(ts), ": not an event time");
       return std::nullopt;
     }
-    out.event_time = t->template get<int64_t>();
+    out.event_time = t->get<int64_t>();
   } else {
     if (!has(ts)) {
       *why = absl::StrCat("lacks ", field_name(ts), ", the event time");
@@ -187,7 +180,7 @@ std::optional<Decoded> DecodeEntry(const DataSource& source, const Entry& entry,
                           t.ok() ? "empty" : std::string(t.status().message()));
       return std::nullopt;
     }
-    out.event_time = t->template get<int64_t>();
+    out.event_time = t->get<int64_t>();
   }
   return out;
 }

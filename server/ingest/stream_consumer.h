@@ -38,6 +38,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -82,6 +83,13 @@ struct SourceStatus {
   bool running = false;
 };
 
+// One entry as read from a stream.
+struct StreamEntry {
+  std::string id;
+  bool deleted = false;  // trimmed from the stream while pending: no fields
+  std::vector<std::pair<std::string, std::string>> fields;
+};
+
 class StreamConsumer {
  public:
   // Borrowed pointers must outlive the consumer; `metrics` and `freshness`
@@ -106,7 +114,7 @@ class StreamConsumer {
   static const char* const kAckScript;
 
  private:
-  struct Entry;
+  using Entry = StreamEntry;
   struct Batch;
 
   void Run();
