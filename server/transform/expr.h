@@ -1,0 +1,2 @@
+// On-demand feature expressions (placeholder; see docs/concepts.md).
+#pragma once
