@@ -82,11 +82,12 @@ constexpr absl::string_view kSourceTypes[] = {"file", "redis_stream"};
 constexpr absl::string_view kStreamOnlyKeys[] = {"stream",        "group",
                                                  "redis",         "field_map",
                                                  "dead_letter_stream", "claim_idle",
-                                                 "batch",         "max_future",
-                                                 "allowed_lateness"};
+                                                 "batch",         "max_future"};
 constexpr absl::string_view kFeatureViewKeys[] = {
     "name",   "entities", "ttl",  "online_ttl",  "source", "online",
-    "owner",  "tags",     "description", "schema", "materialize"};
+    "owner",  "tags",     "description", "schema", "materialize", "aggregations"};
+constexpr absl::string_view kAggregationKeys[] = {"name",   "function", "column",     "window",
+                                                  "hop",    "n",        "description"};
 constexpr absl::string_view kFeatureKeys[] = {"name", "dtype", "description", "tags"};
 constexpr absl::string_view kFeatureServiceKeys[] = {"name", "features", "owner", "description",
                                                      "tags"};
@@ -366,6 +367,11 @@ class RepoParser {
   void ParseFeatureViews(const YAML::Node& node);
   void ParseFeatureView(const Fields& f, const std::string& path,
                         std::map<std::string, int, std::less<>>* seen_views);
+  // The aggregations of view `v` (its source already read), their
+  // features and its event columns.
+  void ParseAggregations(const YAML::Node& node, const std::string& path,
+                         const YAML::Node* source_node,
+                         const std::map<std::string, std::string>& key_owner, FeatureView* v);
   void ParseFeatureServices(const YAML::Node& node);
 
   // Records the first occurrence of `name` in `seen` or reports a duplicate.
@@ -924,6 +930,9 @@ void RepoParser::ParseSources(const YAML::Node& node) {
     }
     OptionalString(f, "created_timestamp_field", path, &s.created_timestamp_field);
     OptionalString(f, "description", path, &s.description);
+    if (const YAML::Node* n = f.Get("allowed_lateness")) {
+      ReadDuration(*n, Child(path, "allowed_lateness"), /*allow_ms=*/true, &s.allowed_lateness);
+    }
     if (named) registry_->sources.emplace(s.name, std::move(s));
   }
 }
@@ -1019,9 +1028,6 @@ void RepoParser::ParseStreamSource(const Fields& f, const std::string& path, Dat
   OptionalInt(f, "batch", path, 1, 10000, &st.batch);
   if (const YAML::Node* n = f.Get("max_future")) {
     ReadDuration(*n, Child(path, "max_future"), /*allow_ms=*/true, &s->max_future);
-  }
-  if (const YAML::Node* n = f.Get("allowed_lateness")) {
-    ReadDuration(*n, Child(path, "allowed_lateness"), /*allow_ms=*/true, &s->allowed_lateness);
   }
 }
 
@@ -1123,7 +1129,20 @@ void RepoParser::ParseFeatureView(const Fields& f, const std::string& path,
   OptionalString(f, "description", path, &v.description);
   OptionalTags(f, path, &v.tags);
 
-  if (const YAML::Node* n = Required(f, "schema", path)) {
+  const YAML::Node* aggregations = f.Get("aggregations");
+  if (aggregations != nullptr) {
+    if (f.Has("schema")) {
+      ValueError(f, "schema", Child(path, "schema"),
+                 "an aggregation view serves its aggregations: remove schema (the columns of "
+                 "its events are the source's schema)");
+    }
+    if (f.Has("ttl")) {
+      ValueError(f, "ttl", Child(path, "ttl"),
+                 "ttl does not apply to an aggregation view: each aggregation's window bounds "
+                 "the events it reads");
+    }
+    ParseAggregations(*aggregations, Child(path, "aggregations"), f.Get("source"), key_owner, &v);
+  } else if (const YAML::Node* n = Required(f, "schema", path)) {
     const std::string spath = Child(path, "schema");
     if (ExpectList(*n, spath, "features")) {
       if (n->size() == 0) Error(*n, spath, "a feature view needs at least one feature");
@@ -1170,7 +1189,7 @@ void RepoParser::ParseFeatureView(const Fields& f, const std::string& path,
   // A view fed by a stream takes its columns from the source's schema.
   if (const YAML::Node* n = f.Get("source")) {
     auto src = registry_->sources.find(v.source);
-    if (src != registry_->sources.end() && src->second.is_stream()) {
+    if (src != registry_->sources.end() && src->second.is_stream() && !v.is_aggregation()) {
       const DataSource& source = src->second;
       std::vector<std::string> missing;
       for (const JoinKey& k : v.join_keys) {
@@ -1189,6 +1208,189 @@ void RepoParser::ParseFeatureView(const Fields& f, const std::string& path,
     }
   }
   if (named) registry_->feature_views.emplace(v.name, std::move(v));
+}
+
+void RepoParser::ParseAggregations(const YAML::Node& node, const std::string& path,
+                                   const YAML::Node* source_node,
+                                   const std::map<std::string, std::string>& key_owner,
+                                   FeatureView* v) {
+  if (!ExpectList(node, path, "aggregations: a list of {name, function, column, window, hop}")) {
+    return;
+  }
+  if (node.size() == 0) Error(node, path, "an aggregation view needs at least one aggregation");
+  // The source's columns: the events' shape.
+  const std::string source_path = Child(path.substr(0, path.rfind('.')), "source");
+  const DataSource* source = nullptr;
+  if (source_node == nullptr) {
+    Error(node, path, "an aggregation view needs a source of raw events (source:)");
+  } else if (auto it = registry_->sources.find(v->source); it != registry_->sources.end()) {
+    source = &it->second;
+    if (source->schema.empty()) {
+      Error(*source_node, source_path,
+            absl::StrCat("source '", source->name,
+                         "' declares no schema; an aggregation view needs the dtypes of its "
+                         "events: list the source's columns under schema:"));
+      source = nullptr;
+    }
+  }
+  if (source != nullptr) {
+    std::vector<std::string> missing;
+    for (const JoinKey& k : v->join_keys) {
+      const SourceColumn* c = source->FindColumn(k.name);
+      if (c == nullptr) {
+        missing.push_back(k.name);
+      } else if (c->dtype != k.value_type &&
+                 !(IsWideningOf(c->dtype, k.value_type) || IsWideningOf(k.value_type, c->dtype))) {
+        Error(*source_node, source_path,
+              absl::StrCat("source '", source->name, "' column '", k.name, "' is ",
+                           ValueTypeName(c->dtype), " but the join key is ",
+                           ValueTypeName(k.value_type)));
+      }
+    }
+    if (!missing.empty()) {
+      Error(*source_node, source_path,
+            absl::StrCat("source '", source->name, "' has no column ", absl::StrJoin(missing, ", "),
+                         " in its schema; the join keys of an aggregation view are columns of "
+                         "its events"));
+    }
+    for (const SourceColumn& c : source->schema) {
+      if (key_owner.count(c.name) != 0 || c.name == source->timestamp_field ||
+          c.name == source->created_timestamp_field) {
+        continue;
+      }
+      Feature column;
+      column.name = c.name;
+      column.dtype = c.dtype;
+      v->event_columns.push_back(std::move(column));
+    }
+  }
+  std::vector<absl::string_view> column_names;
+  if (source != nullptr) {
+    for (const SourceColumn& c : source->schema) column_names.push_back(c.name);
+  }
+  std::map<std::string, int, std::less<>> seen;
+  for (size_t k = 0; k < node.size(); ++k) {
+    const YAML::Node anode = node[k];
+    const std::string apath = Element(path, k);
+    if (!ExpectMap(anode, apath, "an aggregation: a map with name, function, column, window")) {
+      continue;
+    }
+    const Fields af = ReadFields(anode, apath, kAggregationKeys);
+    Aggregation a;
+    bool ok = true;
+    if (const YAML::Node* n = Required(af, "name", apath)) {
+      const std::string npath = Child(apath, "name");
+      ok = ReadName(*n, npath, &a.name) && Unique(&seen, a.name, *n, npath, "aggregation");
+      if (ok) {
+        if (auto it = key_owner.find(a.name); it != key_owner.end()) {
+          Error(*n, npath,
+                absl::StrCat("aggregation '", a.name, "' has the name of a join key of entity '",
+                             it->second, "'; rename the aggregation"));
+        }
+      }
+    } else {
+      ok = false;
+    }
+    bool function_ok = false;
+    if (const YAML::Node* n = Required(af, "function", apath)) {
+      std::string name;
+      if (ReadString(*n, Child(apath, "function"), &name)) {
+        if (auto fn = ParseAggFunction(name)) {
+          a.function = *fn;
+          function_ok = true;
+        } else {
+          Error(*n, Child(apath, "function"),
+                absl::StrCat("unknown function '", name, "': expected one of ",
+                             absl::StrJoin(AggFunctionNames(), ", "),
+                             DidYouMean(name, AggFunctionNames())));
+        }
+      }
+    }
+    ok = ok && function_ok;
+    std::optional<ValueType> column_type;
+    if (const YAML::Node* n = af.Get("column")) {
+      const std::string cpath = Child(apath, "column");
+      if (ReadString(*n, cpath, &a.column) && source != nullptr) {
+        const SourceColumn* c = source->FindColumn(a.column);
+        if (c == nullptr) {
+          Error(*n, cpath,
+                absl::StrCat("source '", source->name, "' has no column '", a.column,
+                             "' in its schema", DidYouMean(a.column, column_names)));
+          ok = false;
+        } else if (key_owner.count(a.column) != 0 || a.column == source->timestamp_field) {
+          Error(*n, cpath,
+                absl::StrCat("'", a.column, "' is a join key or the event time, not a column of "
+                             "the events to aggregate"));
+          ok = false;
+        } else {
+          column_type = c->dtype;
+          a.column_type = c->dtype;
+        }
+      } else {
+        ok = false;
+      }
+    } else if (function_ok && a.function != AggFunction::kCount) {
+      Error(anode, apath,
+            absl::StrCat(AggFunctionName(a.function),
+                         " needs a column (only count counts events without one)"));
+      ok = false;
+    }
+    if (ok) {
+      std::optional<ValueType> result = AggregationResultType(a.function, column_type);
+      if (!result.has_value()) {
+        Error(*af.Get("column"), Child(apath, "column"),
+              absl::StrCat(AggFunctionName(a.function), " does not fit column '", a.column,
+                           "' of type ", ValueTypeName(*column_type),
+                           a.function == AggFunction::kSum || a.function == AggFunction::kMean ||
+                                   a.function == AggFunction::kStddev
+                               ? " (it needs INT32, INT64, FLOAT or DOUBLE)"
+                           : a.function == AggFunction::kMin || a.function == AggFunction::kMax
+                               ? " (it needs a number or a UNIX_TIMESTAMP)"
+                               : " (it needs a scalar type, not a list)"));
+        ok = false;
+      } else {
+        a.dtype = *result;
+      }
+    }
+    if (const YAML::Node* n = af.Get("n")) {
+      if (function_ok && a.function != AggFunction::kLastN) {
+        Error(*n, Child(apath, "n"), "n is for last_n only");
+      } else {
+        ReadInt(*n, Child(apath, "n"), 1, 1000, &a.n);
+      }
+    } else if (function_ok && a.function == AggFunction::kLastN) {
+      Error(anode, apath, "last_n needs n: how many of the latest values to keep (1 to 1000)");
+    }
+    if (const YAML::Node* n = Required(af, "window", apath)) {
+      const std::string wpath = Child(apath, "window");
+      if (ReadDuration(*n, wpath, /*allow_ms=*/false, &a.window) && a.window <= 0) {
+        Error(*n, wpath, "must be more than 0");
+      }
+    }
+    if (const YAML::Node* n = af.Get("hop")) {
+      const std::string hpath = Child(apath, "hop");
+      if (ReadDuration(*n, hpath, /*allow_ms=*/false, &a.hop)) {
+        if (a.hop <= 0) {
+          Error(*n, hpath, "must be more than 0");
+        } else if (a.window > 0 && a.window % a.hop != 0) {
+          Error(*n, hpath,
+                absl::StrCat("window ", FormatDuration(a.window), " is not a multiple of hop ",
+                             FormatDuration(a.hop)));
+        }
+      }
+    } else if (a.window > 0) {
+      a.hop = DefaultHop(a.window);
+    }
+    OptionalString(af, "description", apath, &a.description);
+    if (ok) {
+      Feature feature;
+      feature.name = a.name;
+      feature.dtype = a.dtype;
+      feature.description = a.description;
+      v->schema.push_back(std::move(feature));
+      v->aggregations.push_back(std::move(a));
+    }
+  }
 }
 
 void RepoParser::ParseFeatureServices(const YAML::Node& node) {

@@ -58,6 +58,95 @@ int FeatureView::FeatureIndex(absl::string_view feature) const {
   return -1;
 }
 
+int FeatureView::WrittenColumnIndex(absl::string_view column) const {
+  const std::vector<Feature>& columns = written_columns();
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].name == column) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+namespace {
+constexpr std::pair<AggFunction, absl::string_view> kAggFunctions[] = {
+    {AggFunction::kCount, "count"},
+    {AggFunction::kSum, "sum"},
+    {AggFunction::kMean, "mean"},
+    {AggFunction::kMin, "min"},
+    {AggFunction::kMax, "max"},
+    {AggFunction::kStddev, "stddev"},
+    {AggFunction::kLast, "last"},
+    {AggFunction::kLastN, "last_n"},
+    {AggFunction::kApproxCountDistinct, "approx_count_distinct"},
+};
+
+bool IsNumeric(ValueType t) {
+  return t == ValueType::kInt32 || t == ValueType::kInt64 || t == ValueType::kFloat ||
+         t == ValueType::kDouble;
+}
+}  // namespace
+
+absl::string_view AggFunctionName(AggFunction function) {
+  for (const auto& [f, name] : kAggFunctions) {
+    if (f == function) return name;
+  }
+  return "unknown";
+}
+
+std::optional<AggFunction> ParseAggFunction(absl::string_view name) {
+  for (const auto& [f, known] : kAggFunctions) {
+    if (known == name) return f;
+  }
+  return std::nullopt;
+}
+
+const std::vector<absl::string_view>& AggFunctionNames() {
+  static const auto* names = [] {
+    auto* v = new std::vector<absl::string_view>;
+    for (const auto& [f, name] : kAggFunctions) v->push_back(name);
+    return v;
+  }();
+  return *names;
+}
+
+std::optional<ValueType> AggregationResultType(AggFunction function,
+                                               std::optional<ValueType> column_type) {
+  if (function == AggFunction::kCount) return ValueType::kInt64;
+  if (!column_type.has_value() || IsListType(*column_type)) return std::nullopt;
+  const ValueType t = *column_type;
+  const bool integer = t == ValueType::kInt32 || t == ValueType::kInt64;
+  switch (function) {
+    case AggFunction::kSum:
+      if (!IsNumeric(t)) return std::nullopt;
+      return integer ? ValueType::kInt64 : ValueType::kDouble;
+    case AggFunction::kMean:
+    case AggFunction::kStddev:
+      if (!IsNumeric(t)) return std::nullopt;
+      return ValueType::kDouble;
+    case AggFunction::kMin:
+    case AggFunction::kMax:
+      if (t == ValueType::kUnixTimestamp) return t;
+      if (!IsNumeric(t)) return std::nullopt;
+      return integer ? ValueType::kInt64 : ValueType::kDouble;
+    case AggFunction::kLast: return t;
+    case AggFunction::kLastN: return static_cast<ValueType>(static_cast<uint8_t>(t) + 10);
+    case AggFunction::kApproxCountDistinct: return ValueType::kInt64;
+    case AggFunction::kCount: break;
+  }
+  return std::nullopt;
+}
+
+Micros DefaultHop(Micros window) {
+  constexpr Micros kMinute = 60 * kMicrosPerSecond;
+  constexpr Micros kHour = 60 * kMinute;
+  constexpr Micros kDay = 24 * kHour;
+  const Micros preferred = window >= 12 * kDay ? kDay : window >= 12 * kHour ? kHour : 5 * kMinute;
+  if (window > 0 && window % preferred == 0) return preferred;
+  for (Micros hop : {kHour, 5 * kMinute, kMinute, kMicrosPerSecond}) {
+    if (hop < preferred && window % hop == 0 && hop <= window) return hop;
+  }
+  return window > 0 && window < kMicrosPerSecond ? window : kMicrosPerSecond;
+}
+
 const SourceColumn* DataSource::FindColumn(absl::string_view column) const {
   for (const SourceColumn& c : schema) {
     if (c.name == column) return &c;

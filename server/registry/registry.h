@@ -85,6 +85,49 @@ struct Feature {
   std::map<std::string, std::string> tags;
 };
 
+// How an aggregation combines the events of its window (docs/concepts.md,
+// "Aggregations"). The numbers are stable: they name tiles in the online
+// store.
+enum class AggFunction : uint8_t {
+  kCount = 1,
+  kSum = 2,
+  kMean = 3,
+  kMin = 4,
+  kMax = 5,
+  kStddev = 6,  // population standard deviation
+  kLast = 7,
+  kLastN = 8,   // the n latest values, newest first
+  kApproxCountDistinct = 9,  // HyperLogLog
+};
+// "count", "last_n", ... as written in the feature repository.
+absl::string_view AggFunctionName(AggFunction function);
+std::optional<AggFunction> ParseAggFunction(absl::string_view name);
+const std::vector<absl::string_view>& AggFunctionNames();
+
+// One feature of an aggregation view: `function` over `column` of the
+// entity's events with start <= event time <= t, where start is t - window
+// rounded down to a multiple of hop.
+struct Aggregation {
+  std::string name;  // the feature it serves
+  AggFunction function = AggFunction::kCount;
+  std::string column;  // empty: count of events (count only)
+  ValueType column_type = ValueType::kInt64;  // the source column's dtype
+  int n = 0;           // last_n only: how many values
+  Micros window = 0;   // > 0, a multiple of hop
+  Micros hop = 0;      // > 0
+  ValueType dtype = ValueType::kInt64;  // of the result
+  std::string description;
+};
+
+// The result type of `function` over a column of `column_type` (count: any
+// column or none), or nullopt when the function does not fit the type.
+std::optional<ValueType> AggregationResultType(AggFunction function,
+                                               std::optional<ValueType> column_type);
+// The hop a window gets when its aggregation names none: 1d for windows of
+// 12 days or more, 1h for 12 hours or more, 5m below; when that does not
+// divide the window, the largest of 1h, 5m, 1m, 1s that does.
+Micros DefaultHop(Micros window);
+
 struct JoinKey {
   std::string name;
   ValueType value_type = ValueType::kInt64;
@@ -108,10 +151,27 @@ struct FeatureView {
   std::string owner;
   std::string description;
   std::map<std::string, std::string> tags;
+  // The features it serves: declared (schema:), or for an aggregation view
+  // one per aggregation, with its result type.
   std::vector<Feature> schema;
+  // Aggregation views only: the aggregations, one per schema feature and in
+  // the same order, and the raw event columns a write carries and the
+  // offline history holds (the source's schema without join keys and
+  // timestamp fields).
+  std::vector<Aggregation> aggregations;
+  std::vector<Feature> event_columns;
 
+  bool is_aggregation() const { return !aggregations.empty(); }
+  // The columns a write (push, stream, WriteOnlineFeatures) carries besides
+  // the join keys and the event time, and the offline history holds: the
+  // features of a plain view, the raw event columns of an aggregation view.
+  const std::vector<Feature>& written_columns() const {
+    return is_aggregation() ? event_columns : schema;
+  }
   // Index of `feature` in schema, or -1.
   int FeatureIndex(absl::string_view feature) const;
+  // Index of `column` in written_columns(), or -1.
+  int WrittenColumnIndex(absl::string_view column) const;
 };
 
 // A feature reference resolved against the registry.

@@ -945,5 +945,120 @@ TEST(Parser, StreamSourceMistakesAreNamed) {
               HasSubstr("'stream' is for sources of type: redis_stream"));
 }
 
+
+constexpr absl::string_view kAggregationRepo =
+    "project: p\n"
+    "entities:\n"
+    "  - {name: user, join_keys: [user_id], value_type: INT64}\n"
+    "sources:\n"
+    "  - name: txns\n"
+    "    path: txns.parquet\n"
+    "    timestamp_field: ts\n"
+    "    allowed_lateness: 10m\n"
+    "    schema:\n"
+    "      - {name: user_id, dtype: INT64}\n"
+    "      - {name: ts, dtype: UNIX_TIMESTAMP}\n"
+    "      - {name: amount, dtype: DOUBLE}\n"
+    "      - {name: merchant, dtype: STRING}\n"
+    "      - {name: items, dtype: INT32}\n"
+    "feature_views:\n"
+    "  - name: txn_aggs\n"
+    "    entities: [user]\n"
+    "    source: txns\n"
+    "    aggregations:\n"
+    "AGGREGATIONS";
+
+std::string AggregationRepo(const std::string& aggregations) {
+  std::string yaml(kAggregationRepo);
+  yaml.replace(yaml.find("AGGREGATIONS"), 12, aggregations);
+  return yaml;
+}
+
+TEST(Parser, AggregationViewsServeTheirAggregations) {
+  auto r = MustParse(AggregationRepo(
+      "      - {name: n_1h, function: count, window: 1h}\n"
+      "      - {name: amount_sum_1d, function: sum, column: amount, window: 1d}\n"
+      "      - {name: items_sum_7d, function: sum, column: items, window: 7d, hop: 1d}\n"
+      "      - {name: amount_mean, function: mean, column: amount, window: 30d}\n"
+      "      - {name: items_max, function: max, column: items, window: 90s}\n"
+      "      - {name: last_merchants, function: last_n, column: merchant, n: 3, window: 1d}\n"
+      "      - {name: merchants, function: approx_count_distinct, column: merchant, window: 1d}\n"
+      "      - {name: sd, function: stddev, column: amount, window: 1d}\n"));
+  const FeatureView* v = r->FindFeatureView("txn_aggs");
+  ASSERT_NE(v, nullptr);
+  ASSERT_TRUE(v->is_aggregation());
+  ASSERT_EQ(v->aggregations.size(), 8u);
+  ASSERT_EQ(v->schema.size(), 8u);
+  const Micros h = 3600 * kMicrosPerSecond;
+  EXPECT_EQ(v->aggregations[0].hop, 5 * 60 * kMicrosPerSecond);  // under 12h: 5m
+  EXPECT_EQ(v->aggregations[1].hop, h);                          // 12h to 12d: 1h
+  EXPECT_EQ(v->aggregations[2].hop, 24 * h);                     // as given
+  EXPECT_EQ(v->aggregations[3].hop, 24 * h);                     // 12d and more: 1d
+  EXPECT_EQ(v->aggregations[4].hop, kMicrosPerSecond);           // 90s: 5m and 1m do not divide
+  EXPECT_EQ(v->schema[0].dtype, ValueType::kInt64);
+  EXPECT_EQ(v->schema[1].dtype, ValueType::kDouble);
+  EXPECT_EQ(v->schema[2].dtype, ValueType::kInt64);   // sum of INT32
+  EXPECT_EQ(v->schema[3].dtype, ValueType::kDouble);
+  EXPECT_EQ(v->schema[4].dtype, ValueType::kInt64);   // max of INT32, widened
+  EXPECT_EQ(v->schema[5].dtype, ValueType::kStringList);
+  EXPECT_EQ(v->aggregations[5].n, 3);
+  EXPECT_EQ(v->schema[6].dtype, ValueType::kInt64);
+  EXPECT_EQ(v->schema[7].name, "sd");
+  // The events' columns: the source's, without the join key and the event time.
+  std::vector<std::string> columns;
+  for (const Feature& f : v->written_columns()) columns.push_back(f.name);
+  EXPECT_THAT(columns, ElementsAre("amount", "merchant", "items"));
+  EXPECT_EQ(v->WrittenColumnIndex("merchant"), 1);
+  EXPECT_EQ(r->sources.at("txns").allowed_lateness, 600 * kMicrosPerSecond);
+  std::vector<FeatureRef> refs;
+  ASSERT_TRUE(r->ResolveFeatureRef("txn_aggs:*", &refs).ok());
+  EXPECT_EQ(refs.size(), 8u);
+}
+
+TEST(Parser, AggregationMistakesAreNamedWithTheirLine) {
+  auto one = [](const std::string& line) { return ErrorText(AggregationRepo(line)); };
+  EXPECT_THAT(one("      - {name: a, function: sum, column: amout, window: 1h}\n"),
+              AllOf(HasSubstr("repo.yaml:20:"), HasSubstr("aggregations[0].column"),
+                    HasSubstr("no column 'amout'"), HasSubstr("amount")));
+  EXPECT_THAT(one("      - {name: a, function: avg, column: amount, window: 1h}\n"),
+              AllOf(HasSubstr("unknown function 'avg'"), HasSubstr("repo.yaml:20:")));
+  EXPECT_THAT(one("      - {name: a, function: sum, column: merchant, window: 1h}\n"),
+              AllOf(HasSubstr("sum does not fit column 'merchant' of type STRING"),
+                    HasSubstr("repo.yaml:20:")));
+  EXPECT_THAT(one("      - {name: a, function: count, window: 90m, hop: 1h}\n"),
+              AllOf(HasSubstr("window 90m is not a multiple of hop 1h"),
+                    HasSubstr("aggregations[0].hop")));
+  EXPECT_THAT(one("      - {name: a, function: mean, window: 1h}\n"), HasSubstr("mean needs a column"));
+  EXPECT_THAT(one("      - {name: a, function: last_n, column: amount, window: 1h}\n"),
+              HasSubstr("last_n needs n"));
+  EXPECT_THAT(one("      - {name: a, function: count, n: 2, window: 1h}\n"),
+              HasSubstr("n is for last_n only"));
+  EXPECT_THAT(one("      - {name: user_id, function: count, window: 1h}\n"),
+              HasSubstr("has the name of a join key"));
+  EXPECT_THAT(one("      - {name: a, function: count, column: ts, window: 1h}\n"),
+              HasSubstr("not a column of the events"));
+  EXPECT_THAT(one("      - {name: a, function: count, window: 1h}\n"
+                  "      - {name: a, function: count, window: 2h}\n"),
+              HasSubstr("repo.yaml:21:"));
+  EXPECT_THAT(one("      - {name: a, function: count, window: 0}\n"), HasSubstr("must be more than 0"));
+  EXPECT_THAT(ErrorText(AggregationRepo("      - {name: a, function: count, window: 1h}\n") +
+                        "    schema: [{name: x, dtype: INT64}]\n"),
+              HasSubstr("an aggregation view serves its aggregations: remove schema"));
+  EXPECT_THAT(ErrorText(AggregationRepo("      - {name: a, function: count, window: 1h}\n") +
+                        "    ttl: 1d\n"),
+              HasSubstr("ttl does not apply to an aggregation view"));
+  EXPECT_THAT(ErrorText(absl::StrReplaceAll(
+                  AggregationRepo("      - {name: a, function: count, window: 1h}\n"),
+                  {{"    schema:\n      - {name: user_id, dtype: INT64}\n      - {name: ts, dtype: "
+                    "UNIX_TIMESTAMP}\n      - {name: amount, dtype: DOUBLE}\n      - {name: "
+                    "merchant, dtype: STRING}\n      - {name: items, dtype: INT32}\n",
+                    ""}})),
+              HasSubstr("declares no schema"));
+  EXPECT_THAT(ErrorText(absl::StrReplaceAll(
+                  AggregationRepo("      - {name: a, function: count, window: 1h}\n"),
+                  {{"      - {name: user_id, dtype: INT64}\n", ""}})),
+              HasSubstr("has no column user_id in its schema"));
+}
+
 }  // namespace
 }  // namespace pantry
