@@ -167,7 +167,7 @@ struct WriteCall final : Call {
             return done(internal::UnexpectedReplyStatus(kWhere, "EVAL", one));
           }
           if (absl::Status s = internal::TakeWriteOutcome(writes[groups.order[begin + j]],
-                                                          *one.element[0], kWhere, &result);
+                                                          groups.order[begin + j], *one.element[0], kWhere, &result);
               !s.ok()) {
             return done(std::move(s));
           }
@@ -183,12 +183,13 @@ struct WriteCall final : Call {
       }
       for (size_t j = 0; j < reply.elements; ++j) {
         if (absl::Status s = internal::TakeWriteOutcome(writes[groups.order[begin + j]],
-                                                        *reply.element[j], kWhere, &result);
+                                                        groups.order[begin + j], *reply.element[j], kWhere, &result);
             !s.ok()) {
           return done(std::move(s));
         }
       }
     }
+    std::sort(result.skipped.begin(), result.skipped.end());
     done(result);
   }
 

@@ -67,13 +67,15 @@ class MemoryOnlineStore final : public OnlineStore {
       return;
     }
     WriteResult result;
-    for (ViewWrite& w : writes) {
+    for (size_t i = 0; i < writes.size(); ++i) {
+      ViewWrite& w = writes[i];
       Shard& shard = ShardFor(w.key);
       std::unique_lock lock(shard.mu);
       Entry& entry = shard.map[w.key];
       if (!entry.row.empty() && !Expired(entry, now) &&
           RowEventTime(entry.row) >= RowEventTime(w.row)) {
         ++result.skipped_older;
+        result.skipped.push_back(i);
         continue;
       }
       entry.row = std::move(w.row);

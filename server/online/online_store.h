@@ -68,6 +68,10 @@ struct ViewWrite {
 struct WriteResult {
   int64_t written = 0;         // writes that landed
   int64_t skipped_older = 0;   // writes not newer than the stored event time
+  // The indexes (in the call's writes) of the writes skipped, ascending: an
+  // aggregation state written with version V + 1 over a read of version V
+  // is skipped when another writer got there first (server/transform).
+  std::vector<size_t> skipped;
 };
 
 using ReadCallback = std::function<void(absl::StatusOr<std::vector<ViewReadResult>>)>;

@@ -66,7 +66,7 @@ absl::Status TakeRowReply(const ViewRead& read, const redisReply& row, absl::str
   return absl::OkStatus();
 }
 
-absl::Status TakeWriteOutcome(const ViewWrite& write, const redisReply& outcome,
+absl::Status TakeWriteOutcome(const ViewWrite& write, size_t index, const redisReply& outcome,
                               absl::string_view where, WriteResult* result) {
   const long long code = outcome.type == REDIS_REPLY_INTEGER ? outcome.integer : -1;
   if (code == 1) {
@@ -75,6 +75,7 @@ absl::Status TakeWriteOutcome(const ViewWrite& write, const redisReply& outcome,
   }
   if (code == 0) {
     ++result->skipped_older;
+    result->skipped.push_back(index);
     return absl::OkStatus();
   }
   return absl::FailedPreconditionError(absl::StrCat(

@@ -64,7 +64,7 @@ absl::Status TakeRowReply(const ViewRead& read, const redisReply& row, absl::str
 // Counts the write script's outcome for `write` (one element of its reply)
 // into `result`, or returns FAILED_PRECONDITION naming the view and key
 // when the script refused the key.
-absl::Status TakeWriteOutcome(const ViewWrite& write, const redisReply& outcome,
+absl::Status TakeWriteOutcome(const ViewWrite& write, size_t index, const redisReply& outcome,
                               absl::string_view where, WriteResult* result);
 
 // Runs one blocking command; `name` (not the arguments, which may hold the

@@ -165,13 +165,22 @@ class WriteCall : public CallBase {
   void Done(absl::Status status, const WriteResult& chunk_result) {
     written_.fetch_add(chunk_result.written, std::memory_order_relaxed);
     skipped_older_.fetch_add(chunk_result.skipped_older, std::memory_order_relaxed);
+    if (!chunk_result.skipped.empty()) {
+      std::lock_guard<std::mutex> lock(skipped_mu_);
+      skipped_.insert(skipped_.end(), chunk_result.skipped.begin(), chunk_result.skipped.end());
+    }
     if (!ChunkDone(std::move(status))) return;
     absl::Status final_status = FinalStatus();
     if (final_status.ok()) {
       WriteResult result;
       result.written = written_.load(std::memory_order_relaxed);
       result.skipped_older = skipped_older_.load(std::memory_order_relaxed);
-      done_(result);
+      {
+        std::lock_guard<std::mutex> lock(skipped_mu_);
+        result.skipped = std::move(skipped_);
+      }
+      std::sort(result.skipped.begin(), result.skipped.end());
+      done_(std::move(result));
     } else {
       done_(std::move(final_status));
     }
@@ -183,6 +192,8 @@ class WriteCall : public CallBase {
   WriteCallback done_;
   std::atomic<int64_t> written_{0};
   std::atomic<int64_t> skipped_older_{0};
+  std::mutex skipped_mu_;
+  std::vector<size_t> skipped_;
 };
 
 // One MGET of the row keys of reads [begin, end) of a call.
@@ -269,7 +280,7 @@ class WriteOp final : public Op {
       status_ = UnexpectedReplyStatus(where, "EVALSHA", reply);
     } else {
       for (size_t k = 0; k < reply.elements && status_.ok(); ++k) {
-        status_ = internal::TakeWriteOutcome(call_->writes[first + k], *reply.element[k], where,
+        status_ = internal::TakeWriteOutcome(call_->writes[first + k], first + k, *reply.element[k], where,
                                              &result_);
       }
     }
