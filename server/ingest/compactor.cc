@@ -133,7 +133,7 @@ absl::Status Compactor::CompactSegment(const WalSegment& segment, const Registry
           offline::OutputSpec(source->created_timestamp_field, ValueType::kUnixTimestamp));
       f.created = true;
     }
-    for (const Feature& feature : f.view->schema) {
+    for (const Feature& feature : f.view->written_columns()) {
       f.specs.push_back(offline::OutputSpec(feature.name, feature.dtype));
     }
     parquet::WriterOptions options = options_;

@@ -106,7 +106,7 @@ void EncodeCheckedRows(const FeatureView& view, bool online, Micros logged_at,
                        const std::vector<CheckedRow>& rows, std::string* out) {
   std::vector<absl::string_view> columns;
   for (const JoinKey& k : view.join_keys) columns.push_back(k.name);
-  for (const Feature& f : view.schema) columns.push_back(f.name);
+  for (const Feature& f : view.written_columns()) columns.push_back(f.name);
   EncodeHeader(view.name, online, logged_at, columns, rows.size(), out);
   for (const CheckedRow& row : rows) {
     PutU64(static_cast<uint64_t>(row.event_time), out);
@@ -125,7 +125,7 @@ std::vector<CheckedRow> RowsForView(const LogBatch& batch, const FeatureView& vi
   };
   std::vector<int> keys, features;
   for (const JoinKey& k : view.join_keys) keys.push_back(column_of(k.name));
-  for (const Feature& f : view.schema) features.push_back(column_of(f.name));
+  for (const Feature& f : view.written_columns()) features.push_back(column_of(f.name));
   std::vector<CheckedRow> out;
   out.reserve(batch.rows.size());
   for (const LogRow& row : batch.rows) {
@@ -144,7 +144,7 @@ std::vector<CheckedRow> RowsForView(const LogBatch& batch, const FeatureView& vi
       continue;
     }
     for (size_t f = 0; f < features.size(); ++f) {
-      const ValueType dtype = view.schema[f].dtype;
+      const ValueType dtype = view.written_columns()[f].dtype;
       if (features[f] < 0) {
         checked.features.push_back(Value::Null(dtype));
         continue;

@@ -570,7 +570,7 @@ absl::Status StreamConsumer::ProcessBatch(const DataSource& read_as,
     b.online = views[v]->online;
     b.logged_at = now;  // the created timestamp of the rows offline
     for (const JoinKey& k : views[v]->join_keys) b.columns.push_back(k.name);
-    for (const Feature& f : views[v]->schema) b.columns.push_back(f.name);
+    for (const Feature& f : views[v]->written_columns()) b.columns.push_back(f.name);
   }
   std::vector<std::vector<CheckedRow>> online_rows(views.size());
   std::vector<Entry> dead;
@@ -592,7 +592,7 @@ absl::Status StreamConsumer::ProcessBatch(const DataSource& read_as,
       for (const JoinKey& k : views[v]->join_keys) {
         input.values.emplace_back(k.name, decoded->columns.at(k.name));
       }
-      for (const Feature& f : views[v]->schema) {
+      for (const Feature& f : views[v]->written_columns()) {
         input.values.emplace_back(f.name, decoded->columns.at(f.name));
       }
       if (std::optional<RowProblem> problem = checkers[v].Check(input, &checked[v])) {

@@ -15,6 +15,7 @@
 #include "server/offline/source.h"
 #include "server/parquet/reader.h"
 #include "server/parquet/writer.h"
+#include "server/transform/aggregate.h"
 
 namespace pantry::offline {
 namespace {
@@ -442,6 +443,168 @@ absl::Status JoinView(const Registry& registry, const FeatureView& view,
   return fetched;
 }
 
+// Joins one aggregation view: every event of the view's history that can
+// fall into a window of an entity row (its join keys, time within the
+// longest window and hop before the row) is collected per entity; each
+// entity's events are sorted, deduplicated by identity and evaluated at
+// the entity's row times by the aggregation kernel (the same code as the
+// online tiles). Events outside every window are skipped unread where the
+// files' partitions and statistics allow.
+absl::Status JoinAggregationView(const Registry& registry, const FeatureView& view,
+                                 const std::vector<const OutputFeature*>& features,
+                                 const HistoricalRequest& request,
+                                 const HistoricalOptions& options, const EntityTable& entities,
+                                 std::vector<ResultColumn*> results, HistoricalStats* stats) {
+  PANTRY_ASSIGN_OR_RETURN(std::vector<SourceFile> listed, ListViewFiles(registry, view));
+  const DataSource& source = registry.sources.find(view.source)->second;
+  auto phase = std::chrono::steady_clock::now();
+  PANTRY_ASSIGN_OR_RETURN(KeyIndex index, IndexEntities(view, request, entities));
+  stats->index_seconds += SecondsSince(phase);
+  phase = std::chrono::steady_clock::now();
+  if (index.rows.empty()) return absl::OkStatus();
+  const transform::AggregationPlan plan = transform::MakePlan(view, source.allowed_lateness);
+  const Micros hi = index.max_time;
+  const Micros lo = index.min_time - plan.Horizon();
+  const std::vector<Feature>& columns = view.written_columns();
+  std::vector<int> all_columns(columns.size());
+  for (size_t c = 0; c < columns.size(); ++c) all_columns[c] = static_cast<int>(c);
+
+  std::vector<ViewFile> files;
+  for (const SourceFile& sf : listed) {
+    if (!MayOverlap(sf, lo, hi)) {
+      ++stats->files_skipped;
+      continue;
+    }
+    PANTRY_ASSIGN_OR_RETURN(ViewFile f, OpenViewFile(view, source, sf.path, all_columns));
+    files.push_back(std::move(f));
+  }
+  struct Task {
+    uint32_t file, row_group;
+  };
+  std::vector<Task> tasks;
+  for (size_t f = 0; f < files.size(); ++f) {
+    for (int g = 0; g < files[f].reader->num_row_groups(); ++g) {
+      auto range = files[f].reader->TimeRangeMicros(g, files[f].time_column);
+      if (range && (range->first > hi || range->second < lo)) {
+        ++stats->row_groups_skipped;
+        continue;
+      }
+      tasks.push_back({static_cast<uint32_t>(f), static_cast<uint32_t>(g)});
+    }
+  }
+  // Each group's window reach: [its first row's time - horizon, its last row's time].
+  const size_t groups = index.size();
+  std::vector<std::pair<Micros, Micros>> reach(groups);
+  for (size_t g = 0; g < groups; ++g) {
+    reach[g] = {index.times[index.begin[g]] - plan.Horizon(), index.times[index.begin[g + 1] - 1]};
+  }
+
+  using RawEvent = transform::EntityState::RawEvent;
+  const int threads = std::max(1, options.threads);
+  std::vector<std::vector<std::pair<uint32_t, RawEvent>>> found(static_cast<size_t>(threads));
+  std::atomic<int64_t> scanned{0};
+  std::vector<bool> integer;
+  for (const JoinKey& k : view.join_keys) integer.push_back(IsIntegerKey(k.value_type));
+  PANTRY_RETURN_IF_ERROR(ParallelFor(threads, tasks.size(), [&](size_t i, int worker) -> absl::Status {
+    PANTRY_RETURN_IF_ERROR(Interrupted(options));
+    const Task task = tasks[i];
+    const ViewFile& f = files[task.file];
+    const auto& cols = f.reader->schema().columns();
+    std::vector<ColumnData> keys(f.key_columns.size()), values(f.feature_columns.size());
+    ColumnData time_data;
+    for (size_t k = 0; k < keys.size(); ++k) {
+      PANTRY_RETURN_IF_ERROR(f.reader->ReadColumn(task.row_group, f.key_columns[k], &keys[k]));
+    }
+    PANTRY_RETURN_IF_ERROR(f.reader->ReadColumn(task.row_group, f.time_column, &time_data));
+    std::vector<Micros> times;
+    ReadTimes(cols[f.time_column], time_data, &times);
+    std::vector<RowValues> key_values;
+    for (size_t k = 0; k < keys.size(); ++k) {
+      key_values.emplace_back(cols[f.key_columns[k]], keys[k], view.join_keys[k].value_type);
+    }
+    // The other columns only when some row is wanted.
+    std::vector<RowValues> column_values;
+    std::string key;
+    std::vector<std::pair<uint32_t, RawEvent>>& mine = found[static_cast<size_t>(worker)];
+    const int64_t n = static_cast<int64_t>(times.size());
+    scanned += n;
+    for (int64_t r = 0; r < n; ++r) {
+      const Micros t = times[r];
+      if (t == kNoTimestamp || t > hi || t < lo) continue;
+      const uint32_t g = index.Find(key_values, integer, r, &key);
+      if (g == UINT32_MAX || t < reach[g].first || t > reach[g].second) continue;
+      if (column_values.empty() && !values.empty()) {
+        for (size_t c = 0; c < values.size(); ++c) {
+          PANTRY_RETURN_IF_ERROR(
+              f.reader->ReadColumn(task.row_group, f.feature_columns[c], &values[c]));
+        }
+        for (size_t c = 0; c < values.size(); ++c) {
+          column_values.emplace_back(cols[f.feature_columns[c]], values[c], columns[c].dtype);
+        }
+      }
+      transform::EventIdBuilder id;
+      for (const RowValues& k : key_values) id.AddValue(k.Get(r));
+      id.AddTime(t);
+      RawEvent e;
+      e.values.reserve(plan.used_columns.size());
+      size_t next_used = 0;
+      for (size_t c = 0; c < column_values.size(); ++c) {
+        Value v = column_values[c].Get(r);
+        id.AddValue(v);
+        if (next_used < plan.used_columns.size() &&
+            plan.used_columns[next_used] == static_cast<int>(c)) {
+          e.values.push_back(std::move(v));
+          ++next_used;
+        }
+      }
+      e.key = {t, id.Finish()};
+      mine.emplace_back(g, std::move(e));
+    }
+    return absl::OkStatus();
+  }));
+  stats->feature_rows_scanned += scanned.load();
+  stats->scan_seconds += SecondsSince(phase);
+  phase = std::chrono::steady_clock::now();
+
+  // Bucket the events by group.
+  std::vector<uint32_t> begin(groups + 1, 0);
+  for (const auto& part : found) {
+    for (const auto& [g, e] : part) ++begin[g + 1];
+  }
+  for (size_t g = 0; g < groups; ++g) begin[g + 1] += begin[g];
+  std::vector<RawEvent> events(begin[groups]);
+  {
+    std::vector<uint32_t> fill(begin.begin(), begin.end() - 1);
+    for (auto& part : found) {
+      for (auto& [g, e] : part) events[fill[g]++] = std::move(e);
+      std::vector<std::pair<uint32_t, RawEvent>>().swap(part);
+    }
+  }
+  // Output o of the plan -> result column, or -1 when not requested.
+  std::vector<int> result_of(plan.outputs.size(), -1);
+  for (size_t k = 0; k < features.size(); ++k) {
+    result_of[static_cast<size_t>(features[k]->index)] = static_cast<int>(k);
+  }
+  std::atomic<int64_t> evaluated_rows{0};
+  absl::Status evaluated = ParallelFor(threads, groups, [&](size_t g, int) -> absl::Status {
+    if (g % 4096 == 0) PANTRY_RETURN_IF_ERROR(Interrupted(options));
+    std::vector<RawEvent> mine(std::make_move_iterator(events.begin() + begin[g]),
+                               std::make_move_iterator(events.begin() + begin[g + 1]));
+    transform::SortAndDedupe(&mine);
+    const absl::Span<const Micros> times(index.times.data() + index.begin[g],
+                                         index.begin[g + 1] - index.begin[g]);
+    const uint32_t* rows = index.rows.data() + index.begin[g];
+    transform::EvaluateAt(plan, mine, times, [&](size_t i, size_t o, Value v) {
+      if (result_of[o] >= 0) results[static_cast<size_t>(result_of[o])]->Set(rows[i], std::move(v));
+    });
+    evaluated_rows += static_cast<int64_t>(times.size());
+    return absl::OkStatus();
+  });
+  stats->values_found += evaluated_rows.load();
+  stats->fetch_seconds += SecondsSince(phase);
+  return evaluated;
+}
+
 }  // namespace
 
 absl::StatusOr<HistoricalStats> GetHistoricalFeatures(const Registry& registry,
@@ -527,7 +690,10 @@ absl::StatusOr<HistoricalStats> GetHistoricalFeatures(const Registry& registry,
       }
       PANTRY_RETURN_IF_ERROR(Interrupted(options));
       PANTRY_RETURN_IF_ERROR(
-          JoinView(registry, *view, features, request, options, entities, columns, &stats));
+          view->is_aggregation()
+              ? JoinAggregationView(registry, *view, features, request, options, entities,
+                                    columns, &stats)
+              : JoinView(registry, *view, features, request, options, entities, columns, &stats));
     }
     phase = std::chrono::steady_clock::now();
     for (size_t g = 0; g < entities.groups.size(); ++g) {

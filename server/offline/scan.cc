@@ -87,7 +87,7 @@ absl::StatusOr<ViewFile> OpenViewFile(const FeatureView& view, const DataSource&
     PANTRY_RETURN_IF_ERROR(wrap(CheckTimeColumn(schema.columns()[f.created_column])));
   }
   for (const int index : features) {
-    const Feature& feature = view.schema[index];
+    const Feature& feature = view.written_columns()[index];
     PANTRY_ASSIGN_OR_RETURN(int c, find(feature.name));
     PANTRY_RETURN_IF_ERROR(wrap(CheckFeatureColumn(schema.columns()[c], feature.dtype)));
     f.feature_columns.push_back(c);

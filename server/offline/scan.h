@@ -70,7 +70,8 @@ struct ViewFile {
 
 // Opens `path`, a file of `view`'s history read with `source`'s column
 // names, and finds and checks the join keys, the time columns and the
-// features at `features` (indexes into view.schema). InvalidArgument naming
+// columns at `features` (indexes into view.written_columns(): the features
+// of a plain view, the event columns of an aggregation view). InvalidArgument naming
 // the view, source, file and column when one is missing or of an
 // incompatible type; the reader's errors for unreadable files.
 absl::StatusOr<ViewFile> OpenViewFile(const FeatureView& view, const DataSource& source,

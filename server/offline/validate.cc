@@ -124,7 +124,7 @@ std::vector<std::string> CheckView(const FeatureView& view, const DataSource& so
       check(CheckKeyColumn(*c, key.value_type));
     }
   }
-  for (const Feature& feature : view.schema) {
+  for (const Feature& feature : view.written_columns()) {
     if (const parquet::Column* c = find(feature.name, ""))
       check(CheckFeatureColumn(*c, feature.dtype));
   }

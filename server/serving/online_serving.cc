@@ -290,8 +290,9 @@ void OnlineServing::WriteOnlineFeatures(const std::string& view_name,
 WriteRowChecker::WriteRowChecker(const FeatureView& view, Micros latest_allowed)
     : view_(view), latest_allowed_(latest_allowed) {
   for (size_t k = 0; k < view.join_keys.size(); ++k) slot_of_.emplace(view.join_keys[k].name, k);
-  for (size_t f = 0; f < view.schema.size(); ++f) {
-    slot_of_.emplace(view.schema[f].name, view.join_keys.size() + f);
+  const std::vector<Feature>& columns = view.written_columns();
+  for (size_t f = 0; f < columns.size(); ++f) {
+    slot_of_.emplace(columns[f].name, view.join_keys.size() + f);
   }
 }
 
@@ -306,7 +307,8 @@ std::optional<RowProblem> WriteRowChecker::Check(WriteRowInput& row, CheckedRow*
   const size_t num_keys = view_.join_keys.size();
   Value* by_slot_storage[64];
   std::vector<Value*> by_slot_heap;
-  const size_t width = num_keys + view_.schema.size();
+  const std::vector<Feature>& columns = view_.written_columns();
+  const size_t width = num_keys + columns.size();
   Value** by_slot = by_slot_storage;
   if (width > 64) {
     by_slot_heap.resize(width);
@@ -316,7 +318,9 @@ std::optional<RowProblem> WriteRowChecker::Check(WriteRowInput& row, CheckedRow*
   for (auto& [name, value] : row.values) {
     const auto found = slot_of_.find(std::string_view(name));
     if (found == slot_of_.end()) {
-      return RowProblem{name, absl::StrCat("'", name, "' is neither a join key nor a feature")};
+      return RowProblem{name, absl::StrCat("'", name, "' is neither a join key nor ",
+                                           view_.is_aggregation() ? "a column of the view's events"
+                                                                  : "a feature")};
     }
     if (by_slot[found->second] != nullptr) {
       return RowProblem{name, absl::StrCat("'", name, "' given twice")};
@@ -343,11 +347,13 @@ std::optional<RowProblem> WriteRowChecker::Check(WriteRowInput& row, CheckedRow*
     }
     out->keys.push_back(*std::move(coerced));
   }
-  for (size_t f = 0; f < view_.schema.size(); ++f) {
-    const Feature& feature = view_.schema[f];
+  for (size_t f = 0; f < columns.size(); ++f) {
+    const Feature& feature = columns[f];
     Value* value = by_slot[num_keys + f];
     if (value == nullptr) {
-      return RowProblem{feature.name, absl::StrCat("missing feature '", feature.name,
+      return RowProblem{feature.name, absl::StrCat("missing ",
+                                                   view_.is_aggregation() ? "column '" : "feature '",
+                                                   feature.name,
                                                    "' (write null explicitly to clear it)")};
     }
     if (value->type() == feature.dtype) {
