@@ -8,6 +8,7 @@
 #include "server/common/log.h"
 #include "server/common/status.h"
 #include "server/ingest/log_batch.h"
+#include "server/serving/aggregations.h"
 #include "server/serving/online_serving.h"
 #include "spdlog/spdlog.h"
 
@@ -94,6 +95,7 @@ absl::Status IngestLog::ReplayOnline() {
             batches.push_back(*std::move(batch));
           }
           std::vector<ViewWrite> writes;
+          const Micros deadline = NowMicros() + 10 * kMicrosPerSecond;
           for (const LogBatch& batch : batches) {
             if (!batch.online) continue;
             const FeatureView* view = registry->FindFeatureView(batch.view);
@@ -101,12 +103,18 @@ absl::Status IngestLog::ReplayOnline() {
             int64_t not_castable = 0;
             std::vector<CheckedRow> checked = RowsForView(batch, *view, &not_castable);
             rows += static_cast<int64_t>(checked.size());
+            if (view->is_aggregation()) {
+              // Events already applied are recognised and counted once.
+              PANTRY_RETURN_IF_ERROR(
+                  WriteCheckedRowsSync(store_, *registry, *view, checked, NowMicros(), deadline)
+                      .status());
+              continue;
+            }
             std::vector<ViewWrite> w = OnlineWrites(*registry, *view, checked);
             std::move(w.begin(), w.end(), std::back_inserter(writes));
           }
           if (writes.empty()) return absl::OkStatus();
-          return store_->WriteSync(std::move(writes), NowMicros() + 10 * kMicrosPerSecond)
-              .status();
+          return store_->WriteSync(std::move(writes), deadline).status();
         }));
   }
   if (rows > 0) spdlog::info("write-ahead log: {} rows written online again after a restart", rows);

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/status.h"
 #include "server/common/time.h"
+#include "server/serving/aggregations.h"
 
 namespace pantry::ingest {
 
@@ -114,7 +115,7 @@ absl::StatusOr<PushResult> Pusher::Push(PushInput input, Micros deadline) {
   }
   if (online) {
     absl::StatusOr<WriteResult> written =
-        store_->WriteSync(OnlineWrites(*registry, *view, rows), deadline);
+        WriteCheckedRowsSync(store_, *registry, *view, rows, NowMicros(), deadline);
     if (!written.ok()) {
       if (!offline) return written.status();
       return absl::Status(

@@ -110,6 +110,12 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
                                                  MaterializeProgress* progress) {
   MaterializeProgress local_progress;
   if (progress == nullptr) progress = &local_progress;
+  if (view.is_aggregation()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "feature view '", view.name,
+        "' is an aggregation view: its online state is built from pushed and streamed events; "
+        "rebuilding it from the offline history (pantry aggregate heal) is not available yet"));
+  }
   if (!view.online) {
     return absl::FailedPreconditionError(
         absl::StrCat("feature view '", view.name, "' is not online (online: false)"));

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/status.h"
 #include "server/online/row.h"
+#include "server/serving/aggregations.h"
 #include "server/value/encoding.h"
 
 namespace pantry {
@@ -53,6 +54,10 @@ struct OnlineServing::Plan {
     std::vector<uint32_t> feature_ids;  // FeatureId() of each of features
     std::vector<size_t> output_columns;
     std::vector<ValueType> dtypes;
+    // Aggregation views: the plan their state is read with, and the
+    // aggregation (plan output) of each of `features`.
+    std::shared_ptr<const transform::AggregationPlan> aggregation;
+    std::vector<size_t> outputs;
   };
   std::shared_ptr<const Registry> registry;  // keeps the views alive
   std::vector<View> views;                   // in first-requested order
@@ -100,6 +105,11 @@ absl::StatusOr<std::shared_ptr<const OnlineServing::Plan>> OnlineServing::GetPla
         return absl::InvalidArgumentError(
             absl::StrCat("feature view '", ref.view, "' is not online (online: false)"));
       }
+      if (view.view->is_aggregation()) {
+        auto source = registry->sources.find(view.view->source);
+        view.aggregation = std::make_shared<const transform::AggregationPlan>(transform::MakePlan(
+            *view.view, source == registry->sources.end() ? 0 : source->second.allowed_lateness));
+      }
       plan->views.push_back(std::move(view));
     }
     Plan::View& view = plan->views[it->second];
@@ -114,6 +124,7 @@ absl::StatusOr<std::shared_ptr<const OnlineServing::Plan>> OnlineServing::GetPla
     }
     view.features.push_back(ref.feature);
     view.feature_ids.push_back(FeatureId(ref.feature));
+    view.outputs.push_back(static_cast<size_t>(view.view->FeatureIndex(ref.feature)));
     view.dtypes.push_back(view.view->schema[view.view->FeatureIndex(ref.feature)].dtype);
     view.output_columns.push_back(plan->names.size());
     plan->names.push_back(std::move(name));
@@ -195,16 +206,22 @@ void OnlineServing::GetOnlineFeatures(OnlineFeaturesRequest request, Micros dead
       }
       for (const Value& value : coerced) key_values.push_back(&value);
       ViewRead read;
-      read.key = OnlineKey(registry->project, view.name, view.join_keys, key_values);
       read.view = view.name;
-      read.feature_ids = plan->views[v].feature_ids;
+      if (view.is_aggregation()) {
+        read.key = AggregationStateKey(registry->project, view, key_values);
+        read.feature_ids = {AggregationStateId()};
+      } else {
+        read.key = OnlineKey(registry->project, view.name, view.join_keys, key_values);
+        read.feature_ids = plan->views[v].feature_ids;
+      }
       reads.push_back(std::move(read));
     }
   }
 
   store_->Read(
       std::move(reads), deadline,
-      [plan, rows, done = std::move(done)](absl::StatusOr<std::vector<ViewReadResult>> results) {
+      [plan, rows, now = clock_(), done = std::move(done)](
+          absl::StatusOr<std::vector<ViewReadResult>> results) {
         if (!results.ok()) return done(results.status());
         OnlineFeaturesResponse response;
         response.rows = rows;
@@ -217,11 +234,35 @@ void OnlineServing::GetOnlineFeatures(OnlineFeaturesRequest request, Micros dead
           column.statuses.reserve(rows);
           column.event_times.reserve(rows);
         }
-        const Micros now = NowMicros();
         size_t i = 0;
+        std::vector<Value> aggregated;
+        std::vector<bool> present;
         for (size_t row = 0; row < rows; ++row) {
           for (const Plan::View& view : plan->views) {
             ViewReadResult& result = (*results)[i++];
+            if (view.aggregation != nullptr) {
+              transform::EntityState state(view.aggregation.get());
+              uint64_t version = 0;
+              if (absl::Status s = DecodeAggregationState(result, view.view->name, &state, &version);
+                  !s.ok()) {
+                return done(std::move(s));
+              }
+              state.Read(now, &aggregated, &present);
+              for (size_t f = 0; f < view.features.size(); ++f) {
+                FeatureColumn& column = response.columns[view.output_columns[f]];
+                const size_t o = view.outputs[f];
+                column.event_times.push_back(state.empty() ? kNoTimestamp : state.newest());
+                if (!present[o]) {
+                  column.values.push_back(Value::Null(view.dtypes[f]));
+                  column.statuses.push_back(FieldStatus::kNotFound);
+                  continue;
+                }
+                column.statuses.push_back(aggregated[o].is_null() ? FieldStatus::kNullValue
+                                                                  : FieldStatus::kPresent);
+                column.values.push_back(std::move(aggregated[o]));
+              }
+              continue;
+            }
             const bool stale = result.found && view.view->ttl > 0 &&
                                result.event_time <= now - view.view->ttl;
             for (size_t f = 0; f < view.features.size(); ++f) {
@@ -267,6 +308,12 @@ void OnlineServing::WriteOnlineFeatures(const std::string& view_name,
   const FeatureView* view = registry->FindFeatureView(view_name);
   if (view == nullptr) {
     return done(absl::InvalidArgumentError(absl::StrCat("unknown feature view '", view_name, "'")));
+  }
+  if (view->is_aggregation()) {
+    return done(absl::InvalidArgumentError(absl::StrCat(
+        "feature view '", view_name,
+        "' is an aggregation view: its features are computed from raw events; push the events "
+        "(pantry push, IngestService.Push) instead of writing features")));
   }
   if (rows.empty()) return done(absl::InvalidArgumentError("no rows to write"));
   if (rows.size() > static_cast<size_t>(registry->serving.max_write_rows_per_request)) {

@@ -101,9 +101,12 @@ std::vector<ViewWrite> OnlineWrites(const Registry& registry, const FeatureView&
 
 class OnlineServing {
  public:
-  // Both pointers are borrowed and must outlive this object.
-  OnlineServing(const RegistryHolder* registry, OnlineStore* store)
-      : registry_(registry), store_(store) {}
+  // Both pointers are borrowed and must outlive this object. `clock` is
+  // the time reads are answered at (aggregation windows end there; ttl is
+  // measured from it).
+  OnlineServing(const RegistryHolder* registry, OnlineStore* store,
+                std::function<Micros()> clock = NowMicros)
+      : registry_(registry), store_(store), clock_(std::move(clock)) {}
 
   using ReadDone = std::function<void(absl::StatusOr<OnlineFeaturesResponse>)>;
   using WriteDone = std::function<void(absl::StatusOr<WriteResult>)>;
@@ -125,6 +128,7 @@ class OnlineServing {
 
   const RegistryHolder* registry_;
   OnlineStore* store_;
+  const std::function<Micros()> clock_;
 
   std::mutex plans_mu_;
   const Registry* plans_registry_ = nullptr;  // the snapshot plans_ were made from
