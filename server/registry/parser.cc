@@ -1317,10 +1317,11 @@ void RepoParser::ParseAggregations(const YAML::Node& node, const std::string& pa
                 absl::StrCat("source '", source->name, "' has no column '", a.column,
                              "' in its schema", DidYouMean(a.column, column_names)));
           ok = false;
-        } else if (key_owner.count(a.column) != 0 || a.column == source->timestamp_field) {
+        } else if (key_owner.count(a.column) != 0 || a.column == source->timestamp_field ||
+                   a.column == source->created_timestamp_field) {
           Error(*n, cpath,
-                absl::StrCat("'", a.column, "' is a join key or the event time, not a column of "
-                             "the events to aggregate"));
+                absl::StrCat("'", a.column, "' is a join key or a timestamp field, not a column "
+                             "of the events to aggregate"));
           ok = false;
         } else {
           column_type = c->dtype;

@@ -356,8 +356,11 @@ Value ListOf(ValueType element, const Latest& latest) {
 }
 
 uint32_t SpecId(const TileSpec& spec, absl::string_view column_name) {
+  // The column's type too: a state of another type is another spec (read
+  // as missing until healed, never misread).
   const std::string text =
-      absl::StrCat(static_cast<int>(spec.function), "|", column_name, "|", spec.n, "|", spec.hop);
+      absl::StrCat(static_cast<int>(spec.function), "|", column_name, "|",
+                   static_cast<int>(spec.column_type), "|", spec.n, "|", spec.hop);
   return static_cast<uint32_t>(Hash64(text, 0x7469'6c65));  // "tile"
 }
 
@@ -779,6 +782,9 @@ void EntityState::Prune(Micros now) {
     std::vector<Tile>& tiles = sets_[h].tiles;
     auto keep = std::find_if(tiles.begin(), tiles.end(),
                              [&](const Tile& t) { return t.index >= first; });
+    if (keep != tiles.begin()) {
+      sets_[h].pruned_before = std::max(sets_[h].pruned_before, (keep - 1)->index * hop + hop);
+    }
     tiles.erase(tiles.begin(), keep);
   }
 }
@@ -786,8 +792,13 @@ void EntityState::Prune(Micros now) {
 EntityState::ApplyStats EntityState::Apply(std::vector<RawEvent> events, Micros now) {
   ApplyStats stats;
   std::sort(events.begin(), events.end(), KeyLess);
+  // Also anything before the fold boundary, which cannot be recognised as a
+  // duplicate any more (only after allowed_lateness was raised is it later
+  // than newest - allowed_lateness).
   const Micros late_before =
-      newest_ == kNoTimestamp ? kNoTimestamp : newest_ - plan_->allowed_lateness;
+      newest_ == kNoTimestamp ? kNoTimestamp
+                              : std::max(newest_ - plan_->allowed_lateness,
+                                         boundary_ == kNoTimestamp ? kNoTimestamp : boundary_);
   for (RawEvent& e : events) {
     if (late_before != kNoTimestamp && e.key.time < late_before) {
       ++stats.late;
@@ -816,7 +827,9 @@ void EntityState::Read(Micros t, std::vector<Value>* values, std::vector<bool>* 
     const TileSet& set = sets_[static_cast<size_t>(out.hop_set)];
     const Micros start = WindowStart(t, out.window, hop);
     const Micros complete_from = set.complete_from[static_cast<size_t>(spec.local)];
-    if (complete_from != kNoTimestamp && start < complete_from) {
+    // A window longer than when tiles were dropped reaches before them.
+    if ((complete_from != kNoTimestamp && start < complete_from) ||
+        (set.pruned_before != kNoTimestamp && start < set.pruned_before)) {
       values->push_back(Value::Null(out.dtype));
       present->push_back(false);
       continue;
@@ -893,7 +906,8 @@ Micros EntityState::Expiry(Micros now) const {
 //   signed newest, signed boundary (when set)
 //   raw events: count; each: signed time, 8 bytes id, column count, and per
 //     column its 4-byte id (FeatureId of the name) and its value encoding
-//   tile sets: count; each: hop (micros), spec count, per spec its 4-byte id
+//   tile sets: count; each: hop (micros), signed pruned_before (tiles before
+//     it were dropped; kNoTimestamp: none), spec count, per spec its 4-byte id
 //     and signed complete_from (kNoTimestamp: complete), tile count, and per
 //     tile its signed index delta and per spec its state's byte length and
 //     bytes
@@ -919,6 +933,7 @@ std::string EntityState::Encode() const {
   std::string state;
   for (size_t h = 0; h < sets_.size(); ++h) {
     PutVarint(static_cast<uint64_t>(plan_->hops[h]), &out);
+    PutSigned(sets_[h].pruned_before, &out);
     const std::vector<int>& specs = plan_->specs_of_hop[h];
     PutVarint(specs.size(), &out);
     for (size_t k = 0; k < specs.size(); ++k) {
@@ -993,11 +1008,14 @@ absl::Status EntityState::Decode(absl::string_view bytes) {
   std::vector<bool> seen_hop(plan_->hops.size(), false);
   for (uint64_t s = 0; s < set_count; ++s) {
     uint64_t hop, spec_count;
-    if (!GetVarint(&in, &hop) || !GetVarint(&in, &spec_count) || spec_count > in.size()) {
+    Micros pruned_before;
+    if (!GetVarint(&in, &hop) || !GetSigned(&in, &pruned_before) ||
+        !GetVarint(&in, &spec_count) || spec_count > in.size()) {
       return corrupt;
     }
     const auto h_it = std::find(plan_->hops.begin(), plan_->hops.end(), static_cast<Micros>(hop));
     const int h = h_it == plan_->hops.end() ? -1 : static_cast<int>(h_it - plan_->hops.begin());
+    if (h >= 0) sets_[static_cast<size_t>(h)].pruned_before = pruned_before;
     // Stored spec k -> local index in the plan's hop set, or -1.
     std::vector<int> local(spec_count, -1);
     std::vector<bool> stored(h < 0 ? 0 : plan_->specs_of_hop[static_cast<size_t>(h)].size(), false);

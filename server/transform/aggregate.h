@@ -179,6 +179,9 @@ class EntityState {
     // (a spec added to the view after the state was started knows only the
     // events folded since); kNoTimestamp: complete.
     std::vector<Micros> complete_from;
+    // Tiles before this time were dropped (no window reached them); a
+    // window made longer since cannot be answered from them.
+    Micros pruned_before = kNoTimestamp;
   };
 
   struct ApplyStats {
