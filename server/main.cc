@@ -291,6 +291,22 @@ int Run(const Options& options) {
           ? options.materialize_threads
           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   jobs_options.metrics = metrics != nullptr ? metrics->materialize() : nullptr;
+  // A heal (the materialization of an aggregation view) reads the offline
+  // history only after every event acknowledged here is in it.
+  jobs_options.run.flush_log = [log = ingest_log->get()]() -> absl::Status {
+    const pantry::Micros deadline = pantry::NowMicros() + 60 * pantry::kMicrosPerSecond;
+    while (true) {
+      absl::StatusOr<pantry::ingest::CompactStats> compacted = log->CompactNow();
+      if (!compacted.ok()) return compacted.status();
+      if (compacted->segments_waiting == 0) return absl::OkStatus();
+      if (pantry::NowMicros() > deadline) {
+        return absl::UnavailableError(
+            "the write-ahead log still holds stream batches being acknowledged after 60 s; "
+            "the heal runs again at the next materialization");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  };
   const std::string output_namespace =
       store_config.type == pantry::OnlineStoreConfig::Type::kRedis
           ? absl::StrCat("redis://", store_config.host, ":", store_config.port)

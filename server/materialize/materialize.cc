@@ -1,5 +1,7 @@
 #include "server/materialize/materialize.h"
 
+#include "server/materialize/heal.h"
+
 #include <algorithm>
 #include <array>
 #include <condition_variable>
@@ -111,10 +113,21 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
   MaterializeProgress local_progress;
   if (progress == nullptr) progress = &local_progress;
   if (view.is_aggregation()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "feature view '", view.name,
-        "' is an aggregation view: its online state is built from pushed and streamed events; "
-        "rebuilding it from the offline history (pantry aggregate heal) is not available yet"));
+    HealOptions heal;
+    heal.threads = options.threads;
+    heal.write_timeout = options.write_timeout;
+    heal.interrupt = options.interrupt;
+    heal.flush_log = options.flush_log;
+    heal.clock = options.clock;
+    PANTRY_ASSIGN_OR_RETURN(HealStats healed, HealAggregationView(registry, view, store, heal));
+    MaterializeStats stats;
+    stats.rows_read = healed.rows_scanned;
+    stats.keys = healed.entities;
+    stats.rows_written = healed.written;
+    stats.rows_skipped = healed.unhealed;
+    progress->rows_read += healed.rows_scanned;
+    progress->rows_written += healed.written;
+    return stats;
   }
   if (!view.online) {
     return absl::FailedPreconditionError(

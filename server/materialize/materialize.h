@@ -45,6 +45,12 @@ struct MaterializeOptions {
   // Asked before every unit of work (a row group, a write batch); a non-OK
   // answer stops the run with that status. Called from several threads.
   std::function<absl::Status()> interrupt;
+  // Aggregation views (their runs heal, server/materialize/heal.h): makes
+  // every event this pantryd acknowledged part of the offline history;
+  // empty: nothing to do.
+  std::function<absl::Status()> flush_log;
+  // Aggregation views: the time their states are healed at.
+  std::function<Micros()> clock = NowMicros;
 };
 
 // Live counters of a run, for progress reports; updated as it goes, read
@@ -71,7 +77,10 @@ struct MaterializeStats {
   std::vector<std::string> inputs;  // the files read
 };
 
-// Materializes `view` for [start, end) into `store`. FailedPrecondition for a
+// Materializes `view` for [start, end) into `store`. For an aggregation
+// view the run is a heal (HealAggregationView): every entity's online state
+// rebuilt from the history, whatever the window; keys counts the entities,
+// rows_written the states written. FailedPrecondition for a
 // view that is not online or has no source; InvalidArgument for start >= end
 // or a file lacking a column or holding one of the wrong type (naming view,
 // source, file and column); DataLoss / NotFound for unreadable files; the

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "server/common/status.h"
 #include "server/offline/columns.h"
+#include "server/offline/events.h"
 #include "server/offline/scan.h"
 #include "server/offline/source.h"
 #include "server/parquet/reader.h"
@@ -455,7 +456,8 @@ absl::Status JoinAggregationView(const Registry& registry, const FeatureView& vi
                                  const HistoricalRequest& request,
                                  const HistoricalOptions& options, const EntityTable& entities,
                                  std::vector<ResultColumn*> results, HistoricalStats* stats) {
-  PANTRY_ASSIGN_OR_RETURN(std::vector<SourceFile> listed, ListViewFiles(registry, view));
+  // Listed first: a view without a source fails before any work.
+  PANTRY_RETURN_IF_ERROR(ListViewFiles(registry, view).status());
   const DataSource& source = registry.sources.find(view.source)->second;
   auto phase = std::chrono::steady_clock::now();
   PANTRY_ASSIGN_OR_RETURN(KeyIndex index, IndexEntities(view, request, entities));
@@ -463,108 +465,51 @@ absl::Status JoinAggregationView(const Registry& registry, const FeatureView& vi
   phase = std::chrono::steady_clock::now();
   if (index.rows.empty()) return absl::OkStatus();
   const transform::AggregationPlan plan = transform::MakePlan(view, source.allowed_lateness);
-  const Micros hi = index.max_time;
-  const Micros lo = index.min_time - plan.Horizon();
-  const std::vector<Feature>& columns = view.written_columns();
-  std::vector<int> all_columns(columns.size());
-  for (size_t c = 0; c < columns.size(); ++c) all_columns[c] = static_cast<int>(c);
-
-  std::vector<ViewFile> files;
-  for (const SourceFile& sf : listed) {
-    if (!MayOverlap(sf, lo, hi)) {
-      ++stats->files_skipped;
-      continue;
-    }
-    PANTRY_ASSIGN_OR_RETURN(ViewFile f, OpenViewFile(view, source, sf.path, all_columns));
-    files.push_back(std::move(f));
-  }
-  struct Task {
-    uint32_t file, row_group;
-  };
-  std::vector<Task> tasks;
-  for (size_t f = 0; f < files.size(); ++f) {
-    for (int g = 0; g < files[f].reader->num_row_groups(); ++g) {
-      auto range = files[f].reader->TimeRangeMicros(g, files[f].time_column);
-      if (range && (range->first > hi || range->second < lo)) {
-        ++stats->row_groups_skipped;
-        continue;
-      }
-      tasks.push_back({static_cast<uint32_t>(f), static_cast<uint32_t>(g)});
-    }
-  }
   // Each group's window reach: [its first row's time - horizon, its last row's time].
   const size_t groups = index.size();
   std::vector<std::pair<Micros, Micros>> reach(groups);
   for (size_t g = 0; g < groups; ++g) {
     reach[g] = {index.times[index.begin[g]] - plan.Horizon(), index.times[index.begin[g + 1] - 1]};
   }
-
   using RawEvent = transform::EntityState::RawEvent;
   const int threads = std::max(1, options.threads);
-  std::vector<std::vector<std::pair<uint32_t, RawEvent>>> found(static_cast<size_t>(threads));
-  std::atomic<int64_t> scanned{0};
-  std::vector<bool> integer;
-  for (const JoinKey& k : view.join_keys) integer.push_back(IsIntegerKey(k.value_type));
-  PANTRY_RETURN_IF_ERROR(ParallelFor(threads, tasks.size(), [&](size_t i, int worker) -> absl::Status {
-    PANTRY_RETURN_IF_ERROR(Interrupted(options));
-    const Task task = tasks[i];
-    const ViewFile& f = files[task.file];
-    const auto& cols = f.reader->schema().columns();
-    std::vector<ColumnData> keys(f.key_columns.size()), values(f.feature_columns.size());
-    ColumnData time_data;
-    for (size_t k = 0; k < keys.size(); ++k) {
-      PANTRY_RETURN_IF_ERROR(f.reader->ReadColumn(task.row_group, f.key_columns[k], &keys[k]));
+  // Per worker: the events found, with their group.
+  class Sink : public EventSink {
+   public:
+    Sink(const KeyIndex& index, const std::vector<std::pair<Micros, Micros>>& reach,
+         const FeatureView& view, int threads)
+        : found(static_cast<size_t>(threads)), index_(index), reach_(reach),
+          keys_(static_cast<size_t>(threads)) {
+      for (const JoinKey& k : view.join_keys) integer_.push_back(IsIntegerKey(k.value_type));
     }
-    PANTRY_RETURN_IF_ERROR(f.reader->ReadColumn(task.row_group, f.time_column, &time_data));
-    std::vector<Micros> times;
-    ReadTimes(cols[f.time_column], time_data, &times);
-    std::vector<RowValues> key_values;
-    for (size_t k = 0; k < keys.size(); ++k) {
-      key_values.emplace_back(cols[f.key_columns[k]], keys[k], view.join_keys[k].value_type);
+    int64_t Entity(const std::vector<RowValues>& keys, int64_t row, Micros t,
+                   int worker) override {
+      const uint32_t g = index_.Find(keys, integer_, row, &keys_[static_cast<size_t>(worker)]);
+      if (g == UINT32_MAX || t < reach_[g].first || t > reach_[g].second) return -1;
+      return g;
     }
-    // The other columns only when some row is wanted.
-    std::vector<RowValues> column_values;
-    std::string key;
-    std::vector<std::pair<uint32_t, RawEvent>>& mine = found[static_cast<size_t>(worker)];
-    const int64_t n = static_cast<int64_t>(times.size());
-    scanned += n;
-    for (int64_t r = 0; r < n; ++r) {
-      const Micros t = times[r];
-      if (t == kNoTimestamp || t > hi || t < lo) continue;
-      const uint32_t g = index.Find(key_values, integer, r, &key);
-      if (g == UINT32_MAX || t < reach[g].first || t > reach[g].second) continue;
-      if (column_values.empty() && !values.empty()) {
-        for (size_t c = 0; c < values.size(); ++c) {
-          PANTRY_RETURN_IF_ERROR(
-              f.reader->ReadColumn(task.row_group, f.feature_columns[c], &values[c]));
-        }
-        for (size_t c = 0; c < values.size(); ++c) {
-          column_values.emplace_back(cols[f.feature_columns[c]], values[c], columns[c].dtype);
-        }
-      }
-      transform::EventIdBuilder id;
-      for (const RowValues& k : key_values) id.AddValue(k.Get(r));
-      id.AddTime(t);
-      RawEvent e;
-      e.values.reserve(plan.used_columns.size());
-      size_t next_used = 0;
-      for (size_t c = 0; c < column_values.size(); ++c) {
-        Value v = column_values[c].Get(r);
-        id.AddValue(v);
-        if (next_used < plan.used_columns.size() &&
-            plan.used_columns[next_used] == static_cast<int>(c)) {
-          e.values.push_back(std::move(v));
-          ++next_used;
-        }
-      }
-      e.key = {t, id.Finish()};
-      mine.emplace_back(g, std::move(e));
+    void Event(int64_t entity, RawEvent event, int worker) override {
+      found[static_cast<size_t>(worker)].emplace_back(static_cast<uint32_t>(entity),
+                                                      std::move(event));
     }
-    return absl::OkStatus();
-  }));
-  stats->feature_rows_scanned += scanned.load();
+    std::vector<std::vector<std::pair<uint32_t, RawEvent>>> found;
+
+   private:
+    const KeyIndex& index_;
+    const std::vector<std::pair<Micros, Micros>>& reach_;
+    std::vector<bool> integer_;
+    std::vector<std::string> keys_;  // per worker: scratch
+  } sink(index, reach, view, threads);
+  PANTRY_ASSIGN_OR_RETURN(
+      EventScanStats scan,
+      ScanViewEvents(registry, view, plan, index.min_time - plan.Horizon(), index.max_time,
+                     threads, options.interrupt, &sink));
+  stats->feature_rows_scanned += scan.rows_scanned;
+  stats->row_groups_skipped += scan.row_groups_skipped;
+  stats->files_skipped += scan.files_skipped;
   stats->scan_seconds += SecondsSince(phase);
   phase = std::chrono::steady_clock::now();
+  std::vector<std::vector<std::pair<uint32_t, RawEvent>>>& found = sink.found;
 
   // Bucket the events by group.
   std::vector<uint32_t> begin(groups + 1, 0);

@@ -1,0 +1,110 @@
+#include "server/offline/events.h"
+
+#include <atomic>
+
+#include "server/common/status.h"
+#include "server/offline/scan.h"
+#include "server/offline/source.h"
+
+namespace pantry::offline {
+
+using parquet::ColumnData;
+
+absl::StatusOr<EventScanStats> ScanViewEvents(const Registry& registry, const FeatureView& view,
+                                              const transform::AggregationPlan& plan, Micros lo,
+                                              Micros hi, int threads,
+                                              const std::function<absl::Status()>& interrupt,
+                                              EventSink* sink) {
+  PANTRY_ASSIGN_OR_RETURN(std::vector<SourceFile> listed, ListViewFiles(registry, view));
+  const DataSource& source = registry.sources.find(view.source)->second;
+  const std::vector<Feature>& columns = view.written_columns();
+  std::vector<int> all_columns(columns.size());
+  for (size_t c = 0; c < columns.size(); ++c) all_columns[c] = static_cast<int>(c);
+  EventScanStats stats;
+  std::vector<ViewFile> files;
+  for (const SourceFile& sf : listed) {
+    if (!MayOverlap(sf, lo, hi)) {
+      ++stats.files_skipped;
+      continue;
+    }
+    PANTRY_ASSIGN_OR_RETURN(ViewFile f, OpenViewFile(view, source, sf.path, all_columns));
+    files.push_back(std::move(f));
+  }
+  struct Task {
+    uint32_t file, row_group;
+  };
+  std::vector<Task> tasks;
+  for (size_t f = 0; f < files.size(); ++f) {
+    for (int g = 0; g < files[f].reader->num_row_groups(); ++g) {
+      auto range = files[f].reader->TimeRangeMicros(g, files[f].time_column);
+      if (range && (range->first > hi || range->second < lo)) {
+        ++stats.row_groups_skipped;
+        continue;
+      }
+      tasks.push_back({static_cast<uint32_t>(f), static_cast<uint32_t>(g)});
+    }
+  }
+  std::atomic<int64_t> scanned{0};
+  PANTRY_RETURN_IF_ERROR(ParallelFor(
+      std::max(1, threads), tasks.size(), [&](size_t i, int worker) -> absl::Status {
+        if (interrupt) PANTRY_RETURN_IF_ERROR(interrupt());
+        const Task task = tasks[i];
+        const ViewFile& f = files[task.file];
+        const auto& cols = f.reader->schema().columns();
+        std::vector<ColumnData> keys(f.key_columns.size()), values(f.feature_columns.size());
+        ColumnData time_data;
+        for (size_t k = 0; k < keys.size(); ++k) {
+          PANTRY_RETURN_IF_ERROR(f.reader->ReadColumn(task.row_group, f.key_columns[k], &keys[k]));
+        }
+        PANTRY_RETURN_IF_ERROR(f.reader->ReadColumn(task.row_group, f.time_column, &time_data));
+        std::vector<Micros> times;
+        ReadTimes(cols[f.time_column], time_data, &times);
+        std::vector<RowValues> key_values;
+        for (size_t k = 0; k < keys.size(); ++k) {
+          key_values.emplace_back(cols[f.key_columns[k]], keys[k], view.join_keys[k].value_type);
+        }
+        // The other columns only once some row is wanted.
+        std::vector<RowValues> column_values;
+        bool columns_read = false;
+        const int64_t n = static_cast<int64_t>(times.size());
+        scanned += n;
+        for (int64_t r = 0; r < n; ++r) {
+          const Micros t = times[r];
+          if (t == kNoTimestamp || t > hi || t < lo) continue;
+          const int64_t entity = sink->Entity(key_values, r, t, worker);
+          if (entity < 0) continue;
+          if (!columns_read) {
+            for (size_t c = 0; c < values.size(); ++c) {
+              PANTRY_RETURN_IF_ERROR(
+                  f.reader->ReadColumn(task.row_group, f.feature_columns[c], &values[c]));
+            }
+            for (size_t c = 0; c < values.size(); ++c) {
+              column_values.emplace_back(cols[f.feature_columns[c]], values[c], columns[c].dtype);
+            }
+            columns_read = true;
+          }
+          transform::EventIdBuilder id;
+          for (const RowValues& k : key_values) id.AddValue(k.Get(r));
+          id.AddTime(t);
+          transform::EntityState::RawEvent e;
+          e.values.reserve(plan.used_columns.size());
+          size_t next_used = 0;
+          for (size_t c = 0; c < column_values.size(); ++c) {
+            Value v = column_values[c].Get(r);
+            id.AddValue(v);
+            if (next_used < plan.used_columns.size() &&
+                plan.used_columns[next_used] == static_cast<int>(c)) {
+              e.values.push_back(std::move(v));
+              ++next_used;
+            }
+          }
+          e.key = {t, id.Finish()};
+          sink->Event(entity, std::move(e), worker);
+        }
+        return absl::OkStatus();
+      }));
+  stats.rows_scanned = scanned.load();
+  return stats;
+}
+
+}  // namespace pantry::offline
