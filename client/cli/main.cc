@@ -112,6 +112,32 @@ json ViewJson(const v1::FeatureViewSpec& v) {
   }
   json keys = json::array();
   for (const auto& k : v.join_keys()) keys.push_back({{"name", k.name()}, {"value_type", TypeName(k.value_type())}});
+  json out_aggregations = json::array();
+  for (const auto& a : v.aggregations()) {
+    out_aggregations.push_back({{"name", a.name()},
+                                {"function", a.function()},
+                                {"column", a.column()},
+                                {"window", FormatDuration(a.window_seconds() * kMicrosPerSecond)},
+                                {"hop", FormatDuration(a.hop_seconds() * kMicrosPerSecond)}});
+    if (a.function() == "last_n") out_aggregations.back()["n"] = a.n();
+  }
+  json event_columns = json::array();
+  for (const auto& c : v.event_columns()) {
+    event_columns.push_back({{"name", c.name()}, {"dtype", TypeName(c.dtype())}});
+  }
+  if (v.aggregations_size() > 0) {
+    return {{"name", v.name()},
+            {"entities", std::vector<std::string>(v.entities().begin(), v.entities().end())},
+            {"join_keys", keys},
+            {"source", v.source()},
+            {"online", v.online()},
+            {"owner", v.owner()},
+            {"description", v.description()},
+            {"tags", json(std::map<std::string, std::string>(v.tags().begin(), v.tags().end()))},
+            {"aggregations", out_aggregations},
+            {"event_columns", event_columns},
+            {"features", features}};
+  }
   return {{"name", v.name()},
           {"entities", std::vector<std::string>(v.entities().begin(), v.entities().end())},
           {"join_keys", keys},
@@ -218,6 +244,25 @@ int Describe(const Globals& g, const std::string& name) {
               << "  description: " << view->description() << "\n\n";
     std::vector<std::vector<std::string>> rows;
     for (const auto& k : view->join_keys()) rows.push_back({k.name(), TypeName(k.value_type()), "join key"});
+    if (view->aggregations_size() > 0) {
+      for (const auto& c : view->event_columns()) {
+        rows.push_back({c.name(), TypeName(c.dtype()), "event column"});
+      }
+      PrintTable({"COLUMN", "TYPE", "DESCRIPTION"}, rows);
+      rows.clear();
+      for (int i = 0; i < view->aggregations_size(); ++i) {
+        const auto& a = view->aggregations(i);
+        std::string function = a.function();
+        if (function == "last_n") absl::StrAppend(&function, "(", a.n(), ")");
+        rows.push_back({a.name(), TypeName(view->features(i).dtype()), function,
+                        a.column().empty() ? "(events)" : a.column(),
+                        FormatDuration(a.window_seconds() * kMicrosPerSecond),
+                        FormatDuration(a.hop_seconds() * kMicrosPerSecond)});
+      }
+      std::cout << "\n";
+      PrintTable({"AGGREGATION", "TYPE", "FUNCTION", "OF", "WINDOW", "HOP"}, rows);
+      return 0;
+    }
     for (const auto& f : view->features()) rows.push_back({f.name(), TypeName(f.dtype()), f.description()});
     PrintTable({"COLUMN", "TYPE", "DESCRIPTION"}, rows);
     return 0;
@@ -852,6 +897,13 @@ int Main(int argc, char** argv) {
   std::string cancel_id;
   auto* cancel_job = app.add_subcommand("cancel-job", "Cancel a queued or running job");
   cancel_job->add_option("id", cancel_id, "Job id")->required();
+  MaterializeArgs heal_args;
+  auto* aggregate_cmd = app.add_subcommand("aggregate", "Aggregation views");
+  aggregate_cmd->require_subcommand(1);
+  auto* heal = aggregate_cmd->add_subcommand(
+      "heal", "Rebuild the online states of aggregation views from their offline history");
+  heal->add_option("--views", heal_args.views, "Comma-separated aggregation views")->required();
+  heal->add_flag("--wait", heal_args.wait, "Follow the job with a progress bar until it ends");
   auto* watermarks = app.add_subcommand("watermarks", "Show how far each view is materialized");
   std::string lineage_view;
   int lineage_limit = 100;
@@ -988,9 +1040,10 @@ int Main(int argc, char** argv) {
   if (*push) return Push(g, push_args);
   if (*historical) return Historical(g, hist, timeout_option->count() > 0);
   if (*materialize || *materialize_incremental || *jobs || *cancel_job || *watermarks ||
-      *lineage) {
+      *lineage || *heal) {
     auto client = Connect(g);
     const bool json_out = g.output == "json";
+    if (*heal) return Heal(*client, heal_args, json_out);
     if (*materialize) return Materialize(*client, mat, /*incremental=*/false, json_out);
     if (*materialize_incremental) return Materialize(*client, inc, /*incremental=*/true, json_out);
     if (*jobs) return Jobs(*client, job_id, json_out);

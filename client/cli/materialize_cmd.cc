@@ -164,6 +164,27 @@ int Materialize(Client& client, const MaterializeArgs& args, bool incremental, b
   return 0;
 }
 
+int Heal(Client& client, const MaterializeArgs& args, bool json_out) {
+  absl::StatusOr<v1::ListFeatureViewsResponse> views = client.ListFeatureViews();
+  if (!views.ok()) return Fail(views.status(), "aggregate heal");
+  for (absl::string_view name : absl::StrSplit(args.views, ',', absl::SkipWhitespace())) {
+    const v1::FeatureViewSpec* found = nullptr;
+    for (const auto& v : views->feature_views()) {
+      if (v.name() == name) found = &v;
+    }
+    if (found == nullptr) {
+      return BadInput(absl::StrCat("aggregate heal: unknown feature view '", name, "'"));
+    }
+    if (found->aggregations_size() == 0) {
+      return BadInput(absl::StrCat("aggregate heal: feature view '", name,
+                                   "' is not an aggregation view (materialize it instead)"));
+    }
+  }
+  MaterializeArgs incremental = args;
+  incremental.end.clear();
+  return Materialize(client, incremental, /*incremental=*/true, json_out);
+}
+
 int Jobs(Client& client, const std::string& id, bool json_out) {
   if (!id.empty()) {
     absl::StatusOr<v1::Job> job = client.GetJob(id);

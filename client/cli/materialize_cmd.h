@@ -18,6 +18,9 @@ struct MaterializeArgs {
 // Each returns the exit code: 0; 1 when the call or (with --wait) the job
 // failed; 2 for bad arguments.
 int Materialize(Client& client, const MaterializeArgs& args, bool incremental, bool json);
+// pantry aggregate heal --views V: a materialization job of aggregation
+// views, which rebuilds their online states; refuses other views.
+int Heal(Client& client, const MaterializeArgs& args, bool json);
 int Jobs(Client& client, const std::string& id, bool json);  // id empty: all
 int CancelJob(Client& client, const std::string& id, bool json);
 int Watermarks(Client& client, bool json);

@@ -138,6 +138,20 @@ void ToProto(const FeatureView& v, v1::FeatureViewSpec* p) {
     fp->set_description(f.description);
     fp->mutable_tags()->insert(f.tags.begin(), f.tags.end());
   }
+  for (const Aggregation& a : v.aggregations) {
+    auto* ap = p->add_aggregations();
+    ap->set_name(a.name);
+    ap->set_function(std::string(AggFunctionName(a.function)));
+    ap->set_column(a.column);
+    ap->set_window_seconds(a.window / kMicrosPerSecond);
+    ap->set_hop_seconds(a.hop / kMicrosPerSecond);
+    ap->set_n(a.n);
+  }
+  for (const Feature& c : v.event_columns) {
+    auto* cp = p->add_event_columns();
+    cp->set_name(c.name);
+    cp->set_dtype(ToProto(c.dtype));
+  }
 }
 
 void ToProto(const FeatureService& s, v1::FeatureServiceSpec* p) {
