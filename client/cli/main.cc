@@ -492,9 +492,11 @@ int LoadViewColumns(Client& client, const std::string& view_name, const char* co
     types[k.name()] = *type;
     join_keys.insert(k.name());
   }
-  for (const auto& f : view->features()) {
+  // An aggregation view is written its raw events' columns.
+  const auto& columns = view->aggregations_size() > 0 ? view->event_columns() : view->features();
+  for (const auto& f : columns) {
     auto type = FromProto(f.dtype());
-    if (!type) return BadInput(absl::StrCat("feature '", f.name(), "' has a type this CLI does not know"));
+    if (!type) return BadInput(absl::StrCat("column '", f.name(), "' has a type this CLI does not know"));
     types[f.name()] = *type;
   }
   return 0;

@@ -204,6 +204,9 @@ absl::StatusOr<HealStats> HealAggregationView(const Registry& registry, const Fe
 
   std::map<std::string, HealEntity> entities;
   {
+    // The entities: those with events in the history, including what the
+    // log holds yet.
+    if (options.flush_log) PANTRY_RETURN_IF_ERROR(options.flush_log());
     KeySink keys(view, threads);
     PANTRY_ASSIGN_OR_RETURN(offline::EventScanStats scan,
                             offline::ScanViewEvents(registry, view, plan, lo, hi, threads,

@@ -344,7 +344,7 @@ absl::StatusOr<std::vector<SourceFile>> ListViewFiles(const Registry& registry,
         absl::StrCat("feature view '", view.name, "': unknown source '", view.source, "'"));
   }
   std::vector<SourceFile> files;
-  if (!source->second.is_stream()) {  // a stream's history is only what pantryd appended
+  if (source->second.has_files()) {  // otherwise the history is only what pantryd appended
     PANTRY_ASSIGN_OR_RETURN(files, ListSourceFiles(source->second.path));
   }
   const std::string appended = AppendedRowsFolder(registry, view);

@@ -142,7 +142,7 @@ absl::Status ValidateSources(const Registry& registry) {
   auto add = [&](const std::string& order, const std::string& scope, const std::string& file,
                  std::string text) { problems.Add(order, scope, file, std::move(text)); };
   for (const auto& [name, source] : registry.sources) {
-    if (source.is_stream()) continue;  // no files of its own
+    if (!source.has_files()) continue;  // no files of its own
     const std::string source_scope = absl::StrCat("source '", name, "'");
     auto files = ListSourceFiles(source.path);
     if (!files.ok()) {

@@ -77,7 +77,7 @@ constexpr absl::string_view kSourceKeys[] = {
     "group",     "redis",        "field_map",     "dead_letter_stream", "claim_idle",
     "batch"};
 constexpr absl::string_view kSourceColumnKeys[] = {"name", "dtype"};
-constexpr absl::string_view kSourceTypes[] = {"file", "redis_stream"};
+constexpr absl::string_view kSourceTypes[] = {"file", "redis_stream", "push"};
 // Keys only a stream source takes.
 constexpr absl::string_view kStreamOnlyKeys[] = {"stream",        "group",
                                                  "redis",         "field_map",
@@ -894,6 +894,8 @@ void RepoParser::ParseSources(const YAML::Node& node) {
       if (ReadString(*n, Child(path, "type"), &type)) {
         if (type == "redis_stream") {
           s.type = DataSource::Type::kRedisStream;
+        } else if (type == "push") {
+          s.type = DataSource::Type::kPush;
         } else if (type != "file") {
           Error(*n, Child(path, "type"),
                 absl::StrCat("unknown source type '", type, "': expected ",
@@ -903,6 +905,19 @@ void RepoParser::ParseSources(const YAML::Node& node) {
     }
     if (s.is_stream()) {
       ParseStreamSource(f, path, &s);
+    } else if (s.type == DataSource::Type::kPush) {
+      for (absl::string_view key : kStreamOnlyKeys) {
+        if (f.Has(key)) {
+          ValueError(f, key, Child(path, key),
+                     absl::StrCat("'", key, "' is for sources of type: redis_stream"));
+        }
+      }
+      if (f.Has("path")) {
+        ValueError(f, "path", Child(path, "path"),
+                   "a push source has no path: its offline history is what pantryd ingests "
+                   "(<offline_store.path>/views/<view>/)");
+      }
+      if (!f.Has("schema")) Required(f, "schema", path);  // reports it missing
     } else {
       for (absl::string_view key : kStreamOnlyKeys) {
         if (f.Has(key)) {
@@ -1189,7 +1204,7 @@ void RepoParser::ParseFeatureView(const Fields& f, const std::string& path,
   // A view fed by a stream takes its columns from the source's schema.
   if (const YAML::Node* n = f.Get("source")) {
     auto src = registry_->sources.find(v.source);
-    if (src != registry_->sources.end() && src->second.is_stream() && !v.is_aggregation()) {
+    if (src != registry_->sources.end() && !src->second.has_files() && !v.is_aggregation()) {
       const DataSource& source = src->second;
       std::vector<std::string> missing;
       for (const JoinKey& k : v.join_keys) {
@@ -1200,10 +1215,11 @@ void RepoParser::ParseFeatureView(const Fields& f, const std::string& path,
       }
       if (!missing.empty()) {
         Error(*n, Child(path, "source"),
-              absl::StrCat("stream source '", source.name, "' has no column ",
-                           absl::StrJoin(missing, ", "),
-                           " in its schema; every join key and feature of a view fed by a "
-                           "stream is a column of the source"));
+              absl::StrCat(source.is_stream() ? "stream" : "push", " source '", source.name,
+                           "' has no column ", absl::StrJoin(missing, ", "),
+                           " in its schema; every join key and feature of a view fed by a ",
+                           source.is_stream() ? "stream" : "push source",
+                           " is a column of the source"));
       }
     }
   }

@@ -55,7 +55,9 @@ struct StreamSource {
 };
 
 struct DataSource {
-  enum class Type { kFile, kRedisStream };
+  // kPush: events only pushed (no files of its own): its history is what
+  // pantryd appends, like a stream's.
+  enum class Type { kFile, kRedisStream, kPush };
   std::string name;
   Type type = Type::kFile;
   std::string path;  // file sources: absolute, resolved against the repository file's folder
@@ -74,6 +76,9 @@ struct DataSource {
   StreamSource stream;  // type kRedisStream only
 
   bool is_stream() const { return type == Type::kRedisStream; }
+  // File sources have files of their own; push and stream sources only what
+  // pantryd appends to their views' history.
+  bool has_files() const { return type == Type::kFile; }
   // The column named `name`, or nullptr.
   const SourceColumn* FindColumn(absl::string_view name) const;
 };
