@@ -90,6 +90,10 @@ absl::StatusOr<OnlineFeatures> Client::GetOnlineFeatures(const OnlineQuery& quer
     auto& column = (*request.mutable_entities())[name];
     for (const Value& v : values) ToProto(v, column.add_val());
   }
+  for (const auto& [name, values] : query.request_data) {
+    auto& column = (*request.mutable_request_data())[name];
+    for (const Value& v : values) ToProto(v, column.add_val());
+  }
   v1::GetOnlineFeaturesResponse response;
   absl::Status status = WithRetries([&](grpc::ClientContext* context) {
     return features_->GetOnlineFeatures(context, request, &response);

@@ -49,7 +49,11 @@ using KeyList = absl::Span<const absl::string_view>;
 
 constexpr absl::string_view kTopLevelKeys[] = {
     "project", "online_store",  "offline_store",    "serving", "entities",
-    "sources", "feature_views", "feature_services", "lineage"};
+    "sources", "feature_views", "feature_services", "lineage", "on_demand_views"};
+constexpr absl::string_view kOnDemandViewKeys[] = {"name",  "inputs", "features", "owner",
+                                                   "description", "tags"};
+constexpr absl::string_view kOnDemandInputKeys[] = {"request", "features"};
+constexpr absl::string_view kOnDemandFeatureKeys[] = {"name", "dtype", "expr", "description"};
 constexpr absl::string_view kLineageKeys[] = {"path"};
 constexpr absl::string_view kMaterializeKeys[] = {"every"};
 constexpr absl::string_view kOnlineStoreKeys[] = {"type",
@@ -373,6 +377,7 @@ class RepoParser {
                          const YAML::Node* source_node,
                          const std::map<std::string, std::string>& key_owner, FeatureView* v);
   void ParseFeatureServices(const YAML::Node& node);
+  void ParseOnDemandViews(const YAML::Node& node);
 
   // Records the first occurrence of `name` in `seen` or reports a duplicate.
   // `first` says how the first one came about ("defined", "listed").
@@ -1410,6 +1415,119 @@ void RepoParser::ParseAggregations(const YAML::Node& node, const std::string& pa
   }
 }
 
+void RepoParser::ParseOnDemandViews(const YAML::Node& node) {
+  if (!ExpectList(node, "on_demand_views", "on-demand views")) return;
+  std::map<std::string, int, std::less<>> seen;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node item = node[i];
+    const std::string path = Element("on_demand_views", i);
+    if (!ExpectMap(item, path, "an on-demand view: a map with name, inputs and features")) continue;
+    const Fields f = ReadFields(item, path, kOnDemandViewKeys);
+    OnDemandView v;
+    bool named = false;
+    if (const YAML::Node* n = Required(f, "name", path)) {
+      const std::string npath = Child(path, "name");
+      named = ReadName(*n, npath, &v.name) && Unique(&seen, v.name, *n, npath, "on-demand view");
+      if (named && registry_->feature_views.count(v.name) != 0) {
+        Error(*n, npath,
+              absl::StrCat("'", v.name, "' is also a feature view; names of views are unique"));
+        named = false;
+      }
+    }
+    // What its expressions may use: request columns, then features.
+    std::vector<expr::ExprInput> inputs;
+    if (const YAML::Node* n = Required(f, "inputs", path)) {
+      const std::string ipath = Child(path, "inputs");
+      if (ExpectMap(*n, ipath, "a map with request and features")) {
+        const Fields inf = ReadFields(*n, ipath, kOnDemandInputKeys);
+        if (const YAML::Node* r = inf.Get("request")) {
+          DataSource columns;
+          ParseSourceSchema(*r, Child(ipath, "request"), &columns);
+          v.request = std::move(columns.schema);
+        }
+        if (const YAML::Node* fs = inf.Get("features")) {
+          const std::string fpath = Child(ipath, "features");
+          std::vector<std::pair<std::string, YAML::Node>> refs;
+          if (ReadScalarList(*fs, fpath, &refs)) {
+            for (size_t k = 0; k < refs.size(); ++k) {
+              std::vector<FeatureRef> resolved;
+              const absl::string_view view_name =
+                  absl::string_view(refs[k].first).substr(0, refs[k].first.find(':'));
+              if (registry_->FindFeatureView(view_name) == nullptr) {
+                Error(refs[k].second, Element(fpath, k),
+                      absl::StrCat("'", refs[k].first,
+                                   "' is not a feature of a feature view (an on-demand view "
+                                   "reads feature views only)"));
+                continue;
+              }
+              const absl::Status st = registry_->ResolveFeatureRef(refs[k].first, &resolved);
+              if (!st.ok()) {
+                Error(refs[k].second, Element(fpath, k), st.message());
+                continue;
+              }
+              for (FeatureRef& r : resolved) {
+                const FeatureView* fv = registry_->FindFeatureView(r.view);
+                v.input_dtypes.push_back(fv->schema[static_cast<size_t>(fv->FeatureIndex(r.feature))].dtype);
+                v.inputs.push_back(std::move(r));
+              }
+            }
+          }
+        }
+      }
+    }
+    for (const SourceColumn& c : v.request) inputs.push_back({c.name, c.dtype});
+    for (size_t k = 0; k < v.inputs.size(); ++k) {
+      inputs.push_back({absl::StrCat(v.inputs[k].view, ".", v.inputs[k].feature), v.input_dtypes[k]});
+    }
+    if (const YAML::Node* n = Required(f, "features", path)) {
+      const std::string fpath = Child(path, "features");
+      if (ExpectList(*n, fpath, "features: a list of {name, dtype, expr}")) {
+        if (n->size() == 0) Error(*n, fpath, "an on-demand view needs at least one feature");
+        std::map<std::string, int, std::less<>> seen_features;
+        for (size_t k = 0; k < n->size(); ++k) {
+          const YAML::Node fnode = (*n)[k];
+          const std::string kpath = Element(fpath, k);
+          if (!ExpectMap(fnode, kpath, "a feature: a map with name, dtype and expr")) continue;
+          const Fields ff = ReadFields(fnode, kpath, kOnDemandFeatureKeys);
+          OnDemandFeature feature;
+          bool ok = false;
+          if (const YAML::Node* nn = Required(ff, "name", kpath)) {
+            ok = ReadName(*nn, Child(kpath, "name"), &feature.name) &&
+                 Unique(&seen_features, feature.name, *nn, Child(kpath, "name"), "feature");
+          }
+          bool typed = false;
+          if (const YAML::Node* nn = Required(ff, "dtype", kpath)) {
+            typed = ReadValueType(*nn, Child(kpath, "dtype"), &feature.dtype);
+          }
+          if (const YAML::Node* nn = Required(ff, "expr", kpath)) {
+            const std::string epath = Child(kpath, "expr");
+            if (ReadString(*nn, epath, &feature.expr) && typed) {
+              absl::StatusOr<std::unique_ptr<const expr::Expr>> compiled =
+                  expr::Expr::Compile(feature.expr, inputs, feature.dtype);
+              if (compiled.ok()) {
+                feature.compiled = std::shared_ptr<const expr::Expr>(*std::move(compiled));
+              } else {
+                Error(*nn, epath, compiled.status().message());
+                ok = false;
+              }
+            } else {
+              ok = false;
+            }
+          } else {
+            ok = false;
+          }
+          OptionalString(ff, "description", kpath, &feature.description);
+          if (ok && typed) v.features.push_back(std::move(feature));
+        }
+      }
+    }
+    OptionalString(f, "owner", path, &v.owner);
+    OptionalString(f, "description", path, &v.description);
+    OptionalTags(f, path, &v.tags);
+    if (named) registry_->on_demand_views.emplace(v.name, std::move(v));
+  }
+}
+
 void RepoParser::ParseFeatureServices(const YAML::Node& node) {
   if (!ExpectList(node, "feature_services", "feature services")) return;
   std::map<std::string, int, std::less<>> seen;
@@ -1513,6 +1631,7 @@ absl::StatusOr<std::shared_ptr<const Registry>> RepoParser::Parse(absl::string_v
       if (const YAML::Node* n = f.Get("entities")) ParseEntities(*n);
       if (const YAML::Node* n = f.Get("sources")) ParseSources(*n);
       if (const YAML::Node* n = f.Get("feature_views")) ParseFeatureViews(*n);
+      if (const YAML::Node* n = f.Get("on_demand_views")) ParseOnDemandViews(*n);
       if (const YAML::Node* n = f.Get("feature_services")) ParseFeatureServices(*n);
       ParseLineage(f.Get("lineage"));
     }

@@ -58,6 +58,13 @@ int FeatureView::FeatureIndex(absl::string_view feature) const {
   return -1;
 }
 
+int OnDemandView::FeatureIndex(absl::string_view feature) const {
+  for (size_t i = 0; i < features.size(); ++i) {
+    if (features[i].name == feature) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 int FeatureView::WrittenColumnIndex(absl::string_view column) const {
   const std::vector<Feature>& columns = written_columns();
   for (size_t i = 0; i < columns.size(); ++i) {
@@ -164,6 +171,10 @@ const FeatureService* Registry::FindFeatureService(absl::string_view name) const
   return FindIn(feature_services, name);
 }
 
+const OnDemandView* Registry::FindOnDemandView(absl::string_view name) const {
+  return FindIn(on_demand_views, name);
+}
+
 absl::StatusOr<std::vector<FeatureRef>> Registry::ResolveFeatures(
     absl::string_view feature_service, const std::vector<std::string>& refs) const {
   std::vector<FeatureRef> out;
@@ -197,6 +208,18 @@ absl::Status Registry::ResolveFeatureRef(absl::string_view ref,
   const absl::string_view feature = ref.substr(colon + 1);
   const FeatureView* view = FindFeatureView(view_name);
   if (view == nullptr) {
+    if (const OnDemandView* odv = FindOnDemandView(view_name)) {
+      if (feature == "*") {
+        for (const OnDemandFeature& f : odv->features) out->push_back({odv->name, f.name});
+        return absl::OkStatus();
+      }
+      if (odv->FeatureIndex(feature) < 0) {
+        return absl::InvalidArgumentError(absl::StrCat("unknown feature '", feature,
+                                                       "' in on-demand view '", view_name, "'"));
+      }
+      out->push_back({odv->name, std::string(feature)});
+      return absl::OkStatus();
+    }
     return absl::InvalidArgumentError(
         absl::StrCat("unknown feature view '", view_name, "' in reference '", ref, "'"));
   }

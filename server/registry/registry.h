@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/common/time.h"
+#include "server/expr/expr.h"
 #include "server/value/value.h"
 
 namespace pantry {
@@ -186,6 +187,35 @@ struct FeatureRef {
   std::string ToString() const { return view + ":" + feature; }
 };
 
+// A feature computed per request row by an expression (server/expr) over
+// request data and features of feature views.
+struct OnDemandFeature {
+  std::string name;
+  ValueType dtype = ValueType::kDouble;
+  std::string expr;  // its text
+  std::string description;
+  // Compiled against OnDemandView::ExprInputs(), in that order.
+  std::shared_ptr<const expr::Expr> compiled;
+};
+
+// on_demand_views: features computed at request time, the same way online
+// (request data in the request) and offline (request data = columns of the
+// entity file).
+struct OnDemandView {
+  std::string name;
+  // Values the caller sends with each entity row.
+  std::vector<SourceColumn> request;
+  // Features of feature views it reads ("view:feature"), resolved.
+  std::vector<FeatureRef> inputs;
+  std::vector<ValueType> input_dtypes;  // of each of inputs
+  std::vector<OnDemandFeature> features;
+  std::string owner;
+  std::string description;
+  std::map<std::string, std::string> tags;
+
+  int FeatureIndex(absl::string_view feature) const;
+};
+
 struct FeatureService {
   std::string name;
   std::vector<FeatureRef> features;  // "view:*" already expanded, in order
@@ -248,11 +278,13 @@ class Registry {
   std::map<std::string, DataSource, std::less<>> sources;
   std::map<std::string, FeatureView, std::less<>> feature_views;
   std::map<std::string, FeatureService, std::less<>> feature_services;
+  std::map<std::string, OnDemandView, std::less<>> on_demand_views;
 
   // nullptr when absent.
   const Entity* FindEntity(absl::string_view name) const;
   const FeatureView* FindFeatureView(absl::string_view name) const;
   const FeatureService* FindFeatureService(absl::string_view name) const;
+  const OnDemandView* FindOnDemandView(absl::string_view name) const;
 
   // Resolves "view:feature" or "view:*" into refs appended to `out`.
   // InvalidArgument naming the reference when malformed or unknown.

@@ -58,6 +58,12 @@ grpc::ServerUnaryReactor* FeatureServiceImpl::GetOnlineFeatures(
     for (const v1::Value& v : column.val()) values.push_back(FromProto(v));
     req.entities.emplace_back(name, std::move(values));
   }
+  for (const auto& [name, column] : request->request_data()) {
+    std::vector<Value> values;
+    values.reserve(column.val_size());
+    for (const v1::Value& v : column.val()) values.push_back(FromProto(v));
+    req.request_data.emplace_back(name, std::move(values));
+  }
   serving_->GetOnlineFeatures(
       std::move(req), Deadline(context),
       [reactor, response](absl::StatusOr<OnlineFeaturesResponse> result) {

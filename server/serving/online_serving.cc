@@ -1,5 +1,7 @@
 #include "server/serving/online_serving.h"
 
+#include <algorithm>
+#include <map>
 #include <memory>
 #include <string_view>
 #include <unordered_map>
@@ -34,6 +36,20 @@ absl::StatusOr<Value> CoerceKey(const Value& v, const JoinKey& key, size_t row) 
 
 constexpr size_t kMaxCachedPlans = 4096;
 
+// Request data as the on-demand view declares it: widened, and integers
+// taken as DOUBLE (clients that speak JSON send 150 for 150.0).
+absl::StatusOr<Value> RequestValue(const Value& v, ValueType type) {
+  if (v.is_null()) return Value::Null(type);
+  if (v.type() == type) return v;
+  if (type == ValueType::kDouble && v.type() == ValueType::kInt64) {
+    return Value::Double(static_cast<double>(v.get<int64_t>()));
+  }
+  if (type == ValueType::kDouble && v.type() == ValueType::kInt32) {
+    return Value::Double(v.get<int32_t>());
+  }
+  return v.CastTo(type);
+}
+
 }  // namespace
 
 absl::string_view FieldStatusName(FieldStatus status) {
@@ -63,6 +79,16 @@ struct OnlineServing::Plan {
   std::vector<View> views;                   // in first-requested order
   std::vector<std::string> names;            // output names, request order
   std::vector<std::string> refs;             // "view:feature", request order
+  std::vector<bool> hidden;                  // per column: an on-demand input only
+  // On-demand features: computed from request data and fetched columns.
+  struct OnDemand {
+    const OnDemandView* view = nullptr;
+    const OnDemandFeature* feature = nullptr;
+    size_t output = 0;                   // its column
+    std::vector<size_t> feature_columns;  // per view input: the column fetched
+  };
+  std::vector<OnDemand> on_demand;
+  std::vector<std::string> request_columns;  // the request data they read
 };
 
 absl::StatusOr<std::shared_ptr<const OnlineServing::Plan>> OnlineServing::GetPlan(
@@ -96,7 +122,10 @@ absl::StatusOr<std::shared_ptr<const OnlineServing::Plan>> OnlineServing::GetPla
   plan->registry = registry;
   std::unordered_map<std::string, size_t> view_index;
   std::unordered_map<std::string, std::string> ref_of_name;
-  for (const FeatureRef& ref : refs) {
+  std::unordered_map<std::string, size_t> column_of_ref;  // fetched features
+  // Adds feature `ref` of a feature view as an output column (hidden: read
+  // only as an on-demand view's input).
+  auto add_feature = [&](const FeatureRef& ref, bool hidden) -> absl::Status {
     auto [it, inserted] = view_index.try_emplace(ref.view, plan->views.size());
     if (inserted) {
       Plan::View view;
@@ -113,22 +142,74 @@ absl::StatusOr<std::shared_ptr<const OnlineServing::Plan>> OnlineServing::GetPla
       plan->views.push_back(std::move(view));
     }
     Plan::View& view = plan->views[it->second];
-    std::string name =
-        request.full_feature_names ? absl::StrCat(ref.view, "__", ref.feature) : ref.feature;
-    auto [prev, fresh] = ref_of_name.try_emplace(name, ref.ToString());
-    if (!fresh) {
-      if (prev->second == ref.ToString()) continue;  // the same feature asked twice
-      return absl::InvalidArgumentError(
-          absl::StrCat("output name '", name, "' is produced by both ", prev->second, " and ",
-                       ref.ToString(), "; set full_feature_names to tell them apart"));
+    std::string name = hidden ? absl::StrCat("\x01", ref.ToString())
+                       : request.full_feature_names ? absl::StrCat(ref.view, "__", ref.feature)
+                                                    : ref.feature;
+    if (!hidden) {
+      auto [prev, fresh] = ref_of_name.try_emplace(name, ref.ToString());
+      if (!fresh) {
+        if (prev->second == ref.ToString()) return absl::OkStatus();  // the same feature asked twice
+        return absl::InvalidArgumentError(
+            absl::StrCat("output name '", name, "' is produced by both ", prev->second, " and ",
+                         ref.ToString(), "; set full_feature_names to tell them apart"));
+      }
     }
     view.features.push_back(ref.feature);
     view.feature_ids.push_back(FeatureId(ref.feature));
     view.outputs.push_back(static_cast<size_t>(view.view->FeatureIndex(ref.feature)));
     view.dtypes.push_back(view.view->schema[view.view->FeatureIndex(ref.feature)].dtype);
     view.output_columns.push_back(plan->names.size());
+    column_of_ref.emplace(ref.ToString(), plan->names.size());
     plan->names.push_back(std::move(name));
     plan->refs.push_back(ref.ToString());
+    plan->hidden.push_back(hidden);
+    return absl::OkStatus();
+  };
+  for (const FeatureRef& ref : refs) {
+    const OnDemandView* odv = registry->FindOnDemandView(ref.view);
+    if (odv == nullptr) {
+      if (column_of_ref.count(ref.ToString()) != 0 &&
+          !plan->hidden[column_of_ref[ref.ToString()]]) {
+        continue;  // the same feature asked twice
+      }
+      PANTRY_RETURN_IF_ERROR(add_feature(ref, /*hidden=*/false));
+      continue;
+    }
+    std::string name =
+        request.full_feature_names ? absl::StrCat(ref.view, "__", ref.feature) : ref.feature;
+    auto [prev, fresh] = ref_of_name.try_emplace(name, ref.ToString());
+    if (!fresh) {
+      if (prev->second == ref.ToString()) continue;
+      return absl::InvalidArgumentError(
+          absl::StrCat("output name '", name, "' is produced by both ", prev->second, " and ",
+                       ref.ToString(), "; set full_feature_names to tell them apart"));
+    }
+    Plan::OnDemand od;
+    od.view = odv;
+    od.feature = &odv->features[static_cast<size_t>(odv->FeatureIndex(ref.feature))];
+    od.output = plan->names.size();
+    plan->names.push_back(std::move(name));
+    plan->refs.push_back(ref.ToString());
+    plan->hidden.push_back(false);
+    plan->on_demand.push_back(od);
+  }
+  // The inputs of the on-demand features: fetched like any feature, hidden
+  // unless asked for too.
+  for (Plan::OnDemand& od : plan->on_demand) {
+    for (const FeatureRef& input : od.view->inputs) {
+      if (column_of_ref.count(input.ToString()) == 0) {
+        PANTRY_RETURN_IF_ERROR(add_feature(input, /*hidden=*/true));
+      }
+      od.feature_columns.push_back(column_of_ref.at(input.ToString()));
+    }
+  }
+  for (const Plan::OnDemand& od : plan->on_demand) {
+    for (const SourceColumn& c : od.view->request) {
+      if (std::find(plan->request_columns.begin(), plan->request_columns.end(), c.name) ==
+          plan->request_columns.end()) {
+        plan->request_columns.push_back(c.name);
+      }
+    }
   }
 
   std::lock_guard<std::mutex> lock(plans_mu_);
@@ -189,6 +270,62 @@ void OnlineServing::GetOnlineFeatures(OnlineFeaturesRequest request, Micros dead
     }
   }
 
+  // Request data: exactly the columns the on-demand features read, a value
+  // per row, of (or castable to) the declared type.
+  auto request_data = std::make_shared<std::vector<std::vector<Value>>>();
+  for (const auto& [name, values] : request.request_data) {
+    if (std::find(plan->request_columns.begin(), plan->request_columns.end(), name) ==
+        plan->request_columns.end()) {
+      return fail(absl::InvalidArgumentError(absl::StrCat(
+          "request data '", name, "' is not read by any requested on-demand feature")));
+    }
+    if (values.size() != rows) {
+      return fail(absl::InvalidArgumentError(
+          absl::StrCat("request data '", name, "' has ", values.size(), " values for ", rows,
+                       " entity rows; it needs one per row")));
+    }
+  }
+  // Per on-demand feature: its request columns, cast to their types.
+  std::vector<std::vector<const std::vector<Value>*>> request_inputs(plan->on_demand.size());
+  std::map<std::pair<std::string, ValueType>, size_t> cast_columns;
+  for (size_t o = 0; o < plan->on_demand.size(); ++o) {
+    const OnDemandView& odv = *plan->on_demand[o].view;
+    for (const SourceColumn& c : odv.request) {
+      auto found = std::find_if(request.request_data.begin(), request.request_data.end(),
+                                [&](const auto& column) { return column.first == c.name; });
+      if (found == request.request_data.end()) {
+        return fail(absl::InvalidArgumentError(
+            absl::StrCat("on-demand view '", odv.name, "' needs request data '", c.name, "' (",
+                         ValueTypeName(c.dtype), ")")));
+      }
+      auto [it, fresh] = cast_columns.try_emplace({c.name, c.dtype}, request_data->size());
+      if (fresh) {
+        std::vector<Value> cast;
+        cast.reserve(rows);
+        for (size_t r = 0; r < rows; ++r) {
+          const Value& v = found->second[r];
+          absl::StatusOr<Value> x = RequestValue(v, c.dtype);
+          if (!x.ok()) {
+            return fail(absl::InvalidArgumentError(absl::StrCat(
+                "request data '", c.name, "' row ", r + 1, ": on-demand view '", odv.name,
+                "' expects ", ValueTypeName(c.dtype), ", got ", ValueTypeName(v.type()))));
+          }
+          cast.push_back(*std::move(x));
+        }
+        request_data->push_back(std::move(cast));
+      }
+      request_inputs[o].push_back(&(*request_data)[it->second]);
+    }
+  }
+  // The vector's elements no longer move.
+  for (size_t o = 0; o < plan->on_demand.size(); ++o) {
+    const OnDemandView& odv = *plan->on_demand[o].view;
+    for (size_t k = 0; k < odv.request.size(); ++k) {
+      request_inputs[o][k] =
+          &(*request_data)[cast_columns.at({odv.request[k].name, odv.request[k].dtype})];
+    }
+  }
+
   // One read per (row, view), all in one store call.
   std::vector<ViewRead> reads;
   reads.reserve(rows * plan->views.size());
@@ -220,8 +357,8 @@ void OnlineServing::GetOnlineFeatures(OnlineFeaturesRequest request, Micros dead
 
   store_->Read(
       std::move(reads), deadline,
-      [plan, rows, now = clock_(), done = std::move(done)](
-          absl::StatusOr<std::vector<ViewReadResult>> results) {
+      [plan, rows, now = clock_(), request_data, request_inputs = std::move(request_inputs),
+       done = std::move(done)](absl::StatusOr<std::vector<ViewReadResult>> results) {
         if (!results.ok()) return done(results.status());
         OnlineFeaturesResponse response;
         response.rows = rows;
@@ -297,8 +434,36 @@ void OnlineServing::GetOnlineFeatures(OnlineFeaturesRequest request, Micros dead
             }
           }
         }
+        if (!plan->on_demand.empty()) {
+          EvaluateOnDemand(*plan, request_inputs, rows, now, &response);
+        }
         done(std::move(response));
       });
+}
+
+void OnlineServing::EvaluateOnDemand(
+    const Plan& plan, const std::vector<std::vector<const std::vector<Value>*>>& request,
+    size_t rows, Micros now, OnlineFeaturesResponse* response) {
+  std::vector<const Value*> inputs;
+  for (size_t o = 0; o < plan.on_demand.size(); ++o) {
+    const Plan::OnDemand& od = plan.on_demand[o];
+    FeatureColumn& column = response->columns[od.output];
+    for (size_t r = 0; r < rows; ++r) {
+      inputs.clear();
+      for (const std::vector<Value>* values : request[o]) inputs.push_back(&(*values)[r]);
+      for (size_t c : od.feature_columns) inputs.push_back(&response->columns[c].values[r]);
+      Value v = od.feature->compiled->Evaluate(inputs, now);
+      column.statuses.push_back(v.is_null() ? FieldStatus::kNullValue : FieldStatus::kPresent);
+      column.event_times.push_back(kNoTimestamp);
+      column.values.push_back(std::move(v));
+    }
+  }
+  if (std::find(plan.hidden.begin(), plan.hidden.end(), true) == plan.hidden.end()) return;
+  std::vector<FeatureColumn> shown;
+  for (size_t c = 0; c < response->columns.size(); ++c) {
+    if (!plan.hidden[c]) shown.push_back(std::move(response->columns[c]));
+  }
+  response->columns = std::move(shown);
 }
 
 void OnlineServing::WriteOnlineFeatures(const std::string& view_name,

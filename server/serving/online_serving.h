@@ -35,6 +35,8 @@ struct OnlineFeaturesRequest {
   std::string feature_service;
   // Entity rows as columns: join key name -> one value per row.
   std::vector<std::pair<std::string, std::vector<Value>>> entities;
+  // Request data for on-demand features: column name -> one value per row.
+  std::vector<std::pair<std::string, std::vector<Value>>> request_data;
   bool full_feature_names = false;
 };
 
@@ -125,6 +127,13 @@ class OnlineServing {
   // send the same features over and over.
   absl::StatusOr<std::shared_ptr<const Plan>> GetPlan(
       const std::shared_ptr<const Registry>& registry, const OnlineFeaturesRequest& request);
+
+  // Computes the on-demand columns of `response` from request data (per
+  // on-demand feature, its request columns) and the fetched columns, then
+  // drops the columns fetched only as their inputs.
+  static void EvaluateOnDemand(const Plan& plan,
+                               const std::vector<std::vector<const std::vector<Value>*>>& request,
+                               size_t rows, Micros now, OnlineFeaturesResponse* response);
 
   const RegistryHolder* registry_;
   OnlineStore* store_;

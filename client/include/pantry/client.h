@@ -41,6 +41,8 @@ struct OnlineQuery {
   std::string feature_service;
   // join key -> one value per entity row
   std::vector<std::pair<std::string, std::vector<Value>>> entities;
+  // Request data of on-demand features: column -> one value per entity row
+  std::vector<std::pair<std::string, std::vector<Value>>> request_data;
   bool full_feature_names = false;
 };
 

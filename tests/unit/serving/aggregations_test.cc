@@ -20,7 +20,7 @@ constexpr Micros kMinute = 60 * kMicrosPerSecond;
 constexpr Micros kHour = 60 * kMinute;
 constexpr Micros kT0 = 1767225600 * kMicrosPerSecond;
 
-constexpr char kRepo[] = R"(
+constexpr char kRepo[] = R"yaml(
 project: test
 entities:
   - {name: user, join_keys: [user_id], value_type: INT64}
@@ -43,7 +43,16 @@ feature_views:
   - name: profile
     entities: [user]
     schema: [{name: age, dtype: INT64}]
-)";
+on_demand_views:
+  - name: risk
+    inputs:
+      request: [{name: amount, dtype: DOUBLE}]
+      features: [txn:amount_1d, profile:age]
+    features:
+      - {name: ratio, dtype: DOUBLE, expr: "amount / txn.amount_1d"}
+      - {name: adult, dtype: BOOL, expr: "profile.age >= 18"}
+      - {name: size, dtype: STRING, expr: "if(amount > 100, 'big', 'small')"}
+)yaml";
 
 class AggregationsTest : public ::testing::Test {
  protected:
@@ -147,6 +156,64 @@ TEST_F(AggregationsTest, FeaturesOfAnAggregationViewAreNotWrittenDirectly) {
                                [&](absl::StatusOr<WriteResult> r) { status = r.status(); });
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("is an aggregation view"));
+}
+
+TEST_F(AggregationsTest, OnDemandFeaturesComputeFromRequestDataAndFeatures) {
+  now_ = kT0 + kHour;
+  ASSERT_TRUE(Push({Event(1, kT0 + 10 * kMinute, 50)}).ok());
+  auto registry = holder_.Get();
+  ASSERT_NE(registry->FindOnDemandView("risk"), nullptr);
+  OnlineFeaturesRequest req;
+  req.feature_refs = {"risk:*", "txn:n_1h"};
+  req.entities = {{"user_id", {Value::Int64(1), Value::Int64(2)}}};
+  req.request_data = {{"amount", {Value::Int64(150), Value::Null(ValueType::kDouble)}}};
+  absl::StatusOr<OnlineFeaturesResponse> out = absl::UnknownError("no callback");
+  serving_.GetOnlineFeatures(req, NowMicros() + 10 * kMicrosPerSecond,
+                             [&](absl::StatusOr<OnlineFeaturesResponse> r) { out = std::move(r); });
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  // Only what was asked: the inputs read for the expressions are not shown.
+  ASSERT_EQ(out->columns.size(), 4u);
+  EXPECT_EQ(out->columns[0].name, "ratio");
+  EXPECT_EQ(out->columns[0].values[0], Value::Double(3));  // 150 / 50
+  EXPECT_EQ(out->columns[0].statuses[1], FieldStatus::kNullValue);  // null amount, no events
+  EXPECT_EQ(out->columns[1].statuses[0], FieldStatus::kNullValue);  // no profile: age null
+  EXPECT_EQ(out->columns[2].values[0], Value::String("big"));
+  EXPECT_EQ(out->columns[2].values[1], Value::String("small"));  // if(null) takes the else
+  EXPECT_EQ(out->columns[3].name, "n_1h");
+  EXPECT_EQ(out->columns[3].values[0], Value::Int64(1));
+
+  req.request_data.clear();
+  serving_.GetOnlineFeatures(req, NowMicros() + 10 * kMicrosPerSecond,
+                             [&](absl::StatusOr<OnlineFeaturesResponse> r) { out = std::move(r); });
+  EXPECT_THAT(out.status().message(), HasSubstr("needs request data 'amount' (DOUBLE)"));
+  req.request_data = {{"amount", {Value::Double(1), Value::Double(2)}},
+                      {"amuont", {Value::Double(1), Value::Double(2)}}};
+  serving_.GetOnlineFeatures(req, NowMicros() + 10 * kMicrosPerSecond,
+                             [&](absl::StatusOr<OnlineFeaturesResponse> r) { out = std::move(r); });
+  EXPECT_THAT(out.status().message(), HasSubstr("request data 'amuont' is not read"));
+  req.request_data = {{"amount", {Value::String("x"), Value::Double(2)}}};
+  serving_.GetOnlineFeatures(req, NowMicros() + 10 * kMicrosPerSecond,
+                             [&](absl::StatusOr<OnlineFeaturesResponse> r) { out = std::move(r); });
+  EXPECT_THAT(out.status().message(), HasSubstr("expects DOUBLE, got STRING"));
+}
+
+TEST(OnDemandRegistry, MistakesAreNamedWithFileAndLine) {
+  auto parse = [](const std::string& extra) {
+    return ParseRegistry(std::string(kRepo).substr(0, std::string(kRepo).find("on_demand_views:")) +
+                             "on_demand_views:\n  - name: odv\n    inputs:\n      request: [{name: "
+                             "amount, dtype: DOUBLE}]\n      features: [txn:amount_1d]\n    "
+                             "features:\n" + extra,
+                         "repo.yaml", "/tmp");
+  };
+  auto r = parse("      - {name: f, dtype: DOUBLE, expr: \"amount / txn.amount_1d\"}\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  r = parse("      - {name: f, dtype: DOUBLE, expr: \"amount / txn.amount_2d\"}\n");
+  EXPECT_THAT(r.status().message(), HasSubstr("repo.yaml:30:40: on_demand_views[0].features[0].expr: column "));
+  EXPECT_THAT(r.status().message(), HasSubstr("txn.amount_2d"));
+  r = parse("      - {name: f, dtype: INT64, expr: \"amount * 2\"}\n");
+  EXPECT_THAT(r.status().message(), HasSubstr("features[0].expr"));
+  r = parse("      - {name: f, dtype: DOUBLE, expr: \"amount +\"}\n");
+  EXPECT_THAT(r.status().message(), HasSubstr("column "));
 }
 
 }  // namespace

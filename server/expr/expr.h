@@ -6,8 +6,8 @@
 // is parsed and type-checked once, when the feature repository is applied,
 // and then evaluated in process for every row, by online reads and by
 // training-set builds alike, so both paths compute the same value.
-#ifndef PANTRY_SERVER_TRANSFORM_EXPR_H_
-#define PANTRY_SERVER_TRANSFORM_EXPR_H_
+#ifndef PANTRY_SERVER_EXPR_EXPR_H_
+#define PANTRY_SERVER_EXPR_EXPR_H_
 
 #include <memory>
 #include <string>
@@ -19,7 +19,7 @@
 #include "server/common/time.h"
 #include "server/value/value.h"
 
-namespace pantry::transform {
+namespace pantry::expr {
 
 namespace internal {
 struct Node;
@@ -99,6 +99,6 @@ class Expr {
   std::vector<int> used_inputs_;
 };
 
-}  // namespace pantry::transform
+}  // namespace pantry::expr
 
-#endif  // PANTRY_SERVER_TRANSFORM_EXPR_H_
+#endif  // PANTRY_SERVER_EXPR_EXPR_H_

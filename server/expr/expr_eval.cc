@@ -12,9 +12,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "server/transform/expr_internal.h"
+#include "server/expr/expr_internal.h"
 
-namespace pantry::transform::internal {
+namespace pantry::expr::internal {
 namespace {
 
 constexpr int64_t kMicrosPerHour = 3600 * kMicrosPerSecond;
@@ -392,4 +392,4 @@ Val Eval(const Node& n, EvalContext& ctx) {
   }
 }
 
-}  // namespace pantry::transform::internal
+}  // namespace pantry::expr::internal

@@ -1,8 +1,8 @@
 // Private to the expression implementation: the type checker. Each Make*
 // function checks its operands' static types and returns the typed node, with
 // the conversions it needs inserted, or InvalidArgument "column N: ...".
-#ifndef PANTRY_SERVER_TRANSFORM_EXPR_TYPES_H_
-#define PANTRY_SERVER_TRANSFORM_EXPR_TYPES_H_
+#ifndef PANTRY_SERVER_EXPR_EXPR_TYPES_H_
+#define PANTRY_SERVER_EXPR_EXPR_TYPES_H_
 
 #include <memory>
 #include <string>
@@ -12,10 +12,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "server/transform/expr.h"
-#include "server/transform/expr_internal.h"
+#include "server/expr/expr.h"
+#include "server/expr/expr_internal.h"
 
-namespace pantry::transform::internal {
+namespace pantry::expr::internal {
 
 using NodePtr = std::unique_ptr<Node>;
 
@@ -52,6 +52,6 @@ absl::StatusOr<NodePtr> MakeCall(absl::string_view name, int column, std::vector
 // where that is lossless; InvalidArgument at column 1 otherwise.
 absl::StatusOr<NodePtr> Conform(NodePtr root, ValueType result_type);
 
-}  // namespace pantry::transform::internal
+}  // namespace pantry::expr::internal
 
-#endif  // PANTRY_SERVER_TRANSFORM_EXPR_TYPES_H_
+#endif  // PANTRY_SERVER_EXPR_EXPR_TYPES_H_

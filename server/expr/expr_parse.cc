@@ -14,10 +14,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/common/status.h"
-#include "server/transform/expr_internal.h"
-#include "server/transform/expr_types.h"
+#include "server/expr/expr_internal.h"
+#include "server/expr/expr_types.h"
 
-namespace pantry::transform::internal {
+namespace pantry::expr::internal {
 namespace {
 
 enum class Tok : uint8_t {
@@ -504,4 +504,4 @@ absl::StatusOr<NodePtr> Parse(absl::string_view text, const std::vector<ExprInpu
   return Parser(std::move(tokens), inputs, used).Run();
 }
 
-}  // namespace pantry::transform::internal
+}  // namespace pantry::expr::internal

@@ -1,4 +1,4 @@
-#include "server/transform/expr.h"
+#include "server/expr/expr.h"
 
 #include <cmath>
 #include <cstdint>
@@ -21,7 +21,7 @@ void PrintTo(const Value& v, std::ostream* os) {
   *os << ValueTypeName(v.type()) << " " << v.DebugString();
 }
 
-namespace transform {
+namespace expr {
 namespace {
 
 using ::testing::HasSubstr;
@@ -986,5 +986,5 @@ TEST(Expr, ConcurrentEvaluationsAgree) {
 }
 
 }  // namespace
-}  // namespace transform
+}  // namespace expr
 }  // namespace pantry

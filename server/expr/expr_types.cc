@@ -1,6 +1,6 @@
 // The type checker: builds typed nodes and inserts int -> double conversions,
 // so that evaluation never has to look at types.
-#include "server/transform/expr_types.h"
+#include "server/expr/expr_types.h"
 
 #include <algorithm>
 #include <array>
@@ -13,7 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "server/common/status.h"
 
-namespace pantry::transform::internal {
+namespace pantry::expr::internal {
 namespace {
 
 constexpr Type kInt64{ValueType::kInt64};
@@ -567,4 +567,4 @@ absl::StatusOr<NodePtr> Conform(NodePtr root, ValueType result_type) {
                  ValueTypeName(result_type), " without loss", hint);
 }
 
-}  // namespace pantry::transform::internal
+}  // namespace pantry::expr::internal

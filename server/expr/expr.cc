@@ -1,13 +1,13 @@
-#include "server/transform/expr.h"
+#include "server/expr/expr.h"
 
 #include <limits>
 #include <utility>
 
 #include "server/common/status.h"
-#include "server/transform/expr_internal.h"
-#include "server/transform/expr_types.h"
+#include "server/expr/expr_internal.h"
+#include "server/expr/expr_types.h"
 
-namespace pantry::transform {
+namespace pantry::expr {
 namespace {
 
 using internal::Val;
@@ -73,4 +73,4 @@ Value Expr::Evaluate(absl::Span<const Value* const> values, Micros now) const {
   return ToValue(type_, internal::Eval(*root_, ctx));
 }
 
-}  // namespace pantry::transform
+}  // namespace pantry::expr

@@ -1,7 +1,7 @@
 // Private to the expression implementation (expr*.cc): the typed tree that
 // Compile builds and Evaluate walks.
-#ifndef PANTRY_SERVER_TRANSFORM_EXPR_INTERNAL_H_
-#define PANTRY_SERVER_TRANSFORM_EXPR_INTERNAL_H_
+#ifndef PANTRY_SERVER_EXPR_EXPR_INTERNAL_H_
+#define PANTRY_SERVER_EXPR_EXPR_INTERNAL_H_
 
 #include <cstdint>
 #include <forward_list>
@@ -13,10 +13,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "server/common/time.h"
-#include "server/transform/expr.h"
+#include "server/expr/expr.h"
 #include "server/value/value.h"
 
-namespace pantry::transform::internal {
+namespace pantry::expr::internal {
 
 // The static type of a sub-expression: a ValueType, or that of the literal
 // `null`, which fits wherever a value of any type does.
@@ -192,6 +192,6 @@ absl::StatusOr<std::unique_ptr<Node>> Parse(absl::string_view text,
 // start counts as one).
 int64_t CodePoints(absl::string_view s);
 
-}  // namespace pantry::transform::internal
+}  // namespace pantry::expr::internal
 
-#endif  // PANTRY_SERVER_TRANSFORM_EXPR_INTERNAL_H_
+#endif  // PANTRY_SERVER_EXPR_EXPR_INTERNAL_H_
