@@ -33,12 +33,19 @@ absl::Status Interrupted(const HistoricalOptions& options) {
   return options.interrupt ? options.interrupt() : absl::OkStatus();
 }
 
-// One requested output feature.
+// One requested output feature: of a feature view (`view`), or computed
+// by an on-demand view (`on_demand`). Hidden ones are joined only as inputs
+// of on-demand features, not written.
 struct OutputFeature {
+  OutputFeature(const FeatureView* view, int index, std::string name, ValueType dtype)
+      : view(view), index(index), name(std::move(name)), dtype(dtype) {}
   const FeatureView* view;
-  int index;  // in view->schema
+  int index;  // in view->schema, or in on_demand->features
   std::string name;
   ValueType dtype;
+  const OnDemandView* on_demand = nullptr;
+  bool hidden = false;
+  std::vector<size_t> inputs;  // on-demand: the outputs holding its feature inputs
 };
 
 // The values of one output feature, indexed by entity row; unset rows are
@@ -56,6 +63,22 @@ class ResultColumn {
       case ValueType::kString:
       case ValueType::kBytes: strings_.resize(rows); break;
       default: others_.resize(rows); break;
+    }
+  }
+
+  // The value of `row` (null when unset).
+  Value Get(size_t row) const {
+    if (!set_[row]) return Value::Null(dtype_);
+    switch (dtype_) {
+      case ValueType::kInt32: return Value::Int32(static_cast<int32_t>(ints_[row]));
+      case ValueType::kInt64: return Value::Int64(ints_[row]);
+      case ValueType::kUnixTimestamp: return Value::UnixTimestamp(ints_[row]);
+      case ValueType::kBool: return Value::Bool(ints_[row] != 0);
+      case ValueType::kFloat: return Value::Float(static_cast<float>(doubles_[row]));
+      case ValueType::kDouble: return Value::Double(doubles_[row]);
+      case ValueType::kString: return Value::String(strings_[row]);
+      case ValueType::kBytes: return Value::Bytes(strings_[row]);
+      default: return others_[row];
     }
   }
 
@@ -550,6 +573,90 @@ absl::Status JoinAggregationView(const Registry& registry, const FeatureView& vi
   return evaluated;
 }
 
+// A request data column of on-demand features: where it is in the entity
+// file, as which type.
+struct RequestColumn {
+  std::string name;
+  ValueType dtype;
+  int column;  // in the entity file
+};
+
+// The entity file's columns the on-demand outputs read as request data.
+// InvalidArgument naming the file, view and column when one is missing or
+// of another type.
+absl::StatusOr<std::vector<RequestColumn>> FindRequestColumns(
+    const FileReader& reader, const std::vector<OutputFeature>& outputs,
+    const HistoricalRequest& request) {
+  std::vector<RequestColumn> found;
+  for (const OutputFeature& o : outputs) {
+    if (o.on_demand == nullptr) continue;
+    for (const SourceColumn& c : o.on_demand->request) {
+      if (std::any_of(found.begin(), found.end(), [&](const RequestColumn& r) {
+            return r.name == c.name && r.dtype == c.dtype;
+          })) {
+        continue;
+      }
+      const int index = reader.schema().Find(c.name);
+      if (index < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            request.entities_path, ": no column '", c.name, "' (request data of on-demand view '",
+            o.on_demand->name, "', ", ValueTypeName(c.dtype), ")"));
+      }
+      if (absl::Status s = CheckFeatureColumn(reader.schema().columns()[index], c.dtype); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(request.entities_path,
+                                                       ": request data of on-demand view '",
+                                                       o.on_demand->name, "': ", s.message()));
+      }
+      found.push_back({c.name, c.dtype, index});
+    }
+  }
+  return found;
+}
+
+// Computes the on-demand outputs of a chunk: per entity row, its request
+// data (entity file columns) and the joined features, at the row's time.
+absl::Status EvaluateOnDemand(const FileReader& reader, const EntityTable& entities,
+                              const std::vector<OutputFeature>& outputs,
+                              const std::vector<RequestColumn>& request_columns,
+                              std::vector<ResultColumn>* results) {
+  if (request_columns.empty() &&
+      std::none_of(outputs.begin(), outputs.end(),
+                   [](const OutputFeature& o) { return o.on_demand != nullptr; })) {
+    return absl::OkStatus();
+  }
+  const auto& columns = reader.schema().columns();
+  std::vector<Value> held;
+  std::vector<const Value*> inputs;
+  for (size_t g = 0; g < entities.groups.size(); ++g) {
+    std::vector<std::unique_ptr<RowValues>> request;
+    for (const RequestColumn& c : request_columns) {
+      request.push_back(std::make_unique<RowValues>(columns[static_cast<size_t>(c.column)],
+                                                    entities.groups[g][static_cast<size_t>(c.column)],
+                                                    c.dtype));
+    }
+    const int64_t begin = entities.group_start[g];
+    for (int64_t r = 0; r < entities.group_start[g + 1] - begin; ++r) {
+      const size_t row = static_cast<size_t>(begin + r);
+      for (size_t o = 0; o < outputs.size(); ++o) {
+        const OutputFeature& out = outputs[o];
+        if (out.on_demand == nullptr) continue;
+        held.clear();
+        for (const SourceColumn& c : out.on_demand->request) {
+          size_t k = 0;
+          while (request_columns[k].name != c.name || request_columns[k].dtype != c.dtype) ++k;
+          held.push_back(request[k]->Get(r));
+        }
+        for (size_t input : out.inputs) held.push_back((*results)[input].Get(row));
+        inputs.clear();
+        for (const Value& v : held) inputs.push_back(&v);
+        const OnDemandFeature& feature = out.on_demand->features[static_cast<size_t>(out.index)];
+        (*results)[o].Set(row, feature.compiled->Evaluate(inputs, entities.times[row]));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<HistoricalStats> GetHistoricalFeatures(const Registry& registry,
@@ -559,12 +666,42 @@ absl::StatusOr<HistoricalStats> GetHistoricalFeatures(const Registry& registry,
                           registry.ResolveFeatures(request.feature_service, request.feature_refs));
   std::vector<OutputFeature> outputs;
   for (const FeatureRef& ref : refs) {
+    const std::string name =
+        request.full_feature_names ? absl::StrCat(ref.view, "__", ref.feature) : ref.feature;
+    if (const OnDemandView* odv = registry.FindOnDemandView(ref.view)) {
+      const int index = odv->FeatureIndex(ref.feature);
+      OutputFeature o{nullptr, index, name, odv->features[static_cast<size_t>(index)].dtype};
+      o.on_demand = odv;
+      outputs.push_back(std::move(o));
+      continue;
+    }
     const FeatureView* view = registry.FindFeatureView(ref.view);
     const int index = view->FeatureIndex(ref.feature);
-    outputs.push_back({view, index,
-                       request.full_feature_names ? absl::StrCat(ref.view, "__", ref.feature)
-                                                  : ref.feature,
-                       view->schema[index].dtype});
+    OutputFeature o{view, index, name, view->schema[static_cast<size_t>(index)].dtype};
+    outputs.push_back(std::move(o));
+  }
+  // The inputs of on-demand features: joined like any feature, hidden
+  // unless requested too.
+  for (size_t o = 0, n = outputs.size(); o < n; ++o) {
+    if (outputs[o].on_demand == nullptr) continue;
+    for (const FeatureRef& input : outputs[o].on_demand->inputs) {
+      size_t found = outputs.size();
+      for (size_t k = 0; k < outputs.size(); ++k) {
+        if (outputs[k].view != nullptr && outputs[k].view->name == input.view &&
+            outputs[k].view->schema[static_cast<size_t>(outputs[k].index)].name == input.feature) {
+          found = k;
+        }
+      }
+      if (found == outputs.size()) {
+        const FeatureView* view = registry.FindFeatureView(input.view);
+        const int index = view->FeatureIndex(input.feature);
+        OutputFeature hidden{view, index, absl::StrCat("\x01", input.ToString()),
+                             view->schema[static_cast<size_t>(index)].dtype};
+        hidden.hidden = true;
+        outputs.push_back(std::move(hidden));
+      }
+      outputs[o].inputs.push_back(found);
+    }
   }
 
   int time_column = -1;
@@ -574,7 +711,10 @@ absl::StatusOr<HistoricalStats> GetHistoricalFeatures(const Registry& registry,
   absl::flat_hash_map<std::string, std::string> owner;
   for (const Column& c : entity_reader->schema().columns()) owner[c.name] = "the entity file";
   for (const OutputFeature& o : outputs) {
-    const std::string mine = absl::StrCat("feature view '", o.view->name, "'");
+    if (o.hidden) continue;
+    const std::string mine = o.on_demand != nullptr
+                                 ? absl::StrCat("on-demand view '", o.on_demand->name, "'")
+                                 : absl::StrCat("feature view '", o.view->name, "'");
     auto [it, inserted] = owner.try_emplace(o.name, mine);
     if (!inserted) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -585,13 +725,18 @@ absl::StatusOr<HistoricalStats> GetHistoricalFeatures(const Registry& registry,
   // Views in order of first appearance.
   std::vector<const FeatureView*> views;
   for (const OutputFeature& o : outputs) {
+    if (o.view == nullptr) continue;
     if (std::find(views.begin(), views.end(), o.view) == views.end()) views.push_back(o.view);
   }
+  PANTRY_ASSIGN_OR_RETURN(std::vector<RequestColumn> request_columns,
+                          FindRequestColumns(*entity_reader, outputs, request));
 
   // The output: the entity columns as they were, then the features.
   std::vector<parquet::ColumnSpec> specs(entity_reader->schema().columns().begin(),
                                          entity_reader->schema().columns().end());
-  for (const OutputFeature& o : outputs) specs.push_back(OutputSpec(o.name, o.dtype));
+  for (const OutputFeature& o : outputs) {
+    if (!o.hidden) specs.push_back(OutputSpec(o.name, o.dtype));
+  }
   parquet::WriterOptions wo;
   wo.row_group_rows = options.output_row_group_rows;
   wo.threads = options.threads;
@@ -640,15 +785,18 @@ absl::StatusOr<HistoricalStats> GetHistoricalFeatures(const Registry& registry,
                                     columns, &stats)
               : JoinView(registry, *view, features, request, options, entities, columns, &stats));
     }
+    PANTRY_RETURN_IF_ERROR(
+        EvaluateOnDemand(*entity_reader, entities, outputs, request_columns, &results));
     phase = std::chrono::steady_clock::now();
     for (size_t g = 0; g < entities.groups.size(); ++g) {
       PANTRY_RETURN_IF_ERROR(Interrupted(options));
       std::vector<ColumnData> batch = std::move(entities.groups[g]);
       const size_t begin = static_cast<size_t>(entities.group_start[g]);
       const size_t end = static_cast<size_t>(entities.group_start[g + 1]);
-      for (const ResultColumn& r : results) {
+      for (size_t o = 0; o < results.size(); ++o) {
+        if (outputs[o].hidden) continue;
         batch.emplace_back();
-        r.AppendTo(begin, end, &batch.back());
+        results[o].AppendTo(begin, end, &batch.back());
       }
       PANTRY_RETURN_IF_ERROR(writer->Write(std::move(batch), static_cast<int64_t>(end - begin)));
     }

@@ -4,6 +4,7 @@
 // Random events over several files and row groups, duplicates, nulls,
 // events on hop edges and window starts, next to a plain view in the same
 // request.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -239,6 +240,81 @@ TEST_P(AggregationJoin, MatchesTheNaiveOracle) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, AggregationJoin, ::testing::Range(0, 12));
+
+TEST(OnDemandJoin, ComputesFromEntityColumnsAndJoinedFeaturesAtTheRowTime) {
+  const fs::path dir = fs::temp_directory_path() / absl::StrCat("pantry_odjoin_", ::getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir / "profiles");
+  WriteParquet(dir / "profiles" / "p.parquet",
+               {OutputSpec("user_id", ValueType::kInt64), OutputSpec("ts", ValueType::kUnixTimestamp),
+                OutputSpec("age", ValueType::kInt64)},
+               {{Value::Int64(1), Value::UnixTimestamp(kT0), Value::Int64(40)}}, 10);
+  WriteParquet(dir / "entities.parquet",
+               {OutputSpec("user_id", ValueType::kInt64),
+                OutputSpec("event_timestamp", ValueType::kUnixTimestamp),
+                OutputSpec("bonus", ValueType::kInt64)},
+               {{Value::Int64(1), Value::UnixTimestamp(kT0 + 5 * kHour), Value::Int64(2)},
+                {Value::Int64(2), Value::UnixTimestamp(kT0 + 7 * kHour), Value::Int64(3)},
+                {Value::Int64(1), Value::UnixTimestamp(kT0 - kHour), Value::Null(ValueType::kInt64)}},
+               10);
+  const std::string yaml = absl::StrCat(
+      "project: p\n"
+      "offline_store: {path: ", (dir / "store").string(), "}\n"
+      "entities:\n"
+      "  - {name: user, join_keys: [user_id], value_type: INT64}\n"
+      "sources:\n"
+      "  - {name: profiles, path: profiles, timestamp_field: ts}\n"
+      "feature_views:\n"
+      "  - name: profile\n"
+      "    entities: [user]\n"
+      "    source: profiles\n"
+      "    schema: [{name: age, dtype: INT64}]\n"
+      "on_demand_views:\n"
+      "  - name: derived\n"
+      "    inputs: {request: [{name: bonus, dtype: INT64}], features: [profile:age]}\n"
+      "    features:\n"
+      "      - {name: age_plus, dtype: INT64, expr: \"profile.age + bonus\"}\n"
+      "      - {name: hour, dtype: INT64, expr: \"hour(now())\"}\n"
+      "      - {name: known, dtype: BOOL, expr: \"not is_null(profile.age)\"}\n");
+  auto registry = ParseRegistry(yaml, "test.yaml", dir.string());
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  HistoricalRequest request;
+  request.feature_refs = {"derived:*"};
+  request.entities_path = (dir / "entities.parquet").string();
+  request.output_path = (dir / "out.parquet").string();
+  auto stats = GetHistoricalFeatures(**registry, request, {});
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  auto reader = parquet::FileReader::Open(request.output_path);
+  ASSERT_TRUE(reader.ok());
+  const auto& columns = (*reader)->schema().columns();
+  ASSERT_EQ(columns.size(), 6u);  // the entity columns and the three, no age
+  EXPECT_EQ(columns[3].name, "age_plus");
+  std::vector<parquet::ColumnData> data(6);
+  for (int c = 3; c < 6; ++c) ASSERT_TRUE((*reader)->ReadColumn(0, c, &data[c]).ok());
+  RowValues age_plus(columns[3], data[3], ValueType::kInt64);
+  RowValues hour(columns[4], data[4], ValueType::kInt64);
+  RowValues known(columns[5], data[5], ValueType::kBool);
+  EXPECT_EQ(age_plus.Get(0), Value::Int64(42));
+  EXPECT_TRUE(age_plus.Get(1).is_null());  // no profile
+  EXPECT_TRUE(age_plus.Get(2).is_null());  // before the profile, and a null bonus
+  EXPECT_EQ(hour.Get(0), Value::Int64(5));
+  EXPECT_EQ(hour.Get(1), Value::Int64(7));
+  EXPECT_EQ(hour.Get(2), Value::Int64(23));
+  EXPECT_EQ(known.Get(0), Value::Bool(true));
+  EXPECT_EQ(known.Get(2), Value::Bool(false));
+
+  // Request data the entity file lacks is named.
+  WriteParquet(dir / "entities2.parquet",
+               {OutputSpec("user_id", ValueType::kInt64),
+                OutputSpec("event_timestamp", ValueType::kUnixTimestamp)},
+               {{Value::Int64(1), Value::UnixTimestamp(kT0)}}, 10);
+  request.entities_path = (dir / "entities2.parquet").string();
+  stats = GetHistoricalFeatures(**registry, request, {});
+  EXPECT_EQ(stats.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(stats.status().message()),
+              ::testing::HasSubstr("no column 'bonus' (request data of on-demand view 'derived'"));
+  fs::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace pantry::offline
