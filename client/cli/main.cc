@@ -330,6 +330,16 @@ int GetOnline(const Globals& g, const GetOnlineArgs& a) {
       wanted.insert(std::string(ref.substr(0, ref.find(':'))));
     }
   }
+  // On-demand views read the views of their inputs and request data.
+  std::map<std::string, ValueType> request_types;
+  for (const auto& odv : views->on_demand_views()) {
+    if (wanted.count(odv.name()) == 0) continue;
+    wanted.erase(odv.name());
+    for (const std::string& input : odv.inputs()) wanted.insert(input.substr(0, input.find(':')));
+    for (const auto& c : odv.request()) {
+      if (auto t = FromProto(c.dtype())) request_types[c.name()] = *t;
+    }
+  }
   for (const std::string& name : wanted) {
     bool exists = false;
     for (const auto& v : views->feature_views()) exists = exists || v.name() == name;
@@ -342,11 +352,14 @@ int GetOnline(const Globals& g, const GetOnlineArgs& a) {
       if (auto t = FromProto(k.value_type())) key_types[k.name()] = *t;
     }
   }
+  // Request data of on-demand features rides in the entity rows too.
+  for (const auto& [name, type] : request_types) key_types.try_emplace(name, type);
   auto key_type = [&](const std::string& key) -> absl::StatusOr<ValueType> {
     auto it = key_types.find(key);
     if (it == key_types.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", key, "' is not a join key of the requested feature views"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", key, "' is neither a join key of the requested feature views nor request data of "
+          "their on-demand features"));
     }
     return it->second;
   };
@@ -427,7 +440,13 @@ int GetOnline(const Globals& g, const GetOnlineArgs& a) {
     }
   }
   query.full_feature_names = a.full_feature_names;
-  for (const std::string& k : key_order) query.entities.emplace_back(k, columns[k]);
+  for (const std::string& k : key_order) {
+    if (request_types.count(k) != 0) {
+      query.request_data.emplace_back(k, columns[k]);
+    } else {
+      query.entities.emplace_back(k, columns[k]);
+    }
+  }
   auto result = client->GetOnlineFeatures(query);
   if (!result.ok()) return Fail(result.status(), "get-online");
 
@@ -834,7 +853,9 @@ int Main(int argc, char** argv) {
   auto* get_online = app.add_subcommand("get-online", "Read the latest feature values of entities");
   get_online->add_option("--features", get.features, "Comma-separated view:feature references");
   get_online->add_option("--service", get.service, "Feature service name");
-  get_online->add_option("--entity", get.entities, "Entity row as key=value[,key2=value2]; repeatable");
+  get_online->add_option("--entity", get.entities,
+                         "Entity row as key=value[,key2=value2] (join keys, and request data of "
+                         "on-demand features); repeatable");
   get_online->add_option("--entities-file", get.entities_file, "JSON lines file, one entity row per line");
   get_online->add_flag("--full-feature-names", get.full_feature_names, "Name outputs view__feature");
 

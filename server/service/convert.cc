@@ -154,6 +154,26 @@ void ToProto(const FeatureView& v, v1::FeatureViewSpec* p) {
   }
 }
 
+void ToProto(const OnDemandView& v, v1::OnDemandViewSpec* p) {
+  p->set_name(v.name);
+  for (const SourceColumn& c : v.request) {
+    auto* cp = p->add_request();
+    cp->set_name(c.name);
+    cp->set_dtype(ToProto(c.dtype));
+  }
+  for (const FeatureRef& r : v.inputs) p->add_inputs(r.ToString());
+  for (const OnDemandFeature& f : v.features) {
+    auto* fp = p->add_features();
+    fp->set_name(f.name);
+    fp->set_dtype(ToProto(f.dtype));
+    fp->set_expr(f.expr);
+    fp->set_description(f.description);
+  }
+  p->set_owner(v.owner);
+  p->set_description(v.description);
+  p->mutable_tags()->insert(v.tags.begin(), v.tags.end());
+}
+
 void ToProto(const FeatureService& s, v1::FeatureServiceSpec* p) {
   p->set_name(s.name);
   for (const auto& f : s.features) p->add_features(f.ToString());

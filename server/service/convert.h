@@ -29,6 +29,7 @@ std::optional<ValueType> FromProto(v1::ValueType type);
 void ToProto(const Entity& entity, v1::EntitySpec* proto);
 void ToProto(const FeatureView& view, v1::FeatureViewSpec* proto);
 void ToProto(const FeatureService& service, v1::FeatureServiceSpec* proto);
+void ToProto(const OnDemandView& view, v1::OnDemandViewSpec* proto);
 
 }  // namespace pantry
 

@@ -50,6 +50,9 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListFeatureViews(
   for (const auto& [name, view] : registry->feature_views) {
     ToProto(view, response->add_feature_views());
   }
+  for (const auto& [name, view] : registry->on_demand_views) {
+    ToProto(view, response->add_on_demand_views());
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -56,7 +56,12 @@ class AggregationE2E : public ::testing::Test {
               "    aggregations:\n"
               "      - {name: n_1h, function: count, window: 1h}\n"
               "      - {name: amount_1d, function: sum, column: amount, window: 1d}\n"
-              "      - {name: last_merchant, function: last, column: merchant, window: 1d}\n");
+              "      - {name: last_merchant, function: last, column: merchant, window: 1d}\n"
+              "on_demand_views:\n"
+              "  - name: risk\n"
+              "    inputs: {request: [{name: amount, dtype: DOUBLE}], features: [txn:amount_1d]}\n"
+              "    features:\n"
+              "      - {name: ratio, dtype: DOUBLE, expr: \"amount / txn.amount_1d\"}\n");
     daemon_ = std::make_unique<Daemon>(root_ / "repo.yaml", root_ / "state",
                                        std::vector<std::string>{"--compact-seconds", "0.2"});
     daemon_->Start();
@@ -125,6 +130,15 @@ TEST_F(AggregationE2E, PushedEventsAggregateAndAHealBringsInTheLateOnes) {
   EXPECT_THAT(r.out, HasSubstr("SUCCEEDED")) << r.out;
   EXPECT_EQ(Online(1), (std::vector<Value>{Value::Int64(3), Value::Double(115),
                                             Value::String("bolt")}));
+  // An on-demand feature over it, with request data, from the CLI.
+  r = Pantry("get-online --features risk:ratio --entity user_id=1,amount=230 -o json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"risk:ratio\":2.0"));
+  r = Pantry("get-online --features risk:ratio --entity user_id=1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("needs request data 'amount'"));
+  r = Pantry("aggregate heal --views risk");
+  EXPECT_NE(r.exit_code, 0);
   r = Pantry("aggregate heal --views nope");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("unknown feature view 'nope'"));
