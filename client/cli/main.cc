@@ -236,7 +236,10 @@ int Describe(const Globals& g, const std::string& name) {
     }
     std::cout << "feature view " << view->name() << "\n"
               << "  entities:    " << absl::StrJoin(view->entities(), ", ") << "\n"
-              << "  ttl:         " << FormatDuration(view->ttl_seconds() * kMicrosPerSecond) << "\n"
+              << (view->aggregations_size() > 0
+                      ? std::string()
+                      : absl::StrCat("  ttl:         ",
+                                     FormatDuration(view->ttl_seconds() * kMicrosPerSecond), "\n"))
               << "  source:      " << view->source() << "\n"
               << "  online:      " << (view->online() ? "yes" : "no") << "\n"
               << "  owner:       " << view->owner() << "\n"
