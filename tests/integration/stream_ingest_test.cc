@@ -26,6 +26,7 @@
 #include "server/offline/columns.h"
 #include "server/online/online_store.h"
 #include "server/parquet/reader.h"
+#include "server/serving/online_serving.h"
 #include "server/value/encoding.h"
 #include "tests/support/offline_values.h"
 #include "tests/support/raw_redis.h"
@@ -264,6 +265,50 @@ TEST_F(StreamIngestTest, EntriesLandInBothStoresAndBadOnesAreDeadLettered) {
 
 // A batch whose log record would be over the log's limit is split until it
 // fits; an entry too large alone is a dead letter, and the stream goes on.
+// An aggregation view over the stream, beside a plain one: every entry is
+// one event of its user's windows online, and one row of the history.
+TEST_F(StreamIngestTest, AggregationViewsAggregateTheEntries) {
+  Apply(Repo(redis_->port()) +
+        "  - name: click_aggs\n"
+        "    entities: [user]\n"
+        "    source: clicks\n"
+        "    aggregations:\n"
+        "      - {name: entries_1d, function: count, window: 1d}\n"
+        "      - {name: clicks_1d, function: sum, column: clicks, window: 1d}\n"
+        "      - {name: last_score, function: last, column: score, window: 1d}\n");
+  Replica replica(dir_ + "/wal", holder_.get(), store_.get());
+  const Micros now = NowMicros();
+  RawRedis r(redis_->port());
+  std::map<int64_t, int64_t> sums;
+  for (int i = 0; i < 300; ++i) {
+    r.Command({"XADD", "clicks", "*", "user_id", std::to_string(i % 10), "clicks",
+               std::to_string(i), "score", std::to_string(i % 7), "ts",
+               std::to_string(now - (300 - i) * 1000)});
+    sums[i % 10] += i;
+  }
+  ExpectEachOnce(WaitForOffline(300), 0, 300);
+  for (int i = 0; i < 100 && Pending() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(Pending(), 0);
+  OnlineServing serving(holder_.get(), store_.get());
+  OnlineFeaturesRequest req;
+  req.feature_refs = {"click_aggs:*"};
+  req.entities = {{"user_id", {}}};
+  for (int64_t u = 0; u < 10; ++u) req.entities[0].second.push_back(Value::Int64(u));
+  absl::StatusOr<OnlineFeaturesResponse> got = absl::UnknownError("no answer");
+  serving.GetOnlineFeatures(req, NowMicros() + kMicrosPerSecond,
+                            [&](absl::StatusOr<OnlineFeaturesResponse> x) { got = std::move(x); });
+  ASSERT_TRUE(got.ok()) << got.status();
+  for (int64_t u = 0; u < 10; ++u) {
+    EXPECT_EQ(got->columns[0].values[static_cast<size_t>(u)], Value::Int64(30)) << u;
+    EXPECT_EQ(got->columns[1].values[static_cast<size_t>(u)], Value::Int64(sums[u])) << u;
+    EXPECT_EQ(got->columns[2].values[static_cast<size_t>(u)],
+              Value::Double(static_cast<double>((290 + u) % 7)))
+        << u;
+  }
+}
+
 TEST_F(StreamIngestTest, BatchesOverTheRecordLimitAreSplit) {
   {
     Replica replica(dir_ + "/wal-a", holder_.get(), store_.get(), true, /*max_record_bytes=*/2048);
