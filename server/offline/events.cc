@@ -20,35 +20,17 @@ absl::StatusOr<EventScanStats> ScanViewEvents(const Registry& registry, const Fe
   const std::vector<Feature>& columns = view.written_columns();
   std::vector<int> all_columns(columns.size());
   for (size_t c = 0; c < columns.size(); ++c) all_columns[c] = static_cast<int>(c);
+  PANTRY_ASSIGN_OR_RETURN(ScanPlan scan, PlanScan(view, source, listed, lo, hi, all_columns));
   EventScanStats stats;
-  std::vector<ViewFile> files;
-  for (const SourceFile& sf : listed) {
-    if (!MayOverlap(sf, lo, hi)) {
-      ++stats.files_skipped;
-      continue;
-    }
-    PANTRY_ASSIGN_OR_RETURN(ViewFile f, OpenViewFile(view, source, sf.path, all_columns));
-    files.push_back(std::move(f));
-  }
-  struct Task {
-    uint32_t file, row_group;
-  };
-  std::vector<Task> tasks;
-  for (size_t f = 0; f < files.size(); ++f) {
-    for (int g = 0; g < files[f].reader->num_row_groups(); ++g) {
-      auto range = files[f].reader->TimeRangeMicros(g, files[f].time_column);
-      if (range && (range->first > hi || range->second < lo)) {
-        ++stats.row_groups_skipped;
-        continue;
-      }
-      tasks.push_back({static_cast<uint32_t>(f), static_cast<uint32_t>(g)});
-    }
-  }
+  stats.files_skipped = scan.files_skipped;
+  stats.row_groups_skipped = scan.row_groups_skipped;
+  const std::vector<ViewFile>& files = scan.files;
+  const std::vector<ScanTask>& tasks = scan.tasks;
   std::atomic<int64_t> scanned{0};
   PANTRY_RETURN_IF_ERROR(ParallelFor(
       std::max(1, threads), tasks.size(), [&](size_t i, int worker) -> absl::Status {
         if (interrupt) PANTRY_RETURN_IF_ERROR(interrupt());
-        const Task task = tasks[i];
+        const ScanTask task = tasks[i];
         const ViewFile& f = files[task.file];
         const auto& cols = f.reader->schema().columns();
         std::vector<ColumnData> keys(f.key_columns.size()), values(f.feature_columns.size());

@@ -346,29 +346,15 @@ absl::Status JoinView(const Registry& registry, const FeatureView& view,
   const Micros hi = index.max_time;
   const Micros lo = view.ttl > 0 ? index.min_time - view.ttl : kNoTimestamp;
 
-  std::vector<ViewFile> files;
-  for (const SourceFile& sf : listed) {
-    if (!MayOverlap(sf, lo, hi)) {
-      ++stats->files_skipped;
-      continue;
-    }
-    PANTRY_ASSIGN_OR_RETURN(ViewFile f, OpenViewFile(view, source, sf.path, FeatureIndexes(features)));
-    files.push_back(std::move(f));
-  }
-  struct Task {
-    uint32_t file, row_group;
-  };
-  std::vector<Task> tasks;
-  for (size_t f = 0; f < files.size(); ++f) {
-    for (int g = 0; g < files[f].reader->num_row_groups(); ++g) {
-      auto range = files[f].reader->TimeRangeMicros(g, files[f].time_column);
-      if (range && (range->first > hi || range->second <= lo)) {
-        ++stats->row_groups_skipped;
-        continue;
-      }
-      tasks.push_back({static_cast<uint32_t>(f), static_cast<uint32_t>(g)});
-    }
-  }
+  // Rows at lo itself are outside the ttl.
+  PANTRY_ASSIGN_OR_RETURN(
+      ScanPlan scan,
+      PlanScan(view, source, listed, lo == kNoTimestamp ? kNoTimestamp : lo + 1, hi,
+               FeatureIndexes(features)));
+  stats->files_skipped += scan.files_skipped;
+  stats->row_groups_skipped += scan.row_groups_skipped;
+  const std::vector<ViewFile>& files = scan.files;
+  const std::vector<ScanTask>& tasks = scan.tasks;
 
   // Pass 1: keys and times only; each thread keeps its own best candidates.
   const int threads = std::max(1, options.threads);
@@ -379,7 +365,7 @@ absl::Status JoinView(const Registry& registry, const FeatureView& view,
   for (const JoinKey& k : view.join_keys) integer.push_back(IsIntegerKey(k.value_type));
   PANTRY_RETURN_IF_ERROR(ParallelFor(threads, tasks.size(), [&](size_t i, int worker) -> absl::Status {
     PANTRY_RETURN_IF_ERROR(Interrupted(options));
-    const Task task = tasks[i];
+    const ScanTask task = tasks[i];
     const ViewFile& f = files[task.file];
     const auto& cols = f.reader->schema().columns();
     std::vector<Candidate>& mine = best[worker];

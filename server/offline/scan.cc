@@ -95,4 +95,29 @@ absl::StatusOr<ViewFile> OpenViewFile(const FeatureView& view, const DataSource&
   return f;
 }
 
+absl::StatusOr<ScanPlan> PlanScan(const FeatureView& view, const DataSource& source,
+                                  const std::vector<SourceFile>& listed, Micros lo, Micros hi,
+                                  const std::vector<int>& features) {
+  ScanPlan plan;
+  for (const SourceFile& sf : listed) {
+    if (!MayOverlap(sf, lo, hi)) {
+      ++plan.files_skipped;
+      continue;
+    }
+    PANTRY_ASSIGN_OR_RETURN(ViewFile f, OpenViewFile(view, source, sf.path, features));
+    plan.files.push_back(std::move(f));
+  }
+  for (size_t f = 0; f < plan.files.size(); ++f) {
+    for (int g = 0; g < plan.files[f].reader->num_row_groups(); ++g) {
+      auto range = plan.files[f].reader->TimeRangeMicros(g, plan.files[f].time_column);
+      if (range && (range->first > hi || range->second < lo)) {
+        ++plan.row_groups_skipped;
+        continue;
+      }
+      plan.tasks.push_back({static_cast<uint32_t>(f), static_cast<uint32_t>(g)});
+    }
+  }
+  return plan;
+}
+
 }  // namespace pantry::offline

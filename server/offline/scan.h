@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "server/common/time.h"
 #include "server/offline/columns.h"
+#include "server/offline/source.h"
 #include "server/parquet/reader.h"
 #include "server/registry/registry.h"
 
@@ -76,5 +77,24 @@ struct ViewFile {
 // incompatible type; the reader's errors for unreadable files.
 absl::StatusOr<ViewFile> OpenViewFile(const FeatureView& view, const DataSource& source,
                                       const std::string& path, const std::vector<int>& features);
+
+// One row group of one of ScanPlan::files.
+struct ScanTask {
+  uint32_t file, row_group;
+};
+
+// The files of a view's history a scan for event times in [lo, hi] reads,
+// opened (OpenViewFile with `features`), and their row groups that may hold
+// such times: files are skipped by their partitions, row groups by their
+// statistics, and both counted.
+struct ScanPlan {
+  std::vector<ViewFile> files;
+  std::vector<ScanTask> tasks;
+  int64_t files_skipped = 0;
+  int64_t row_groups_skipped = 0;
+};
+absl::StatusOr<ScanPlan> PlanScan(const FeatureView& view, const DataSource& source,
+                                  const std::vector<SourceFile>& listed, Micros lo, Micros hi,
+                                  const std::vector<int>& features);
 
 }  // namespace pantry::offline

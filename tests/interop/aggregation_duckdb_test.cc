@@ -23,30 +23,19 @@
 #include "server/parquet/reader.h"
 #include "server/parquet/writer.h"
 #include "server/registry/registry.h"
+#include "tests/support/offline_values.h"
 #include "tests/interop/node_support.h"
 
 namespace pantry::interop {
 namespace {
 
 using Json = nlohmann::json;
+using ::pantry::testing::WriteParquetRows;
 constexpr Micros kSecond = kMicrosPerSecond;
 constexpr Micros kMinute = 60 * kSecond;
 constexpr Micros kHour = 60 * kMinute;
 constexpr Micros kT0 = 1767225600 * kSecond;
 
-void WriteParquet(const fs::path& path, const std::vector<parquet::ColumnSpec>& specs,
-                  const std::vector<std::vector<Value>>& rows, int64_t group_rows) {
-  parquet::WriterOptions options;
-  options.row_group_rows = group_rows;
-  auto writer = parquet::FileWriter::Create(path.string(), specs, options);
-  ASSERT_TRUE(writer.ok()) << writer.status();
-  std::vector<parquet::ColumnData> batch(specs.size());
-  for (const auto& row : rows) {
-    for (size_t c = 0; c < specs.size(); ++c) offline::AppendOutputValue(row[c], &batch[c]);
-  }
-  ASSERT_TRUE((*writer)->Write(batch, static_cast<int64_t>(rows.size())).ok());
-  ASSERT_TRUE((*writer)->Close().ok());
-}
 
 constexpr char kViews[] =
     "      - {name: n_1h, function: count, window: 1h}\n"
@@ -102,7 +91,7 @@ TEST(AggregationVsDuckDb, SameValuesAsDuckDbRangeJoins) {
   for (int f = 0; f < 3; ++f) {
     std::vector<std::vector<Value>> part;
     for (size_t i = static_cast<size_t>(f); i < events.size(); i += 3) part.push_back(events[i]);
-    WriteParquet(dir / "events" / absl::StrCat("part-", f, ".parquet"), event_specs, part, 500);
+    WriteParquetRows(dir / "events" / absl::StrCat("part-", f, ".parquet"), event_specs, part, 500);
   }
   // Entity rows: at events, just before them, a window later, anywhere.
   std::vector<std::vector<Value>> entities;
@@ -115,7 +104,7 @@ TEST(AggregationVsDuckDb, SameValuesAsDuckDbRangeJoins) {
         {Value::Int64(i), e[0], Value::UnixTimestamp(t + deltas[rng() % 5])});
   }
   entities.push_back({Value::Int64(3000), Value::Int64(999), Value::UnixTimestamp(kT0)});
-  WriteParquet(dir / "entities.parquet",
+  WriteParquetRows(dir / "entities.parquet",
                {offline::OutputSpec("rid", ValueType::kInt64),
                 offline::OutputSpec("user_id", ValueType::kInt64),
                 offline::OutputSpec("event_timestamp", ValueType::kUnixTimestamp)},

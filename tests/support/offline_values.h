@@ -7,10 +7,12 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "server/offline/columns.h"
 #include "server/parquet/reader.h"
+#include "server/parquet/writer.h"
 
 namespace pantry::testing {
 
@@ -34,6 +36,23 @@ inline std::map<int64_t, int> CountInt64Values(const std::filesystem::path& fold
     }
   }
   return out;
+}
+
+// Writes `rows` (one value per spec, nulls allowed) to a Parquet file at
+// `path`, `group_rows` rows per row group.
+inline void WriteParquetRows(const std::filesystem::path& path,
+                             const std::vector<parquet::ColumnSpec>& specs,
+                             const std::vector<std::vector<Value>>& rows, int64_t group_rows) {
+  parquet::WriterOptions options;
+  options.row_group_rows = group_rows;
+  auto writer = parquet::FileWriter::Create(path.string(), specs, options);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  std::vector<parquet::ColumnData> batch(specs.size());
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < specs.size(); ++c) offline::AppendOutputValue(row[c], &batch[c]);
+  }
+  ASSERT_TRUE((*writer)->Write(batch, static_cast<int64_t>(rows.size())).ok());
+  ASSERT_TRUE((*writer)->Close().ok());
 }
 
 }  // namespace pantry::testing

@@ -23,11 +23,13 @@
 #include "server/parquet/reader.h"
 #include "server/parquet/writer.h"
 #include "server/registry/registry.h"
+#include "tests/support/offline_values.h"
 
 namespace pantry::offline {
 namespace {
 
 namespace fs = std::filesystem;
+using ::pantry::testing::WriteParquetRows;
 constexpr Micros kSecond = kMicrosPerSecond;
 constexpr Micros kMinute = 60 * kSecond;
 constexpr Micros kHour = 60 * kMinute;
@@ -44,19 +46,6 @@ struct Txn {
   }
 };
 
-void WriteParquet(const fs::path& path, const std::vector<parquet::ColumnSpec>& specs,
-                  const std::vector<std::vector<Value>>& rows, int64_t group_rows) {
-  parquet::WriterOptions options;
-  options.row_group_rows = group_rows;
-  auto writer = parquet::FileWriter::Create(path.string(), specs, options);
-  ASSERT_TRUE(writer.ok()) << writer.status();
-  std::vector<parquet::ColumnData> batch(specs.size());
-  for (const auto& row : rows) {
-    for (size_t c = 0; c < specs.size(); ++c) AppendOutputValue(row[c], &batch[c]);
-  }
-  ASSERT_TRUE((*writer)->Write(batch, static_cast<int64_t>(rows.size())).ok());
-  ASSERT_TRUE((*writer)->Close().ok());
-}
 
 class AggregationJoin : public ::testing::TestWithParam<int> {};
 
@@ -97,10 +86,10 @@ TEST_P(AggregationJoin, MatchesTheNaiveOracle) {
                       x.amount ? Value::Double(*x.amount) : Value::Null(ValueType::kDouble),
                       Value::String(x.merchant)});
     }
-    WriteParquet(dir / "txns" / absl::StrCat("part-", f, ".parquet"), specs, rows,
+    WriteParquetRows(dir / "txns" / absl::StrCat("part-", f, ".parquet"), specs, rows,
                  1 + static_cast<int64_t>(rng() % 20));
   }
-  WriteParquet(dir / "profiles" / "p.parquet",
+  WriteParquetRows(dir / "profiles" / "p.parquet",
                {OutputSpec("user_id", ValueType::kInt64), OutputSpec("ts", ValueType::kUnixTimestamp),
                 OutputSpec("age", ValueType::kInt64)},
                {{Value::Int64(1), Value::UnixTimestamp(kT0), Value::Int64(40)}}, 10);
@@ -117,7 +106,7 @@ TEST_P(AggregationJoin, MatchesTheNaiveOracle) {
   {
     std::vector<std::vector<Value>> rows;
     for (const auto& [u, t] : entities) rows.push_back({Value::Int64(u), Value::UnixTimestamp(t)});
-    WriteParquet(dir / "entities.parquet",
+    WriteParquetRows(dir / "entities.parquet",
                  {OutputSpec("user_id", ValueType::kInt64),
                   OutputSpec("event_timestamp", ValueType::kUnixTimestamp)},
                  rows, 1 + static_cast<int64_t>(rng() % 40));
@@ -245,11 +234,11 @@ TEST(OnDemandJoin, ComputesFromEntityColumnsAndJoinedFeaturesAtTheRowTime) {
   const fs::path dir = fs::temp_directory_path() / absl::StrCat("pantry_odjoin_", ::getpid());
   fs::remove_all(dir);
   fs::create_directories(dir / "profiles");
-  WriteParquet(dir / "profiles" / "p.parquet",
+  WriteParquetRows(dir / "profiles" / "p.parquet",
                {OutputSpec("user_id", ValueType::kInt64), OutputSpec("ts", ValueType::kUnixTimestamp),
                 OutputSpec("age", ValueType::kInt64)},
                {{Value::Int64(1), Value::UnixTimestamp(kT0), Value::Int64(40)}}, 10);
-  WriteParquet(dir / "entities.parquet",
+  WriteParquetRows(dir / "entities.parquet",
                {OutputSpec("user_id", ValueType::kInt64),
                 OutputSpec("event_timestamp", ValueType::kUnixTimestamp),
                 OutputSpec("bonus", ValueType::kInt64)},
@@ -304,7 +293,7 @@ TEST(OnDemandJoin, ComputesFromEntityColumnsAndJoinedFeaturesAtTheRowTime) {
   EXPECT_EQ(known.Get(2), Value::Bool(false));
 
   // Request data the entity file lacks is named.
-  WriteParquet(dir / "entities2.parquet",
+  WriteParquetRows(dir / "entities2.parquet",
                {OutputSpec("user_id", ValueType::kInt64),
                 OutputSpec("event_timestamp", ValueType::kUnixTimestamp)},
                {{Value::Int64(1), Value::UnixTimestamp(kT0)}}, 10);
