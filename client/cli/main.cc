@@ -188,16 +188,47 @@ int List(const Globals& g, const std::string& what) {
       json list = json::array();
       for (const auto& v : r->feature_views()) list.push_back(ViewJson(v));
       out["feature_views"] = list;
+      json on_demand = json::array();
+      for (const auto& v : r->on_demand_views()) {
+        json features = json::array();
+        for (const auto& f : v.features()) {
+          features.push_back({{"name", f.name()}, {"dtype", TypeName(f.dtype())}, {"expr", f.expr()}});
+        }
+        json request = json::array();
+        for (const auto& c : v.request()) {
+          request.push_back({{"name", c.name()}, {"dtype", TypeName(c.dtype())}});
+        }
+        on_demand.push_back({{"name", v.name()},
+                             {"request", request},
+                             {"inputs", std::vector<std::string>(v.inputs().begin(), v.inputs().end())},
+                             {"features", features},
+                             {"owner", v.owner()},
+                             {"description", v.description()}});
+      }
+      out["on_demand_views"] = on_demand;
     } else {
       std::vector<std::vector<std::string>> rows;
       for (const auto& v : r->feature_views()) {
         rows.push_back({v.name(), absl::StrJoin(v.entities(), ","),
                         std::to_string(v.features_size()),
-                        FormatDuration(v.ttl_seconds() * kMicrosPerSecond),
+                        v.aggregations_size() > 0
+                            ? std::string("(windows)")
+                            : FormatDuration(v.ttl_seconds() * kMicrosPerSecond),
                         v.online() ? "yes" : "no", v.owner(), Tags(v.tags())});
       }
       std::cout << "FEATURE VIEWS\n";
       PrintTable({"NAME", "ENTITIES", "FEATURES", "TTL", "ONLINE", "OWNER", "TAGS"}, rows);
+      if (r->on_demand_views_size() > 0) {
+        rows.clear();
+        for (const auto& v : r->on_demand_views()) {
+          std::vector<std::string> request;
+          for (const auto& c : v.request()) request.push_back(c.name());
+          rows.push_back({v.name(), std::to_string(v.features_size()), absl::StrJoin(request, ","),
+                          absl::StrJoin(v.inputs(), ","), v.owner()});
+        }
+        std::cout << "\nON-DEMAND VIEWS\n";
+        PrintTable({"NAME", "FEATURES", "REQUEST DATA", "INPUTS", "OWNER"}, rows);
+      }
       if (all) std::cout << "\n";
     }
   }

@@ -165,9 +165,11 @@ int Materialize(Client& client, const MaterializeArgs& args, bool incremental, b
 }
 
 int Heal(Client& client, const MaterializeArgs& args, bool json_out) {
+  std::vector<std::string> names = absl::StrSplit(args.views, ',', absl::SkipWhitespace());
+  if (names.empty()) return BadInput("aggregate heal: --views names no view");
   absl::StatusOr<v1::ListFeatureViewsResponse> views = client.ListFeatureViews();
   if (!views.ok()) return Fail(views.status(), "aggregate heal");
-  for (absl::string_view name : absl::StrSplit(args.views, ',', absl::SkipWhitespace())) {
+  for (absl::string_view name : names) {
     const v1::FeatureViewSpec* found = nullptr;
     for (const auto& v : views->feature_views()) {
       if (v.name() == name) found = &v;

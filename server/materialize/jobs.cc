@@ -558,7 +558,8 @@ void MaterializeJobs::RunView(Job& job, size_t index,
       return;
     }
     start = it != marks->end() ? it->second : view->ttl > 0 ? end - view->ttl : kBeginning;
-    if (start >= end) {
+    // An aggregation view always heals: its run does not depend on the window.
+    if (start >= end && !view->is_aggregation()) {
       release();
       {
         std::lock_guard<std::mutex> lock(mu_);
