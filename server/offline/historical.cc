@@ -542,9 +542,8 @@ absl::Status JoinAggregationView(const Registry& registry, const FeatureView& vi
   std::atomic<int64_t> evaluated_rows{0};
   absl::Status evaluated = ParallelFor(threads, groups, [&](size_t g, int) -> absl::Status {
     if (g % 4096 == 0) PANTRY_RETURN_IF_ERROR(Interrupted(options));
-    std::vector<RawEvent> mine(std::make_move_iterator(events.begin() + begin[g]),
-                               std::make_move_iterator(events.begin() + begin[g + 1]));
-    transform::SortAndDedupe(&mine);
+    const absl::Span<RawEvent> all(events.data() + begin[g], begin[g + 1] - begin[g]);
+    const absl::Span<const RawEvent> mine = all.subspan(0, transform::SortAndDedupe(all));
     const absl::Span<const Micros> times(index.times.data() + index.begin[g],
                                          index.begin[g + 1] - index.begin[g]);
     const uint32_t* rows = index.rows.data() + index.begin[g];

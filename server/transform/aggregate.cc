@@ -1076,6 +1076,16 @@ absl::Status EntityState::Decode(absl::string_view bytes) {
   return absl::OkStatus();
 }
 
+size_t SortAndDedupe(absl::Span<EntityState::RawEvent> events) {
+  std::sort(events.begin(), events.end(), KeyLess);
+  return static_cast<size_t>(
+      std::unique(events.begin(), events.end(),
+                  [](const EntityState::RawEvent& a, const EntityState::RawEvent& b) {
+                    return a.key == b.key;
+                  }) -
+      events.begin());
+}
+
 void SortAndDedupe(std::vector<EntityState::RawEvent>* events) {
   std::sort(events->begin(), events->end(), KeyLess);
   events->erase(std::unique(events->begin(), events->end(),

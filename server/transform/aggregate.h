@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -167,7 +168,9 @@ class EntityState {
  public:
   struct RawEvent {
     EventKey key;
-    std::vector<Value> values;  // one per plan.used_columns
+    // One per plan.used_columns; the first inline, since many views
+    // aggregate one column and events are many.
+    absl::InlinedVector<Value, 1> values;
   };
   struct Tile {
     int64_t index = 0;          // hop index: covers [index * hop, (index + 1) * hop)
@@ -247,6 +250,9 @@ void EvaluateAt(const AggregationPlan& plan, absl::Span<const EntityState::RawEv
 
 // Sorts `events` by key and removes repeated keys (keeping one of each).
 void SortAndDedupe(std::vector<EntityState::RawEvent>* events);
+// The same in place on a range: returns how many distinct events it now
+// starts with (the rest is unspecified).
+size_t SortAndDedupe(absl::Span<EntityState::RawEvent> events);
 
 }  // namespace pantry::transform
 
