@@ -482,6 +482,8 @@ absl::Status JoinAggregationView(const Registry& registry, const FeatureView& vi
   }
   using RawEvent = transform::EntityState::RawEvent;
   const int threads = std::max(1, options.threads);
+  // Events are collected in chunks of this many.
+  constexpr size_t kChunk = 1 << 16;
   // Per worker: the events found, with their group.
   class Sink : public EventSink {
    public:
@@ -498,10 +500,16 @@ absl::Status JoinAggregationView(const Registry& registry, const FeatureView& vi
       return g;
     }
     void Event(int64_t entity, RawEvent event, int worker) override {
-      found[static_cast<size_t>(worker)].emplace_back(static_cast<uint32_t>(entity),
-                                                      std::move(event));
+      // In fixed-size chunks: no doubling slack, and freed chunk by chunk
+      // when the events are bucketed.
+      auto& chunks = found[static_cast<size_t>(worker)];
+      if (chunks.empty() || chunks.back().size() == kChunk) {
+        chunks.emplace_back().reserve(kChunk);
+      }
+      chunks.back().emplace_back(static_cast<uint32_t>(entity), std::move(event));
     }
-    std::vector<std::vector<std::pair<uint32_t, RawEvent>>> found;
+    // Per worker, its chunks of events with their group.
+    std::vector<std::vector<std::vector<std::pair<uint32_t, RawEvent>>>> found;
 
    private:
     const KeyIndex& index_;
@@ -518,20 +526,29 @@ absl::Status JoinAggregationView(const Registry& registry, const FeatureView& vi
   stats->files_skipped += scan.files_skipped;
   stats->scan_seconds += SecondsSince(phase);
   phase = std::chrono::steady_clock::now();
-  std::vector<std::vector<std::pair<uint32_t, RawEvent>>>& found = sink.found;
+  auto& found = sink.found;
 
-  // Bucket the events by group.
+  // Where each group's events are: a counting sort of their positions in
+  // the chunks, so the events themselves are not moved until evaluated.
+  struct Where {
+    uint32_t chunk, offset;
+  };
+  std::vector<std::vector<std::pair<uint32_t, RawEvent>>*> chunks;
+  for (auto& worker_chunks : found) {
+    for (auto& chunk : worker_chunks) chunks.push_back(&chunk);
+  }
   std::vector<uint32_t> begin(groups + 1, 0);
-  for (const auto& part : found) {
-    for (const auto& [g, e] : part) ++begin[g + 1];
+  for (const auto* chunk : chunks) {
+    for (const auto& [g, e] : *chunk) ++begin[g + 1];
   }
   for (size_t g = 0; g < groups; ++g) begin[g + 1] += begin[g];
-  std::vector<RawEvent> events(begin[groups]);
+  std::vector<Where> where(begin[groups]);
   {
     std::vector<uint32_t> fill(begin.begin(), begin.end() - 1);
-    for (auto& part : found) {
-      for (auto& [g, e] : part) events[fill[g]++] = std::move(e);
-      std::vector<std::pair<uint32_t, RawEvent>>().swap(part);
+    for (size_t c = 0; c < chunks.size(); ++c) {
+      for (size_t k = 0; k < chunks[c]->size(); ++k) {
+        where[fill[(*chunks[c])[k].first]++] = {static_cast<uint32_t>(c), static_cast<uint32_t>(k)};
+      }
     }
   }
   // Output o of the plan -> result column, or -1 when not requested.
@@ -540,10 +557,16 @@ absl::Status JoinAggregationView(const Registry& registry, const FeatureView& vi
     result_of[static_cast<size_t>(features[k]->index)] = static_cast<int>(k);
   }
   std::atomic<int64_t> evaluated_rows{0};
-  absl::Status evaluated = ParallelFor(threads, groups, [&](size_t g, int) -> absl::Status {
+  std::vector<std::vector<RawEvent>> scratch(static_cast<size_t>(threads));
+  absl::Status evaluated = ParallelFor(threads, groups, [&](size_t g, int worker) -> absl::Status {
     if (g % 4096 == 0) PANTRY_RETURN_IF_ERROR(Interrupted(options));
-    const absl::Span<RawEvent> all(events.data() + begin[g], begin[g + 1] - begin[g]);
-    const absl::Span<const RawEvent> mine = all.subspan(0, transform::SortAndDedupe(all));
+    // Each event belongs to one group, so moving it out here is safe.
+    std::vector<RawEvent>& all = scratch[static_cast<size_t>(worker)];
+    all.clear();
+    for (uint32_t k = begin[g]; k < begin[g + 1]; ++k) {
+      all.push_back(std::move((*chunks[where[k].chunk])[where[k].offset].second));
+    }
+    const absl::Span<const RawEvent> mine(all.data(), transform::SortAndDedupe(absl::MakeSpan(all)));
     const absl::Span<const Micros> times(index.times.data() + index.begin[g],
                                          index.begin[g + 1] - index.begin[g]);
     const uint32_t* rows = index.rows.data() + index.begin[g];
