@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <bit>
 #include <cstring>
+#include <deque>
 #include <map>
 
 #include "absl/container/flat_hash_map.h"
@@ -453,6 +455,126 @@ absl::Status JoinView(const Registry& registry, const FeatureView& view,
   return fetched;
 }
 
+// The events an aggregation join collects, per worker in fixed-size chunks
+// (no doubling slack; each event is taken out once, when its entity is
+// evaluated). When every column the plan reads is a number, time or bool,
+// values are kept unboxed, 8 bytes each, and turned back into values one
+// entity at a time; otherwise events are kept as they came.
+class EventStore {
+ public:
+  using RawEvent = transform::EntityState::RawEvent;
+  static constexpr size_t kChunk = 1 << 16;
+
+  EventStore(const transform::AggregationPlan& plan, int threads)
+      : types_(plan.used_column_types), workers_(static_cast<size_t>(threads)) {
+    unboxed_ = types_.size() <= 8;
+    for (ValueType t : types_) {
+      unboxed_ = unboxed_ && (t == ValueType::kInt32 || t == ValueType::kInt64 ||
+                              t == ValueType::kFloat || t == ValueType::kDouble ||
+                              t == ValueType::kBool || t == ValueType::kUnixTimestamp);
+    }
+  }
+
+  // From worker `worker` only.
+  void Add(int worker, uint32_t group, RawEvent e) {
+    Worker& w = workers_[static_cast<size_t>(worker)];
+    if (w.chunks.empty() || (unboxed_ ? w.chunks.back().unboxed.size()
+                                      : w.chunks.back().boxed.size()) == kChunk) {
+      w.chunks.emplace_back();
+      if (unboxed_) {
+        w.chunks.back().unboxed.reserve(kChunk);
+        w.chunks.back().numbers.reserve(kChunk * types_.size());
+      } else {
+        w.chunks.back().boxed.reserve(kChunk);
+      }
+    }
+    Chunk& c = w.chunks.back();
+    if (!unboxed_) {
+      c.boxed.emplace_back(group, std::move(e));
+      return;
+    }
+    Unboxed u{e.key.time, e.key.id, group, 0};
+    for (size_t k = 0; k < types_.size(); ++k) {
+      const Value& v = e.values[k];
+      int64_t bits = 0;
+      if (v.is_null()) {
+        u.nulls = static_cast<uint8_t>(u.nulls | (1u << k));
+      } else {
+        switch (types_[k]) {
+          case ValueType::kInt32: bits = v.get<int32_t>(); break;
+          case ValueType::kBool: bits = v.get<bool>() ? 1 : 0; break;
+          case ValueType::kFloat: bits = std::bit_cast<int64_t>(static_cast<double>(v.get<float>())); break;
+          case ValueType::kDouble: bits = std::bit_cast<int64_t>(v.get<double>()); break;
+          default: bits = v.get<int64_t>(); break;
+        }
+      }
+      c.numbers.push_back(bits);
+    }
+    c.unboxed.push_back(u);
+  }
+
+  // Every chunk, in a fixed order (after the scan).
+  void Seal() {
+    for (Worker& w : workers_) {
+      for (Chunk& c : w.chunks) chunks_.push_back(&c);
+    }
+  }
+  size_t chunks() const { return chunks_.size(); }
+  size_t size(size_t chunk) const {
+    return unboxed_ ? chunks_[chunk]->unboxed.size() : chunks_[chunk]->boxed.size();
+  }
+  uint32_t group(size_t chunk, size_t k) const {
+    return unboxed_ ? chunks_[chunk]->unboxed[k].group : chunks_[chunk]->boxed[k].first;
+  }
+  // Takes event k of `chunk` out (once).
+  RawEvent Take(size_t chunk, size_t k) {
+    Chunk& c = *chunks_[chunk];
+    if (!unboxed_) return std::move(c.boxed[k].second);
+    const Unboxed& u = c.unboxed[k];
+    RawEvent e;
+    e.key = {u.time, u.id};
+    const int64_t* numbers = c.numbers.data() + k * types_.size();
+    for (size_t j = 0; j < types_.size(); ++j) {
+      if (u.nulls & (1u << j)) {
+        e.values.push_back(Value::Null(types_[j]));
+        continue;
+      }
+      const int64_t bits = numbers[j];
+      switch (types_[j]) {
+        case ValueType::kInt32: e.values.push_back(Value::Int32(static_cast<int32_t>(bits))); break;
+        case ValueType::kBool: e.values.push_back(Value::Bool(bits != 0)); break;
+        case ValueType::kFloat:
+          e.values.push_back(Value::Float(static_cast<float>(std::bit_cast<double>(bits))));
+          break;
+        case ValueType::kDouble: e.values.push_back(Value::Double(std::bit_cast<double>(bits))); break;
+        case ValueType::kUnixTimestamp: e.values.push_back(Value::UnixTimestamp(bits)); break;
+        default: e.values.push_back(Value::Int64(bits)); break;
+      }
+    }
+    return e;
+  }
+
+ private:
+  struct Unboxed {
+    Micros time;
+    uint64_t id;
+    uint32_t group;
+    uint8_t nulls;  // bit k: used column k is null
+  };
+  struct Chunk {
+    std::vector<Unboxed> unboxed;
+    std::vector<int64_t> numbers;  // types_.size() per unboxed event
+    std::vector<std::pair<uint32_t, RawEvent>> boxed;
+  };
+  struct Worker {
+    std::deque<Chunk> chunks;
+  };
+  const std::vector<ValueType> types_;
+  bool unboxed_ = false;
+  std::vector<Worker> workers_;
+  std::vector<Chunk*> chunks_;
+};
+
 // Joins one aggregation view: every event of the view's history that can
 // fall into a window of an entity row (its join keys, time within the
 // longest window and hop before the row) is collected per entity; each
@@ -482,15 +604,12 @@ absl::Status JoinAggregationView(const Registry& registry, const FeatureView& vi
   }
   using RawEvent = transform::EntityState::RawEvent;
   const int threads = std::max(1, options.threads);
-  // Events are collected in chunks of this many.
-  constexpr size_t kChunk = 1 << 16;
-  // Per worker: the events found, with their group.
+  EventStore store(plan, threads);
   class Sink : public EventSink {
    public:
     Sink(const KeyIndex& index, const std::vector<std::pair<Micros, Micros>>& reach,
-         const FeatureView& view, int threads)
-        : found(static_cast<size_t>(threads)), index_(index), reach_(reach),
-          keys_(static_cast<size_t>(threads)) {
+         const FeatureView& view, int threads, EventStore* store)
+        : index_(index), reach_(reach), keys_(static_cast<size_t>(threads)), store_(store) {
       for (const JoinKey& k : view.join_keys) integer_.push_back(IsIntegerKey(k.value_type));
     }
     int64_t Entity(const std::vector<RowValues>& keys, int64_t row, Micros t,
@@ -500,23 +619,16 @@ absl::Status JoinAggregationView(const Registry& registry, const FeatureView& vi
       return g;
     }
     void Event(int64_t entity, RawEvent event, int worker) override {
-      // In fixed-size chunks: no doubling slack, and freed chunk by chunk
-      // when the events are bucketed.
-      auto& chunks = found[static_cast<size_t>(worker)];
-      if (chunks.empty() || chunks.back().size() == kChunk) {
-        chunks.emplace_back().reserve(kChunk);
-      }
-      chunks.back().emplace_back(static_cast<uint32_t>(entity), std::move(event));
+      store_->Add(worker, static_cast<uint32_t>(entity), std::move(event));
     }
-    // Per worker, its chunks of events with their group.
-    std::vector<std::vector<std::vector<std::pair<uint32_t, RawEvent>>>> found;
 
    private:
     const KeyIndex& index_;
     const std::vector<std::pair<Micros, Micros>>& reach_;
     std::vector<bool> integer_;
     std::vector<std::string> keys_;  // per worker: scratch
-  } sink(index, reach, view, threads);
+    EventStore* store_;
+  } sink(index, reach, view, threads, &store);
   PANTRY_ASSIGN_OR_RETURN(
       EventScanStats scan,
       ScanViewEvents(registry, view, plan, index.min_time - plan.Horizon(), index.max_time,
@@ -526,28 +638,24 @@ absl::Status JoinAggregationView(const Registry& registry, const FeatureView& vi
   stats->files_skipped += scan.files_skipped;
   stats->scan_seconds += SecondsSince(phase);
   phase = std::chrono::steady_clock::now();
-  auto& found = sink.found;
+  store.Seal();
 
   // Where each group's events are: a counting sort of their positions in
   // the chunks, so the events themselves are not moved until evaluated.
   struct Where {
     uint32_t chunk, offset;
   };
-  std::vector<std::vector<std::pair<uint32_t, RawEvent>>*> chunks;
-  for (auto& worker_chunks : found) {
-    for (auto& chunk : worker_chunks) chunks.push_back(&chunk);
-  }
   std::vector<uint32_t> begin(groups + 1, 0);
-  for (const auto* chunk : chunks) {
-    for (const auto& [g, e] : *chunk) ++begin[g + 1];
+  for (size_t c = 0; c < store.chunks(); ++c) {
+    for (size_t k = 0; k < store.size(c); ++k) ++begin[store.group(c, k) + 1];
   }
   for (size_t g = 0; g < groups; ++g) begin[g + 1] += begin[g];
   std::vector<Where> where(begin[groups]);
   {
     std::vector<uint32_t> fill(begin.begin(), begin.end() - 1);
-    for (size_t c = 0; c < chunks.size(); ++c) {
-      for (size_t k = 0; k < chunks[c]->size(); ++k) {
-        where[fill[(*chunks[c])[k].first]++] = {static_cast<uint32_t>(c), static_cast<uint32_t>(k)};
+    for (size_t c = 0; c < store.chunks(); ++c) {
+      for (size_t k = 0; k < store.size(c); ++k) {
+        where[fill[store.group(c, k)]++] = {static_cast<uint32_t>(c), static_cast<uint32_t>(k)};
       }
     }
   }
@@ -564,7 +672,7 @@ absl::Status JoinAggregationView(const Registry& registry, const FeatureView& vi
     std::vector<RawEvent>& all = scratch[static_cast<size_t>(worker)];
     all.clear();
     for (uint32_t k = begin[g]; k < begin[g + 1]; ++k) {
-      all.push_back(std::move((*chunks[where[k].chunk])[where[k].offset].second));
+      all.push_back(store.Take(where[k].chunk, where[k].offset));
     }
     const absl::Span<const RawEvent> mine(all.data(), transform::SortAndDedupe(absl::MakeSpan(all)));
     const absl::Span<const Micros> times(index.times.data() + index.begin[g],

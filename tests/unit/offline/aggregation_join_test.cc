@@ -139,11 +139,18 @@ TEST_P(AggregationJoin, MatchesTheNaiveOracle) {
       "  - name: profile\n"
       "    entities: [user]\n"
       "    source: profiles\n"
-      "    schema: [{name: age, dtype: INT64}]\n");
+      "    schema: [{name: age, dtype: INT64}]\n"
+      // Reads numbers only: its events are kept unboxed.
+      "  - name: txn_numbers\n"
+      "    entities: [user]\n"
+      "    source: txns\n"
+      "    aggregations:\n"
+      "      - {name: sum_1d_n, function: sum, column: amount, window: 1d}\n"
+      "      - {name: max_7d_n, function: max, column: amount, window: 7d}\n");
   auto registry = ParseRegistry(yaml, "test.yaml", dir.string());
   ASSERT_TRUE(registry.ok()) << registry.status();
   HistoricalRequest request;
-  request.feature_refs = {"txn_aggs:*", "profile:age"};
+  request.feature_refs = {"txn_aggs:*", "profile:age", "txn_numbers:*"};
   request.entities_path = (dir / "entities.parquet").string();
   request.output_path = (dir / "out.parquet").string();
   HistoricalOptions options;
@@ -165,11 +172,12 @@ TEST_P(AggregationJoin, MatchesTheNaiveOracle) {
   auto reader = parquet::FileReader::Open(request.output_path);
   ASSERT_TRUE(reader.ok()) << reader.status();
   const auto& columns = (*reader)->schema().columns();
-  ASSERT_EQ(columns.size(), 9u);
+  ASSERT_EQ(columns.size(), 11u);
   const std::vector<ValueType> types = {
       ValueType::kInt64,  ValueType::kUnixTimestamp, ValueType::kInt64,
       ValueType::kDouble, ValueType::kDouble,        ValueType::kDouble,
-      ValueType::kString, ValueType::kStringList,    ValueType::kInt64};
+      ValueType::kString, ValueType::kStringList,    ValueType::kInt64,
+      ValueType::kDouble, ValueType::kDouble};
   size_t row = 0;
   int failures = 0;
   for (int g = 0; g < (*reader)->num_row_groups(); ++g) {
@@ -221,6 +229,15 @@ TEST_P(AggregationJoin, MatchesTheNaiveOracle) {
       EXPECT_EQ(values[8]->Get(r), user == 1 && t >= kT0 ? Value::Int64(40)
                                                          : Value::Null(ValueType::kInt64))
           << where;
+      // The same aggregations from unboxed events.
+      const Value sum_n = values[9]->Get(r);
+      EXPECT_EQ(sum_n.is_null(), got_sum.is_null()) << where;
+      if (!sum_n.is_null() && !got_sum.is_null()) {
+        EXPECT_NEAR(sum_n.get<double>(), got_sum.get<double>(),
+                    1e-9 * std::max(1.0, std::fabs(got_sum.get<double>())))
+            << where;
+      }
+      EXPECT_EQ(values[10]->Get(r), values[5]->Get(r)) << where;
       if (HasFailure() && ++failures > 5) return;
     }
   }
