@@ -323,6 +323,14 @@ int RunOnlineBench(const OnlineBenchOptions& o) {
 
   // Pre-serialized requests, so the generator spends the same (small) effort
   // per call on features as on the health check.
+  const v1::OnDemandViewSpec* on_demand = nullptr;
+  for (const auto& v : views->on_demand_views()) {
+    if (v.name() == o.on_demand) on_demand = &v;
+  }
+  if (!o.on_demand.empty() && on_demand == nullptr) {
+    std::cerr << "pantry: bench: no on-demand view '" << o.on_demand << "'\n";
+    return 2;
+  }
   std::vector<grpc::ByteBuffer> requests;
   v1::GetOnlineFeaturesRequest first;
   std::uniform_int_distribution<int64_t> ids(1, o.key_space);
@@ -330,6 +338,17 @@ int RunOnlineBench(const OnlineBenchOptions& o) {
     v1::GetOnlineFeaturesRequest request;
     for (int f = 0; f < o.features; ++f) {
       request.mutable_features()->add_refs(absl::StrCat(view->name(), ":", view->features(f).name()));
+    }
+    if (on_demand != nullptr) {
+      for (const auto& f : on_demand->features()) {
+        request.mutable_features()->add_refs(absl::StrCat(on_demand->name(), ":", f.name()));
+      }
+      for (const auto& c : on_demand->request()) {
+        auto& column = (*request.mutable_request_data())[c.name()];
+        for (int e = 0; e < o.entities_per_request; ++e) {
+          ToProto(RandomValue(*FromProto(c.dtype()), rng), column.add_val());
+        }
+      }
     }
     for (int e = 0; e < o.entities_per_request; ++e) {
       const int64_t id = ids(rng);

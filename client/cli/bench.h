@@ -12,6 +12,9 @@ namespace pantry::cli {
 struct OnlineBenchOptions {
   std::string server;
   std::string view;          // empty: the first online view with enough features
+  // An on-demand view whose features every request also asks for, with
+  // random request data (the on-demand feature benchmark).
+  std::string on_demand;
   int concurrency = 32;      // requests in flight
   double duration_s = 10;    // per measurement
   int entities_per_request = 1;

@@ -1000,6 +1000,8 @@ int Main(int argc, char** argv) {
   bench_online->add_option("--entities-per-request", bench.entities_per_request, "Entity rows per request")->check(CLI::Range(1, 100000));
   bench_online->add_option("--features", bench.features, "Features per request (from one view)")->check(CLI::Range(1, 1000));
   bench_online->add_option("--view", bench.view, "Feature view to read (default: first online view with enough features)");
+  bench_online->add_option("--on-demand", bench.on_demand,
+                           "Also ask for every feature of this on-demand view, with random request data");
   bench_online->add_option("--key-space", bench.key_space, "Entity ids drawn from 1..N")->check(CLI::Range(1, 100000000));
   bench_online->add_option("--rate", bench.rate, "Target requests/s (open loop); 0 = as fast as possible");
   bench_online->add_flag("!--no-populate", bench.populate, "Do not write the key space first");
