@@ -444,7 +444,12 @@ TEST_P(LoggedTwiceTest, CountsOnce) {
   {
     Replica a(dir_ + "/wal-a", holder_.get(), store_.get());
     // A decides its batch at start: the entries count from A only when they
-    // were still pending for A.
+    // were still pending for A. (The log hands its batches to the ledger
+    // while it rewrites them online, after Open.)
+    for (int i = 0; i < 200 && !a.log->replayed(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    ASSERT_TRUE(a.log->replayed());
     for (int i = 0; i < 200 && a.log->ledger()->size() > 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
