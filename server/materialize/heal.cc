@@ -1,5 +1,6 @@
 #include "server/materialize/heal.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <string>
@@ -77,9 +78,11 @@ class KeySink : public offline::EventSink {
 // Pass 2: the events of the entities of this round.
 class HistorySink : public offline::EventSink {
  public:
+  // Keeps the events of the entities i of `index` with i % passes == pass.
   HistorySink(const FeatureView& view, const absl::flat_hash_map<std::string, int64_t>& index,
-              int threads)
-      : index_(index), events_(static_cast<size_t>(threads)), unknown_(static_cast<size_t>(threads)) {
+              int threads, int pass, int passes)
+      : index_(index), pass_(pass), passes_(passes), events_(static_cast<size_t>(threads)),
+        unknown_(static_cast<size_t>(threads)) {
     for (const JoinKey& k : view.join_keys) integer_.push_back(offline::IsIntegerKey(k.value_type));
   }
   int64_t Entity(const std::vector<RowValues>& keys, int64_t row, Micros, int worker) override {
@@ -97,6 +100,7 @@ class HistorySink : public offline::EventSink {
       }
       return -1;
     }
+    if (passes_ > 1 && it->second % passes_ != pass_) return -1;
     return it->second;
   }
   void Event(int64_t entity, EntityState::RawEvent event, int worker) override {
@@ -104,6 +108,7 @@ class HistorySink : public offline::EventSink {
   }
 
   const absl::flat_hash_map<std::string, int64_t>& index_;
+  const int64_t pass_, passes_;
   std::vector<bool> integer_;
   std::vector<std::vector<std::pair<int64_t, EntityState::RawEvent>>> events_;
   // Entities that appeared since pass 1: healed in the next round.
@@ -231,46 +236,62 @@ absl::StatusOr<HealStats> HealAggregationView(const Registry& registry, const Fe
     PANTRY_RETURN_IF_ERROR(ReadFoldBoundaries(store, view, plan, pending, options));
     // 2. Everything acknowledged here is in the history.
     if (options.flush_log) PANTRY_RETURN_IF_ERROR(options.flush_log());
-    // 3. The history of this round's entities.
+    // 3. The history of this round's entities, in passes when their
+    // events would not fit the memory budget together.
     absl::flat_hash_map<std::string, int64_t> index;
     for (size_t i = 0; i < pending.size(); ++i) {
       pending[i]->history.clear();
       index.emplace(pending[i]->text, static_cast<int64_t>(i));
     }
-    HistorySink history(view, index, threads);
-    PANTRY_ASSIGN_OR_RETURN(offline::EventScanStats scan,
-                            offline::ScanViewEvents(registry, view, plan, lo, hi, threads,
-                                                    options.interrupt, &history));
-    stats.rows_scanned += scan.rows_scanned;
-    for (auto& part : history.events_) {
-      stats.events += static_cast<int64_t>(part.size());
-      for (auto& [i, event] : part) pending[static_cast<size_t>(i)]->history.push_back(std::move(event));
-      part.clear();
-    }
-    // 4. Heal, batch by batch.
+    PANTRY_ASSIGN_OR_RETURN(offline::EventScanSize size,
+                            offline::MeasureViewEvents(registry, view, plan, lo, hi));
+    const int passes = std::min<int>(
+        offline::EventPasses(size.rows * (offline::HeldEventBytes(plan) + 8) + size.value_bytes,
+                             options.memory_budget_bytes),
+        static_cast<int>(std::min<size_t>(pending.size(), 4096)));
+    stats.passes += passes;
     std::vector<HealEntity*> deferred;
-    for (size_t begin = 0; begin < pending.size();
-         begin += static_cast<size_t>(options.batch_entities)) {
-      const size_t end =
-          std::min(pending.size(), begin + static_cast<size_t>(options.batch_entities));
-      PANTRY_RETURN_IF_ERROR(HealBatch(store, view, plan,
-                                       std::vector<HealEntity*>(pending.begin() + begin,
-                                                            pending.begin() + end),
-                                       now, options, &stats, &deferred));
-    }
-    for (HealEntity* e : pending) std::vector<EntityState::RawEvent>().swap(e->history);
-    // Entities that appeared meanwhile join the next round.
-    for (auto& mine : history.unknown_) {
-      for (auto& [text, values] : mine) {
-        auto [it, inserted] = entities.try_emplace(text);
-        if (!inserted) continue;
-        it->second.text = text;
-        it->second.keys = std::move(values);
-        key_ptrs.clear();
-        for (const Value& v : it->second.keys) key_ptrs.push_back(&v);
-        it->second.state_key = AggregationStateKey(registry.project, view, key_ptrs);
-        deferred.push_back(&it->second);
-        ++stats.entities;
+    for (int pass = 0; pass < passes; ++pass) {
+      HistorySink history(view, index, threads, pass, passes);
+      PANTRY_ASSIGN_OR_RETURN(offline::EventScanStats scan,
+                              offline::ScanViewEvents(registry, view, plan, lo, hi, threads,
+                                                      options.interrupt, &history));
+      stats.rows_scanned += scan.rows_scanned;
+      std::vector<HealEntity*> mine;
+      for (size_t i = static_cast<size_t>(pass); i < pending.size();
+           i += static_cast<size_t>(passes)) {
+        mine.push_back(pending[i]);
+      }
+      for (auto& part : history.events_) {
+        stats.events += static_cast<int64_t>(part.size());
+        for (auto& [i, event] : part) {
+          pending[static_cast<size_t>(i)]->history.push_back(std::move(event));
+        }
+        std::vector<std::pair<int64_t, EntityState::RawEvent>>().swap(part);
+      }
+      // 4. Heal, batch by batch.
+      for (size_t begin = 0; begin < mine.size();
+           begin += static_cast<size_t>(options.batch_entities)) {
+        const size_t end =
+            std::min(mine.size(), begin + static_cast<size_t>(options.batch_entities));
+        PANTRY_RETURN_IF_ERROR(HealBatch(
+            store, view, plan, std::vector<HealEntity*>(mine.begin() + begin, mine.begin() + end),
+            now, options, &stats, &deferred));
+      }
+      for (HealEntity* e : mine) std::vector<EntityState::RawEvent>().swap(e->history);
+      // Entities that appeared meanwhile join the next round.
+      for (auto& found : history.unknown_) {
+        for (auto& [text, values] : found) {
+          auto [it, inserted] = entities.try_emplace(text);
+          if (!inserted) continue;
+          it->second.text = text;
+          it->second.keys = std::move(values);
+          key_ptrs.clear();
+          for (const Value& v : it->second.keys) key_ptrs.push_back(&v);
+          it->second.state_key = AggregationStateKey(registry.project, view, key_ptrs);
+          deferred.push_back(&it->second);
+          ++stats.entities;
+        }
       }
     }
     pending = std::move(deferred);

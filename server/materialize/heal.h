@@ -37,6 +37,10 @@ struct HealOptions {
   // Makes every event this pantryd acknowledged part of the offline history
   // (compacts the write-ahead log); empty: nothing to do.
   std::function<absl::Status()> flush_log;
+  // Bound on the raw events held at once (offline_store.memory_budget):
+  // beyond it, each round reads the history in passes, a share of the
+  // entities each.
+  int64_t memory_budget_bytes = int64_t{2} << 30;
   // The time states are healed at.
   std::function<Micros()> clock = NowMicros;
 };
@@ -49,6 +53,7 @@ struct HealStats {
   int64_t conflicts = 0;     // states changed by another writer meanwhile (redone)
   int64_t unhealed = 0;      // entities still moving after max_rounds
   int rounds = 0;
+  int passes = 0;            // scans of the history for events, over all rounds
 };
 
 // Heals every entity of aggregation view `view` that has events in its

@@ -119,6 +119,7 @@ absl::StatusOr<MaterializeStats> MaterializeView(const Registry& registry,
     heal.interrupt = options.interrupt;
     heal.flush_log = options.flush_log;
     heal.clock = options.clock;
+    heal.memory_budget_bytes = options.memory_budget_bytes;
     PANTRY_ASSIGN_OR_RETURN(HealStats healed, HealAggregationView(registry, view, store, heal));
     MaterializeStats stats;
     stats.rows_read = healed.rows_scanned;

@@ -1,5 +1,6 @@
 #include "server/offline/events.h"
 
+#include <algorithm>
 #include <atomic>
 
 #include "server/common/status.h"
@@ -9,6 +10,42 @@
 namespace pantry::offline {
 
 using parquet::ColumnData;
+
+absl::StatusOr<EventScanSize> MeasureViewEvents(const Registry& registry, const FeatureView& view,
+                                                const transform::AggregationPlan& plan, Micros lo,
+                                                Micros hi) {
+  PANTRY_ASSIGN_OR_RETURN(std::vector<SourceFile> listed, ListViewFiles(registry, view));
+  const DataSource& source = registry.sources.find(view.source)->second;
+  PANTRY_ASSIGN_OR_RETURN(ScanPlan scan, PlanScan(view, source, listed, lo, hi, plan.used_columns));
+  EventScanSize size;
+  for (const ScanTask& task : scan.tasks) {
+    const ViewFile& f = scan.files[task.file];
+    const parquet::RowGroup& group = f.reader->metadata().row_groups[task.row_group];
+    size.rows += group.num_rows;
+    for (size_t k = 0; k < plan.used_column_types.size(); ++k) {
+      const ValueType t = plan.used_column_types[k];
+      if (t != ValueType::kString && t != ValueType::kBytes && !IsListType(t)) continue;
+      const size_t c = static_cast<size_t>(f.feature_columns[k]);
+      if (c < group.columns.size() && group.columns[c].meta_data) {
+        size.value_bytes += group.columns[c].meta_data->total_uncompressed_size;
+      }
+    }
+  }
+  return size;
+}
+
+int64_t HeldEventBytes(const transform::AggregationPlan& plan) {
+  using RawEvent = transform::EntityState::RawEvent;
+  const int64_t used = static_cast<int64_t>(plan.used_columns.size());
+  // Values beyond the first live out of line, with the allocator's header.
+  return static_cast<int64_t>(sizeof(RawEvent)) +
+         (used > 1 ? used * static_cast<int64_t>(sizeof(Value)) + 16 : 0);
+}
+
+int EventPasses(int64_t bytes, int64_t budget) {
+  budget = std::max<int64_t>(1, budget);
+  return static_cast<int>(std::clamp<int64_t>((bytes + budget - 1) / budget, 1, 4096));
+}
 
 absl::StatusOr<EventScanStats> ScanViewEvents(const Registry& registry, const FeatureView& view,
                                               const transform::AggregationPlan& plan, Micros lo,

@@ -36,6 +36,27 @@ struct EventScanStats {
   int64_t files_skipped = 0;
 };
 
+// What a scan for event times in [lo, hi] reads, known from the files'
+// metadata before any column is read: an upper bound of the events it hands
+// a sink, for memory budgets.
+struct EventScanSize {
+  int64_t rows = 0;         // rows of the row groups the scan reads
+  int64_t value_bytes = 0;  // their uncompressed bytes in the plan's used
+                            // strings, bytes and lists (held beside the events)
+};
+absl::StatusOr<EventScanSize> MeasureViewEvents(const Registry& registry, const FeatureView& view,
+                                                const transform::AggregationPlan& plan, Micros lo,
+                                                Micros hi);
+
+// Bytes of one event held as an EntityState::RawEvent with the plan's used
+// values, beside what its strings, bytes and lists hold.
+int64_t HeldEventBytes(const transform::AggregationPlan& plan);
+
+// The passes over the history that keep `bytes` of held events within
+// `budget` (from 1 to 4096): each pass keeps the events of the entities
+// with entity number % passes == pass.
+int EventPasses(int64_t bytes, int64_t budget);
+
 // Scans the history of aggregation view `view` (ListViewFiles) for events
 // with lo <= event time <= hi, on `threads` threads; `interrupt` (may be
 // empty) is asked before every row group. Event identity: keys, time and

@@ -143,6 +143,7 @@ struct EntityTable {
   std::vector<int64_t> group_start;             // first row (in the chunk) of each row group
   std::vector<Micros> times;
   int64_t rows = 0;
+  int64_t bytes = 0;      // estimated: decoded columns and the join state of the rows
   int64_t first_row = 0;  // in the file, for messages
   int next_group = 0;     // the first row group after the chunk
 };
@@ -212,6 +213,7 @@ absl::StatusOr<EntityTable> LoadEntityChunk(const FileReader& reader, int ts,
   }
   t.group_start.push_back(t.rows);
   t.next_group = g;
+  t.bytes = bytes;
   return t;
 }
 
@@ -513,6 +515,13 @@ class EventStore {
     c.unboxed.push_back(u);
   }
 
+  // What one event takes here, beside its strings', bytes' and lists' own
+  // bytes (HeldEventBytes for boxed events).
+  int64_t BytesPerEvent(const transform::AggregationPlan& plan) const {
+    if (unboxed_) return static_cast<int64_t>(sizeof(Unboxed) + 8 * types_.size());
+    return static_cast<int64_t>(sizeof(uint32_t)) + HeldEventBytes(plan);
+  }
+
   // Every chunk, in a fixed order (after the scan).
   void Seal() {
     for (Worker& w : workers_) {
@@ -586,6 +595,106 @@ class EventStore {
   std::vector<Chunk*> chunks_;
 };
 
+// One pass of JoinAggregationView: the entity groups g with
+// g % passes == pass.
+absl::Status JoinAggregationPass(const FeatureView& view, const transform::AggregationPlan& plan,
+                                 const HistoricalOptions& options, const KeyIndex& index,
+                                 const std::vector<std::pair<Micros, Micros>>& reach, int pass,
+                                 int passes, const std::vector<int>& result_of,
+                                 const std::vector<ResultColumn*>& results,
+                                 const Registry& registry, Micros lo, Micros hi,
+                                 HistoricalStats* stats) {
+  auto phase = std::chrono::steady_clock::now();
+  using RawEvent = transform::EntityState::RawEvent;
+  const int threads = std::max(1, options.threads);
+  const size_t groups = index.size();
+  EventStore store(plan, threads);
+  class Sink : public EventSink {
+   public:
+    Sink(const KeyIndex& index, const std::vector<std::pair<Micros, Micros>>& reach,
+         const FeatureView& view, int threads, int pass, int passes, EventStore* store)
+        : index_(index), reach_(reach), keys_(static_cast<size_t>(threads)), pass_(pass),
+          passes_(passes), store_(store) {
+      for (const JoinKey& k : view.join_keys) integer_.push_back(IsIntegerKey(k.value_type));
+    }
+    int64_t Entity(const std::vector<RowValues>& keys, int64_t row, Micros t,
+                   int worker) override {
+      const uint32_t g = index_.Find(keys, integer_, row, &keys_[static_cast<size_t>(worker)]);
+      if (g == UINT32_MAX || t < reach_[g].first || t > reach_[g].second) return -1;
+      if (passes_ > 1 && static_cast<int>(g % static_cast<uint32_t>(passes_)) != pass_) return -1;
+      return g;
+    }
+    void Event(int64_t entity, RawEvent event, int worker) override {
+      store_->Add(worker, static_cast<uint32_t>(entity), std::move(event));
+    }
+
+   private:
+    const KeyIndex& index_;
+    const std::vector<std::pair<Micros, Micros>>& reach_;
+    std::vector<bool> integer_;
+    std::vector<std::string> keys_;  // per worker: scratch
+    const int pass_, passes_;
+    EventStore* store_;
+  } sink(index, reach, view, threads, pass, passes, &store);
+  PANTRY_ASSIGN_OR_RETURN(
+      EventScanStats scan,
+      ScanViewEvents(registry, view, plan, lo, hi, threads, options.interrupt, &sink));
+  stats->feature_rows_scanned += scan.rows_scanned;
+  stats->row_groups_skipped += scan.row_groups_skipped;
+  stats->files_skipped += scan.files_skipped;
+  stats->scan_seconds += SecondsSince(phase);
+  phase = std::chrono::steady_clock::now();
+  store.Seal();
+
+  // Where each group's events are: a counting sort of their positions in
+  // the chunks, so the events themselves are not moved until evaluated.
+  struct Where {
+    uint32_t chunk, offset;
+  };
+  std::vector<uint32_t> begin(groups + 1, 0);
+  for (size_t c = 0; c < store.chunks(); ++c) {
+    for (size_t k = 0; k < store.size(c); ++k) ++begin[store.group(c, k) + 1];
+  }
+  for (size_t g = 0; g < groups; ++g) begin[g + 1] += begin[g];
+  std::vector<Where> where(begin[groups]);
+  {
+    std::vector<uint32_t> fill(begin.begin(), begin.end() - 1);
+    for (size_t c = 0; c < store.chunks(); ++c) {
+      for (size_t k = 0; k < store.size(c); ++k) {
+        where[fill[store.group(c, k)]++] = {static_cast<uint32_t>(c), static_cast<uint32_t>(k)};
+      }
+    }
+  }
+  std::atomic<int64_t> evaluated_rows{0};
+  std::vector<std::vector<RawEvent>> scratch(static_cast<size_t>(threads));
+  const size_t step = static_cast<size_t>(passes);
+  const size_t mine_groups = (groups + step - 1 - static_cast<size_t>(pass)) / step;
+  absl::Status evaluated = ParallelFor(threads, mine_groups, [&](size_t i, int worker) -> absl::Status {
+    const size_t g = i * step + static_cast<size_t>(pass);
+    if (i % 4096 == 0) PANTRY_RETURN_IF_ERROR(Interrupted(options));
+    // Each event belongs to one group, so moving it out here is safe.
+    std::vector<RawEvent>& all = scratch[static_cast<size_t>(worker)];
+    all.clear();
+    constexpr uint32_t kAhead = 16;
+    for (uint32_t k = begin[g]; k < begin[g + 1]; ++k) {
+      if (k + kAhead < begin[g + 1]) store.Prefetch(where[k + kAhead].chunk, where[k + kAhead].offset);
+      all.push_back(store.Take(where[k].chunk, where[k].offset));
+    }
+    const absl::Span<const RawEvent> mine(all.data(), transform::SortAndDedupe(absl::MakeSpan(all)));
+    const absl::Span<const Micros> times(index.times.data() + index.begin[g],
+                                         index.begin[g + 1] - index.begin[g]);
+    const uint32_t* rows = index.rows.data() + index.begin[g];
+    transform::EvaluateAt(plan, mine, times, [&](size_t i, size_t o, Value v) {
+      if (result_of[o] >= 0) results[static_cast<size_t>(result_of[o])]->Set(rows[i], std::move(v));
+    });
+    evaluated_rows += static_cast<int64_t>(times.size());
+    return absl::OkStatus();
+  });
+  stats->values_found += evaluated_rows.load();
+  stats->fetch_seconds += SecondsSince(phase);
+  return evaluated;
+}
+
 // Joins one aggregation view: every event of the view's history that can
 // fall into a window of an entity row (its join keys, time within the
 // longest window and hop before the row) is collected per entity; each
@@ -613,93 +722,30 @@ absl::Status JoinAggregationView(const Registry& registry, const FeatureView& vi
   for (size_t g = 0; g < groups; ++g) {
     reach[g] = {index.times[index.begin[g]] - plan.Horizon(), index.times[index.begin[g + 1] - 1]};
   }
-  using RawEvent = transform::EntityState::RawEvent;
-  const int threads = std::max(1, options.threads);
-  EventStore store(plan, threads);
-  class Sink : public EventSink {
-   public:
-    Sink(const KeyIndex& index, const std::vector<std::pair<Micros, Micros>>& reach,
-         const FeatureView& view, int threads, EventStore* store)
-        : index_(index), reach_(reach), keys_(static_cast<size_t>(threads)), store_(store) {
-      for (const JoinKey& k : view.join_keys) integer_.push_back(IsIntegerKey(k.value_type));
-    }
-    int64_t Entity(const std::vector<RowValues>& keys, int64_t row, Micros t,
-                   int worker) override {
-      const uint32_t g = index_.Find(keys, integer_, row, &keys_[static_cast<size_t>(worker)]);
-      if (g == UINT32_MAX || t < reach_[g].first || t > reach_[g].second) return -1;
-      return g;
-    }
-    void Event(int64_t entity, RawEvent event, int worker) override {
-      store_->Add(worker, static_cast<uint32_t>(entity), std::move(event));
-    }
-
-   private:
-    const KeyIndex& index_;
-    const std::vector<std::pair<Micros, Micros>>& reach_;
-    std::vector<bool> integer_;
-    std::vector<std::string> keys_;  // per worker: scratch
-    EventStore* store_;
-  } sink(index, reach, view, threads, &store);
-  PANTRY_ASSIGN_OR_RETURN(
-      EventScanStats scan,
-      ScanViewEvents(registry, view, plan, index.min_time - plan.Horizon(), index.max_time,
-                     threads, options.interrupt, &sink));
-  stats->feature_rows_scanned += scan.rows_scanned;
-  stats->row_groups_skipped += scan.row_groups_skipped;
-  stats->files_skipped += scan.files_skipped;
-  stats->scan_seconds += SecondsSince(phase);
-  phase = std::chrono::steady_clock::now();
-  store.Seal();
-
-  // Where each group's events are: a counting sort of their positions in
-  // the chunks, so the events themselves are not moved until evaluated.
-  struct Where {
-    uint32_t chunk, offset;
-  };
-  std::vector<uint32_t> begin(groups + 1, 0);
-  for (size_t c = 0; c < store.chunks(); ++c) {
-    for (size_t k = 0; k < store.size(c); ++k) ++begin[store.group(c, k) + 1];
-  }
-  for (size_t g = 0; g < groups; ++g) begin[g + 1] += begin[g];
-  std::vector<Where> where(begin[groups]);
+  const Micros lo = index.min_time - plan.Horizon(), hi = index.max_time;
+  // The events are held until evaluated: when all of them would not fit
+  // what the entity rows leave of the budget, the entities are taken in
+  // passes, each scanning the history for its share of them.
+  int passes = 1;
   {
-    std::vector<uint32_t> fill(begin.begin(), begin.end() - 1);
-    for (size_t c = 0; c < store.chunks(); ++c) {
-      for (size_t k = 0; k < store.size(c); ++k) {
-        where[fill[store.group(c, k)]++] = {static_cast<uint32_t>(c), static_cast<uint32_t>(k)};
-      }
-    }
+    PANTRY_ASSIGN_OR_RETURN(EventScanSize size, MeasureViewEvents(registry, view, plan, lo, hi));
+    const int64_t per_event = EventStore(plan, 1).BytesPerEvent(plan) + 8;  // + its Where
+    const int64_t budget = std::max(options.memory_budget_bytes - entities.bytes,
+                                    options.memory_budget_bytes / 4);
+    passes = std::min<int>(EventPasses(size.rows * per_event + size.value_bytes, budget),
+                           static_cast<int>(std::min<size_t>(groups, 4096)));
   }
+  stats->event_passes += passes;
   // Output o of the plan -> result column, or -1 when not requested.
   std::vector<int> result_of(plan.outputs.size(), -1);
   for (size_t k = 0; k < features.size(); ++k) {
     result_of[static_cast<size_t>(features[k]->index)] = static_cast<int>(k);
   }
-  std::atomic<int64_t> evaluated_rows{0};
-  std::vector<std::vector<RawEvent>> scratch(static_cast<size_t>(threads));
-  absl::Status evaluated = ParallelFor(threads, groups, [&](size_t g, int worker) -> absl::Status {
-    if (g % 4096 == 0) PANTRY_RETURN_IF_ERROR(Interrupted(options));
-    // Each event belongs to one group, so moving it out here is safe.
-    std::vector<RawEvent>& all = scratch[static_cast<size_t>(worker)];
-    all.clear();
-    constexpr uint32_t kAhead = 16;
-    for (uint32_t k = begin[g]; k < begin[g + 1]; ++k) {
-      if (k + kAhead < begin[g + 1]) store.Prefetch(where[k + kAhead].chunk, where[k + kAhead].offset);
-      all.push_back(store.Take(where[k].chunk, where[k].offset));
-    }
-    const absl::Span<const RawEvent> mine(all.data(), transform::SortAndDedupe(absl::MakeSpan(all)));
-    const absl::Span<const Micros> times(index.times.data() + index.begin[g],
-                                         index.begin[g + 1] - index.begin[g]);
-    const uint32_t* rows = index.rows.data() + index.begin[g];
-    transform::EvaluateAt(plan, mine, times, [&](size_t i, size_t o, Value v) {
-      if (result_of[o] >= 0) results[static_cast<size_t>(result_of[o])]->Set(rows[i], std::move(v));
-    });
-    evaluated_rows += static_cast<int64_t>(times.size());
-    return absl::OkStatus();
-  });
-  stats->values_found += evaluated_rows.load();
-  stats->fetch_seconds += SecondsSince(phase);
-  return evaluated;
+  for (int pass = 0; pass < passes; ++pass) {
+    PANTRY_RETURN_IF_ERROR(JoinAggregationPass(view, plan, options, index, reach, pass, passes,
+                                               result_of, results, registry, lo, hi, stats));
+  }
+  return absl::OkStatus();
 }
 
 // A request data column of on-demand features: where it is in the entity
@@ -881,6 +927,12 @@ absl::StatusOr<HistoricalStats> GetHistoricalFeatures(const Registry& registry,
   const int64_t per_row = 8 + static_cast<int64_t>(views.size()) * 64 +
                           static_cast<int64_t>(std::max(1, options.threads)) * 32 +
                           static_cast<int64_t>(outputs.size()) * 24;
+  // With aggregation views, half of it is left for their events.
+  const bool aggregations = std::any_of(views.begin(), views.end(), [](const FeatureView* v) {
+    return v->is_aggregation();
+  });
+  const int64_t entity_budget =
+      aggregations ? options.memory_budget_bytes / 2 : options.memory_budget_bytes;
   HistoricalStats stats;
   int next_group = 0;
   int64_t next_row = 0;
@@ -889,7 +941,7 @@ absl::StatusOr<HistoricalStats> GetHistoricalFeatures(const Registry& registry,
     PANTRY_ASSIGN_OR_RETURN(
         EntityTable entities,
         LoadEntityChunk(*entity_reader, time_column, request, next_group, next_row,
-                        options.memory_budget_bytes, per_row));
+                        entity_budget, per_row));
     stats.index_seconds += SecondsSince(phase);
     ++stats.chunks;
     stats.entity_rows += entities.rows;

@@ -43,7 +43,10 @@ struct HistoricalOptions {
   int64_t output_row_group_rows = 122880;
   // Memory for entity rows and their join state (offline_store.memory_budget).
   // Entity rows beyond it are joined in several chunks, each a scan of the
-  // sources; the feature data itself is never held, whatever its size.
+  // sources; the feature data itself is never held, whatever its size. The
+  // raw events of aggregation views are held until evaluated: with them,
+  // entity rows get half the budget, and events beyond what is left are
+  // taken in passes over the view's history, a share of the entities each.
   int64_t memory_budget_bytes = int64_t{2} << 30;
   // Asked before every unit of work (a row group scanned or fetched, a view,
   // a chunk, an output row group): a non-OK answer stops the join, which
@@ -59,6 +62,8 @@ struct HistoricalStats {
   int64_t files_skipped = 0;
   int64_t values_found = 0;           // entity rows × views with a qualifying row
   int64_t chunks = 0;                 // entity chunks joined (1 unless over the budget)
+  int64_t event_passes = 0;           // scans of aggregation views' events, over all chunks
+                                      // (1 per view and chunk unless over the budget)
   // Wall time of the phases, summed over views.
   double index_seconds = 0;           // reading and grouping the entity rows
   double scan_seconds = 0;            // pass 1: keys and times

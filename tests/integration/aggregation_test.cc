@@ -474,8 +474,11 @@ TEST_F(AggregationThreeWays, OracleOfflineAndOnlineAgreeBeforeAndAfterAHeal) {
   if (HasFatalFailure()) return;
   for (const Txn& x : all) everything.emplace(x.Id(), x);
   write_history(1);
+  // Over its memory budget: the history is read in passes, an entity each.
+  heal.memory_budget_bytes = 1;
   healed = materialize::HealAggregationView(*registry_, *view_, store_.get(), heal);
   ASSERT_TRUE(healed.ok()) << healed.status();
+  EXPECT_GT(healed->passes, healed->rounds);
   applied_ = everything;
   online_reads_.clear();
   CheckOnline(applied_, "after the second heal");

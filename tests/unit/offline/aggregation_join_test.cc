@@ -109,7 +109,7 @@ TEST_P(AggregationJoin, MatchesTheNaiveOracle) {
     WriteParquetRows(dir / "entities.parquet",
                  {OutputSpec("user_id", ValueType::kInt64),
                   OutputSpec("event_timestamp", ValueType::kUnixTimestamp)},
-                 rows, 1 + static_cast<int64_t>(rng() % 40));
+                 rows, GetParam() % 4 == 1 ? 1000 : 1 + static_cast<int64_t>(rng() % 40));
   }
   const std::string yaml = absl::StrCat(
       "project: p\n"
@@ -158,6 +158,19 @@ TEST_P(AggregationJoin, MatchesTheNaiveOracle) {
   if (GetParam() % 2 == 1) options.memory_budget_bytes = 1;  // a chunk per row group
   auto stats = GetHistoricalFeatures(**registry, request, options);
   ASSERT_TRUE(stats.ok()) << stats.status();
+  // Two aggregation views: one scan of their events per chunk within the
+  // budget, one per entity of the chunk over it.
+  if (GetParam() % 2 == 1) {
+    EXPECT_GE(stats->event_passes, 2 * stats->chunks);
+  } else {
+    EXPECT_EQ(stats->chunks, 1);
+    EXPECT_EQ(stats->event_passes, 2);
+  }
+  if (GetParam() % 4 == 1) {
+    // One row group of entity rows, one chunk: a pass per entity.
+    EXPECT_EQ(stats->chunks, 1);
+    EXPECT_GT(stats->event_passes, 2);
+  }
 
   std::set<Txn> distinct(txns.begin(), txns.end());
   auto oracle = [&](int64_t user, Micros t, Micros window, Micros hop) {
@@ -246,6 +259,7 @@ TEST_P(AggregationJoin, MatchesTheNaiveOracle) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, AggregationJoin, ::testing::Range(0, 12));
+
 
 TEST(OnDemandJoin, ComputesFromEntityColumnsAndJoinedFeaturesAtTheRowTime) {
   const fs::path dir = fs::temp_directory_path() / absl::StrCat("pantry_odjoin_", ::getpid());
