@@ -225,15 +225,27 @@ struct KeyIndex {
   absl::flat_hash_map<int64_t, uint32_t> int_groups;
   absl::flat_hash_map<std::string, uint32_t> groups;
 
+  // Integer keys in a range not much wider than their number: also as an
+  // array, dense[key - dense_min] (4 bytes a slot; looked up once per row
+  // of the sources, it stays in cache where the hash table would not).
+  std::vector<uint32_t> dense;
+  int64_t dense_min = 0;
+
   size_t size() const { return single_integer ? int_groups.size() : groups.size(); }
   // The group of a key, or UINT32_MAX.
   uint32_t Find(const std::vector<RowValues>& values, const std::vector<bool>& integer,
                 int64_t row, std::string* scratch) const {
     if (single_integer) {
       if (values[0].IsNull(row)) return UINT32_MAX;
-      auto it = int_groups.find(values[0].GetInt(row));
+      const int64_t v = values[0].GetInt(row);
+      if (!dense.empty()) {
+        const uint64_t at = static_cast<uint64_t>(v) - static_cast<uint64_t>(dense_min);
+        return at < dense.size() ? dense[at] : UINT32_MAX;
+      }
+      auto it = int_groups.find(v);
       return it == int_groups.end() ? UINT32_MAX : it->second;
     }
+    
     scratch->clear();
     for (size_t k = 0; k < values.size(); ++k) {
       if (values[k].IsNull(row)) return UINT32_MAX;
@@ -299,6 +311,21 @@ absl::StatusOr<KeyIndex> IndexEntities(const FeatureView& view, const Historical
       uint32_t group;
       // A null key matches no feature row.
       if (index.Add(values, integer, r, &key, &group)) group_of[t.group_start[g] + r] = group;
+    }
+  }
+  if (index.single_integer && !index.int_groups.empty()) {
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (const auto& [k, g] : index.int_groups) {
+      lo = std::min(lo, k);
+      hi = std::max(hi, k);
+    }
+    const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
+    if (span <= 4 * index.int_groups.size() + 4096) {
+      index.dense.assign(span, UINT32_MAX);
+      index.dense_min = lo;
+      for (const auto& [k, g] : index.int_groups) {
+        index.dense[static_cast<uint64_t>(k) - static_cast<uint64_t>(lo)] = g;
+      }
     }
   }
   // Counting sort by group, then each group by time.
@@ -457,40 +484,60 @@ absl::Status JoinView(const Registry& registry, const FeatureView& view,
   return fetched;
 }
 
-// The events an aggregation join collects, per worker in fixed-size chunks
-// (no doubling slack; each event is taken out once, when its entity is
-// evaluated). When every column the plan reads is a number, time or bool,
-// values are kept unboxed, 8 bytes each, and turned back into values one
-// entity at a time; otherwise events are kept as they came.
+// The events an aggregation join collects. Entities (groups) are split into
+// buckets of consecutive group numbers, small enough that a bucket's events
+// fit the cores' caches; each worker appends the events it scans to its
+// chunks of their bucket (no doubling slack; each event is taken out once,
+// when its entity is evaluated). A bucket is then evaluated on its own:
+// gathering an entity's events reads memory that is already close, not
+// events spread over the whole scan. When every column the plan reads is a
+// number, time or bool, values are kept unboxed, 8 bytes each, and turned
+// back into values one entity at a time; otherwise events are kept as they
+// came.
 class EventStore {
  public:
   using RawEvent = transform::EntityState::RawEvent;
-  static constexpr size_t kChunk = 1 << 16;
+  static constexpr size_t kChunk = 4096;
 
-  EventStore(const transform::AggregationPlan& plan, int threads)
-      : types_(plan.used_column_types), workers_(static_cast<size_t>(threads)) {
-    unboxed_ = types_.size() <= 8;
-    for (ValueType t : types_) {
-      unboxed_ = unboxed_ && (t == ValueType::kInt32 || t == ValueType::kInt64 ||
-                              t == ValueType::kFloat || t == ValueType::kDouble ||
-                              t == ValueType::kBool || t == ValueType::kUnixTimestamp);
+  EventStore(const transform::AggregationPlan& plan, int threads, size_t groups, size_t buckets)
+      : types_(plan.used_column_types),
+        groups_(std::max<size_t>(groups, 1)),
+        buckets_(std::clamp<size_t>(buckets, 1, groups_)),
+        unboxed_(Unboxable(types_)),
+        workers_(static_cast<size_t>(threads)) {
+    for (Worker& w : workers_) w.buckets.resize(buckets_);
+  }
+
+  // What one event takes here, beside its strings', bytes' and lists' own
+  // bytes (HeldEventBytes for boxed events).
+  static int64_t BytesPerEvent(const transform::AggregationPlan& plan) {
+    if (Unboxable(plan.used_column_types)) {
+      return static_cast<int64_t>(sizeof(Unboxed) + 8 * plan.used_column_types.size());
     }
+    return static_cast<int64_t>(sizeof(uint32_t)) + HeldEventBytes(plan);
+  }
+
+  size_t buckets() const { return buckets_; }
+  // The groups of bucket b: [first, end).
+  std::pair<size_t, size_t> GroupsOf(size_t b) const {
+    return {(b * groups_ + buckets_ - 1) / buckets_, ((b + 1) * groups_ + buckets_ - 1) / buckets_};
   }
 
   // From worker `worker` only.
   void Add(int worker, uint32_t group, RawEvent e) {
-    Worker& w = workers_[static_cast<size_t>(worker)];
-    if (w.chunks.empty() || (unboxed_ ? w.chunks.back().unboxed.size()
-                                      : w.chunks.back().boxed.size()) == kChunk) {
-      w.chunks.emplace_back();
+    std::deque<Chunk>& chunks =
+        workers_[static_cast<size_t>(worker)].buckets[static_cast<size_t>(group) * buckets_ / groups_];
+    if (chunks.empty() ||
+        (unboxed_ ? chunks.back().unboxed.size() : chunks.back().boxed.size()) == kChunk) {
+      chunks.emplace_back();
       if (unboxed_) {
-        w.chunks.back().unboxed.reserve(kChunk);
-        w.chunks.back().numbers.reserve(kChunk * types_.size());
+        chunks.back().unboxed.reserve(kChunk);
+        chunks.back().numbers.reserve(kChunk * types_.size());
       } else {
-        w.chunks.back().boxed.reserve(kChunk);
+        chunks.back().boxed.reserve(kChunk);
       }
     }
-    Chunk& c = w.chunks.back();
+    Chunk& c = chunks.back();
     if (!unboxed_) {
       c.boxed.emplace_back(group, std::move(e));
       return;
@@ -515,30 +562,27 @@ class EventStore {
     c.unboxed.push_back(u);
   }
 
-  // What one event takes here, beside its strings', bytes' and lists' own
-  // bytes (HeldEventBytes for boxed events).
-  int64_t BytesPerEvent(const transform::AggregationPlan& plan) const {
-    if (unboxed_) return static_cast<int64_t>(sizeof(Unboxed) + 8 * types_.size());
-    return static_cast<int64_t>(sizeof(uint32_t)) + HeldEventBytes(plan);
-  }
-
-  // Every chunk, in a fixed order (after the scan).
+  // Every bucket's chunks, in a fixed order (after the scan).
   void Seal() {
+    sealed_.assign(buckets_, {});
     for (Worker& w : workers_) {
-      for (Chunk& c : w.chunks) chunks_.push_back(&c);
+      for (size_t b = 0; b < buckets_; ++b) {
+        for (Chunk& c : w.buckets[b]) sealed_[b].push_back(&c);
+      }
     }
   }
-  size_t chunks() const { return chunks_.size(); }
-  size_t size(size_t chunk) const {
-    return unboxed_ ? chunks_[chunk]->unboxed.size() : chunks_[chunk]->boxed.size();
+  size_t chunks(size_t b) const { return sealed_[b].size(); }
+  size_t size(size_t b, size_t chunk) const {
+    const Chunk& c = *sealed_[b][chunk];
+    return unboxed_ ? c.unboxed.size() : c.boxed.size();
   }
-  uint32_t group(size_t chunk, size_t k) const {
-    return unboxed_ ? chunks_[chunk]->unboxed[k].group : chunks_[chunk]->boxed[k].first;
+  uint32_t group(size_t b, size_t chunk, size_t k) const {
+    const Chunk& c = *sealed_[b][chunk];
+    return unboxed_ ? c.unboxed[k].group : c.boxed[k].first;
   }
-  // Hints that event k of `chunk` is taken soon (an entity's events are
-  // spread over the chunks: without it each is a cache miss).
-  void Prefetch(size_t chunk, size_t k) const {
-    const Chunk& c = *chunks_[chunk];
+  // Hints that event k of `chunk` is taken soon.
+  void Prefetch(size_t b, size_t chunk, size_t k) const {
+    const Chunk& c = *sealed_[b][chunk];
     if (unboxed_) {
       __builtin_prefetch(c.unboxed.data() + k);
       __builtin_prefetch(c.numbers.data() + k * types_.size());
@@ -546,9 +590,15 @@ class EventStore {
       __builtin_prefetch(c.boxed.data() + k);
     }
   }
-  // Takes event k of `chunk` out (once).
-  RawEvent Take(size_t chunk, size_t k) {
-    Chunk& c = *chunks_[chunk];
+  bool unboxed() const { return unboxed_; }
+  // The identity of event k of `chunk` of bucket b (unboxed events only).
+  transform::EventKey KeyOf(size_t b, size_t chunk, size_t k) const {
+    const Unboxed& u = sealed_[b][chunk]->unboxed[k];
+    return {u.time, u.id};
+  }
+  // Takes event k of `chunk` of bucket b out (once).
+  RawEvent Take(size_t b, size_t chunk, size_t k) {
+    Chunk& c = *sealed_[b][chunk];
     if (!unboxed_) return std::move(c.boxed[k].second);
     const Unboxed& u = c.unboxed[k];
     RawEvent e;
@@ -573,6 +623,11 @@ class EventStore {
     }
     return e;
   }
+  // Frees bucket b (evaluated).
+  void Release(size_t b) {
+    for (Chunk* c : sealed_[b]) *c = Chunk();
+    std::vector<Chunk*>().swap(sealed_[b]);
+  }
 
  private:
   struct Unboxed {
@@ -587,20 +642,30 @@ class EventStore {
     std::vector<std::pair<uint32_t, RawEvent>> boxed;
   };
   struct Worker {
-    std::deque<Chunk> chunks;
+    std::vector<std::deque<Chunk>> buckets;
   };
+  static bool Unboxable(const std::vector<ValueType>& types) {
+    bool ok = types.size() <= 8;
+    for (ValueType t : types) {
+      ok = ok && (t == ValueType::kInt32 || t == ValueType::kInt64 || t == ValueType::kFloat ||
+                  t == ValueType::kDouble || t == ValueType::kBool ||
+                  t == ValueType::kUnixTimestamp);
+    }
+    return ok;
+  }
   const std::vector<ValueType> types_;
-  bool unboxed_ = false;
+  const size_t groups_, buckets_;
+  const bool unboxed_;
   std::vector<Worker> workers_;
-  std::vector<Chunk*> chunks_;
+  std::vector<std::vector<Chunk*>> sealed_;  // per bucket
 };
 
 // One pass of JoinAggregationView: the entity groups g with
-// g % passes == pass.
+// g % passes == pass, their events held in `buckets` buckets.
 absl::Status JoinAggregationPass(const FeatureView& view, const transform::AggregationPlan& plan,
                                  const HistoricalOptions& options, const KeyIndex& index,
                                  const std::vector<std::pair<Micros, Micros>>& reach, int pass,
-                                 int passes, const std::vector<int>& result_of,
+                                 int passes, size_t buckets, const std::vector<int>& result_of,
                                  const std::vector<ResultColumn*>& results,
                                  const Registry& registry, Micros lo, Micros hi,
                                  HistoricalStats* stats) {
@@ -608,7 +673,7 @@ absl::Status JoinAggregationPass(const FeatureView& view, const transform::Aggre
   using RawEvent = transform::EntityState::RawEvent;
   const int threads = std::max(1, options.threads);
   const size_t groups = index.size();
-  EventStore store(plan, threads);
+  EventStore store(plan, threads, groups, buckets);
   class Sink : public EventSink {
    public:
     Sink(const KeyIndex& index, const std::vector<std::pair<Micros, Micros>>& reach,
@@ -646,50 +711,80 @@ absl::Status JoinAggregationPass(const FeatureView& view, const transform::Aggre
   phase = std::chrono::steady_clock::now();
   store.Seal();
 
-  // Where each group's events are: a counting sort of their positions in
-  // the chunks, so the events themselves are not moved until evaluated.
-  struct Where {
-    uint32_t chunk, offset;
-  };
-  std::vector<uint32_t> begin(groups + 1, 0);
-  for (size_t c = 0; c < store.chunks(); ++c) {
-    for (size_t k = 0; k < store.size(c); ++k) ++begin[store.group(c, k) + 1];
-  }
-  for (size_t g = 0; g < groups; ++g) begin[g + 1] += begin[g];
-  std::vector<Where> where(begin[groups]);
-  {
-    std::vector<uint32_t> fill(begin.begin(), begin.end() - 1);
-    for (size_t c = 0; c < store.chunks(); ++c) {
-      for (size_t k = 0; k < store.size(c); ++k) {
-        where[fill[store.group(c, k)]++] = {static_cast<uint32_t>(c), static_cast<uint32_t>(k)};
-      }
-    }
-  }
   std::atomic<int64_t> evaluated_rows{0};
-  std::vector<std::vector<RawEvent>> scratch(static_cast<size_t>(threads));
-  const size_t step = static_cast<size_t>(passes);
-  const size_t mine_groups = (groups + step - 1 - static_cast<size_t>(pass)) / step;
-  absl::Status evaluated = ParallelFor(threads, mine_groups, [&](size_t i, int worker) -> absl::Status {
-    const size_t g = i * step + static_cast<size_t>(pass);
-    if (i % 4096 == 0) PANTRY_RETURN_IF_ERROR(Interrupted(options));
-    // Each event belongs to one group, so moving it out here is safe.
-    std::vector<RawEvent>& all = scratch[static_cast<size_t>(worker)];
-    all.clear();
-    constexpr uint32_t kAhead = 16;
-    for (uint32_t k = begin[g]; k < begin[g + 1]; ++k) {
-      if (k + kAhead < begin[g + 1]) store.Prefetch(where[k + kAhead].chunk, where[k + kAhead].offset);
-      all.push_back(store.Take(where[k].chunk, where[k].offset));
-    }
-    const absl::Span<const RawEvent> mine(all.data(), transform::SortAndDedupe(absl::MakeSpan(all)));
-    const absl::Span<const Micros> times(index.times.data() + index.begin[g],
-                                         index.begin[g + 1] - index.begin[g]);
-    const uint32_t* rows = index.rows.data() + index.begin[g];
-    transform::EvaluateAt(plan, mine, times, [&](size_t i, size_t o, Value v) {
-      if (result_of[o] >= 0) results[static_cast<size_t>(result_of[o])]->Set(rows[i], std::move(v));
-    });
-    evaluated_rows += static_cast<int64_t>(times.size());
-    return absl::OkStatus();
-  });
+  // Per worker: scratch.
+  struct Scratch {
+    std::vector<uint32_t> begin;
+    struct Where {
+      uint32_t chunk, offset;
+    };
+    std::vector<Where> where;
+    std::vector<std::pair<transform::EventKey, Where>> keyed;
+    std::vector<RawEvent> all;
+  };
+  std::vector<Scratch> scratch(static_cast<size_t>(threads));
+  absl::Status evaluated =
+      ParallelFor(threads, store.buckets(), [&](size_t b, int worker) -> absl::Status {
+        PANTRY_RETURN_IF_ERROR(Interrupted(options));
+        Scratch& s = scratch[static_cast<size_t>(worker)];
+        const auto [first, end] = store.GroupsOf(b);
+        // Where each group's events are: a counting sort of their positions
+        // in the bucket's chunks.
+        s.begin.assign(end - first + 1, 0);
+        for (size_t c = 0; c < store.chunks(b); ++c) {
+          for (size_t k = 0; k < store.size(b, c); ++k) ++s.begin[store.group(b, c, k) - first + 1];
+        }
+        for (size_t g = 0; g + first < end; ++g) s.begin[g + 1] += s.begin[g];
+        s.where.resize(s.begin.back());
+        {
+          std::vector<uint32_t> fill(s.begin.begin(), s.begin.end() - 1);
+          for (size_t c = 0; c < store.chunks(b); ++c) {
+            for (size_t k = 0; k < store.size(b, c); ++k) {
+              s.where[fill[store.group(b, c, k) - first]++] = {static_cast<uint32_t>(c),
+                                                                static_cast<uint32_t>(k)};
+            }
+          }
+        }
+        for (size_t g = first; g < end; ++g) {
+          if (passes > 1 && static_cast<int>(g % static_cast<size_t>(passes)) != pass) continue;
+          // Each event belongs to one group, so moving it out here is safe.
+          s.all.clear();
+          const uint32_t from = s.begin[g - first], to = s.begin[g - first + 1];
+          size_t n = 0;
+          if (store.unboxed()) {
+            // Sorted and deduplicated by their compact keys, then unboxed
+            // in order.
+            s.keyed.clear();
+            for (uint32_t k = from; k < to; ++k) {
+              s.keyed.emplace_back(store.KeyOf(b, s.where[k].chunk, s.where[k].offset), s.where[k]);
+            }
+            std::sort(s.keyed.begin(), s.keyed.end(),
+                      [](const auto& x, const auto& y) { return x.first < y.first; });
+            for (size_t k = 0; k < s.keyed.size(); ++k) {
+              if (k > 0 && s.keyed[k].first == s.keyed[k - 1].first) continue;
+              s.all.push_back(store.Take(b, s.keyed[k].second.chunk, s.keyed[k].second.offset));
+            }
+            n = s.all.size();
+          } else {
+            for (uint32_t k = from; k < to; ++k) {
+              s.all.push_back(store.Take(b, s.where[k].chunk, s.where[k].offset));
+            }
+            n = transform::SortAndDedupe(absl::MakeSpan(s.all));
+          }
+          const absl::Span<const RawEvent> mine(s.all.data(), n);
+          const absl::Span<const Micros> times(index.times.data() + index.begin[g],
+                                               index.begin[g + 1] - index.begin[g]);
+          const uint32_t* rows = index.rows.data() + index.begin[g];
+          transform::EvaluateAt(plan, mine, times, [&](size_t i, size_t o, Value v) {
+            if (result_of[o] >= 0) {
+              results[static_cast<size_t>(result_of[o])]->Set(rows[i], std::move(v));
+            }
+          });
+          evaluated_rows += static_cast<int64_t>(times.size());
+        }
+        store.Release(b);
+        return absl::OkStatus();
+      });
   stats->values_found += evaluated_rows.load();
   stats->fetch_seconds += SecondsSince(phase);
   return evaluated;
@@ -727,14 +822,20 @@ absl::Status JoinAggregationView(const Registry& registry, const FeatureView& vi
   // what the entity rows leave of the budget, the entities are taken in
   // passes, each scanning the history for its share of them.
   int passes = 1;
+  int64_t held = 0;  // bytes, at most
   {
     PANTRY_ASSIGN_OR_RETURN(EventScanSize size, MeasureViewEvents(registry, view, plan, lo, hi));
-    const int64_t per_event = EventStore(plan, 1).BytesPerEvent(plan) + 8;  // + its Where
+    const int64_t per_event = EventStore::BytesPerEvent(plan) + 8;  // + its Where
     const int64_t budget = std::max(options.memory_budget_bytes - entities.bytes,
                                     options.memory_budget_bytes / 4);
-    passes = std::min<int>(EventPasses(size.rows * per_event + size.value_bytes, budget),
+    held = size.rows * per_event + size.value_bytes;
+    passes = std::min<int>(EventPasses(held, budget),
                            static_cast<int>(std::min<size_t>(groups, 4096)));
   }
+  // Buckets of about kBucketBytes of events each.
+  constexpr int64_t kBucketBytes = 1 << 20;
+  const size_t buckets = static_cast<size_t>(
+      std::clamp<int64_t>(held / passes / kBucketBytes, 1, 1 << 16));
   stats->event_passes += passes;
   // Output o of the plan -> result column, or -1 when not requested.
   std::vector<int> result_of(plan.outputs.size(), -1);
@@ -743,7 +844,8 @@ absl::Status JoinAggregationView(const Registry& registry, const FeatureView& vi
   }
   for (int pass = 0; pass < passes; ++pass) {
     PANTRY_RETURN_IF_ERROR(JoinAggregationPass(view, plan, options, index, reach, pass, passes,
-                                               result_of, results, registry, lo, hi, stats));
+                                               buckets, result_of, results, registry, lo, hi,
+                                               stats));
   }
   return absl::OkStatus();
 }
