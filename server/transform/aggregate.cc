@@ -1103,8 +1103,19 @@ void EvaluateAt(const AggregationPlan& plan, absl::Span<const EntityState::RawEv
     const std::vector<int>& specs = plan.specs_of_hop[h];
     const std::vector<int>& outputs = plan.outputs_of_hop[h];
     std::vector<EntityState::Tile> tiles;
-    // Per output: its window's first tile.
-    absl::InlinedVector<size_t, 16> first(outputs.size(), 0);
+    // Per spec of the hop, its outputs by window, shortest first: windows
+    // of one spec end together, so each is the previous one and older
+    // tiles, and a walk back from the newest tile serves them all.
+    std::vector<std::vector<int>> by_window(specs.size());
+    for (int o : outputs) {
+      by_window[static_cast<size_t>(plan.specs[static_cast<size_t>(plan.outputs[static_cast<size_t>(o)].spec)].local)]
+          .push_back(o);
+    }
+    for (std::vector<int>& v : by_window) {
+      std::sort(v.begin(), v.end(), [&](int a, int b) {
+        return plan.outputs[static_cast<size_t>(a)].window < plan.outputs[static_cast<size_t>(b)].window;
+      });
+    }
     size_t next = 0;
     for (size_t i = 0; i < times.size(); ++i) {
       const Micros t = times[i];
@@ -1122,16 +1133,16 @@ void EvaluateAt(const AggregationPlan& plan, absl::Span<const EntityState::RawEv
           tiles.back().states[k].Add(spec, ValueFor(spec, e), e.key);
         }
       }
-      for (size_t j = 0; j < outputs.size(); ++j) {
-        const AggregationPlan::Output& out = plan.outputs[static_cast<size_t>(outputs[j])];
-        const TileSpec& spec = plan.specs[static_cast<size_t>(out.spec)];
-        const int64_t from = WindowStart(t, out.window, hop) / hop;
-        while (first[j] < tiles.size() && tiles[first[j]].index < from) ++first[j];
+      for (size_t k = 0; k < specs.size(); ++k) {
+        const TileSpec& spec = plan.specs[static_cast<size_t>(specs[k])];
         State acc;
-        for (size_t x = first[j]; x < tiles.size(); ++x) {
-          acc.Merge(spec, tiles[x].states[static_cast<size_t>(spec.local)]);
+        size_t x = tiles.size();
+        for (int o : by_window[k]) {
+          const AggregationPlan::Output& out = plan.outputs[static_cast<size_t>(o)];
+          const int64_t from = WindowStart(t, out.window, hop) / hop;
+          for (; x > 0 && tiles[x - 1].index >= from; --x) acc.Merge(spec, tiles[x - 1].states[k]);
+          emit(i, static_cast<size_t>(o), acc.Finalize(spec, out.dtype));
         }
-        emit(i, static_cast<size_t>(outputs[j]), acc.Finalize(spec, out.dtype));
       }
     }
   }
