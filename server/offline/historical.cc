@@ -320,7 +320,7 @@ absl::StatusOr<KeyIndex> IndexEntities(const FeatureView& view, const Historical
       hi = std::max(hi, k);
     }
     const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
-    if (span <= 4 * index.int_groups.size() + 4096) {
+    if (span != 0 && span <= 4 * index.int_groups.size() + 4096) {  // 0: the whole int64 range
       index.dense.assign(span, UINT32_MAX);
       index.dense_min = lo;
       for (const auto& [k, g] : index.int_groups) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <limits>
 #include <random>
 #include <set>
 #include <string>
@@ -105,6 +106,17 @@ TEST_P(HistoricalProperty, MatchesTheNaiveOracle) {
   const Micros user_ttl = ttls[rng() % 3];
   const Micros merchant_ttl = ttls[rng() % 3];
   const int users = 12, merchants = 6;
+  // User ids: dense (looked up in an array), sparse (a hash table), or
+  // spanning the whole int64 range.
+  auto uid = [variant = GetParam() % 3](int64_t u) -> int64_t {
+    if (variant == 1) return u * 1'000'000'007'000;
+    if (variant == 2) {
+      if (u == 1) return std::numeric_limits<int64_t>::min();
+      if (u == 2) return std::numeric_limits<int64_t>::max();
+      return u - 7;
+    }
+    return u;
+  };
 
   // User rows: times on a coarse grid so event times tie; distinct created
   // times per (user, event) so every tie has one answer.
@@ -115,7 +127,7 @@ TEST_P(HistoricalProperty, MatchesTheNaiveOracle) {
     std::set<std::pair<Micros, Micros>> seen;
     for (int i = 0; i < n; ++i) {
       FeatureRow r;
-      r.key = Value::Int64(u);
+      r.key = Value::Int64(uid(u));
       r.event = static_cast<Micros>(rng() % 21) * 10 * kSecond;
       r.created = static_cast<Micros>(rng() % 1000) * kSecond;
       if (!seen.insert({r.event, r.created}).second) continue;
@@ -161,7 +173,7 @@ TEST_P(HistoricalProperty, MatchesTheNaiveOracle) {
   const int n = 40 + static_cast<int>(rng() % 40);
   for (int i = 0; i < n; ++i) {
     EntityRow e;
-    e.user_id = 1 + static_cast<int64_t>(rng() % (users + 2));
+    e.user_id = uid(1 + static_cast<int64_t>(rng() % (users + 2)));
     e.merchant_id = absl::StrCat("m", 1 + rng() % (merchants + 1));
     e.time = static_cast<Micros>(rng() % 23) * 10 * kSecond - (rng() % 4 == 0 ? 1 : 0);
     e.label = i;
