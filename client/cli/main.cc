@@ -150,6 +150,25 @@ json ViewJson(const v1::FeatureViewSpec& v) {
           {"features", features}};
 }
 
+json OnDemandJson(const v1::OnDemandViewSpec& v) {
+  json features = json::array();
+  for (const auto& f : v.features()) {
+    features.push_back({{"name", f.name()},
+                        {"dtype", TypeName(f.dtype())},
+                        {"expr", f.expr()},
+                        {"description", f.description()}});
+  }
+  json request = json::array();
+  for (const auto& c : v.request()) request.push_back({{"name", c.name()}, {"dtype", TypeName(c.dtype())}});
+  return {{"name", v.name()},
+          {"request", request},
+          {"inputs", std::vector<std::string>(v.inputs().begin(), v.inputs().end())},
+          {"features", features},
+          {"owner", v.owner()},
+          {"tags", json(std::map<std::string, std::string>(v.tags().begin(), v.tags().end()))},
+          {"description", v.description()}};
+}
+
 int List(const Globals& g, const std::string& what) {
   auto client = Connect(g);
   const bool all = what.empty() || what == "all";
@@ -189,22 +208,7 @@ int List(const Globals& g, const std::string& what) {
       for (const auto& v : r->feature_views()) list.push_back(ViewJson(v));
       out["feature_views"] = list;
       json on_demand = json::array();
-      for (const auto& v : r->on_demand_views()) {
-        json features = json::array();
-        for (const auto& f : v.features()) {
-          features.push_back({{"name", f.name()}, {"dtype", TypeName(f.dtype())}, {"expr", f.expr()}});
-        }
-        json request = json::array();
-        for (const auto& c : v.request()) {
-          request.push_back({{"name", c.name()}, {"dtype", TypeName(c.dtype())}});
-        }
-        on_demand.push_back({{"name", v.name()},
-                             {"request", request},
-                             {"inputs", std::vector<std::string>(v.inputs().begin(), v.inputs().end())},
-                             {"features", features},
-                             {"owner", v.owner()},
-                             {"description", v.description()}});
-      }
+      for (const auto& v : r->on_demand_views()) on_demand.push_back(OnDemandJson(v));
       out["on_demand_views"] = on_demand;
     } else {
       std::vector<std::vector<std::string>> rows;
@@ -320,7 +324,32 @@ int Describe(const Globals& g, const std::string& name) {
     }
     return 0;
   }
-  std::cerr << "pantry: describe: no feature view or feature service named '" << name << "'\n";
+  auto views = client->ListFeatureViews();
+  if (!views.ok()) return Fail(views.status(), "describe");
+  for (const auto& v : views->on_demand_views()) {
+    if (v.name() != name) continue;
+    if (g.output == "json") {
+      std::cout << OnDemandJson(v).dump() << "\n";
+      return 0;
+    }
+    std::cout << "on-demand view " << v.name() << "\n"
+              << "  inputs:      " << absl::StrJoin(v.inputs(), ", ") << "\n"
+              << "  owner:       " << v.owner() << "\n"
+              << "  tags:        " << Tags(v.tags()) << "\n"
+              << "  description: " << v.description() << "\n\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& c : v.request()) rows.push_back({c.name(), TypeName(c.dtype())});
+    if (!rows.empty()) {
+      PrintTable({"REQUEST DATA", "TYPE"}, rows);
+      std::cout << "\n";
+    }
+    rows.clear();
+    for (const auto& f : v.features()) rows.push_back({f.name(), TypeName(f.dtype()), f.expr()});
+    PrintTable({"FEATURE", "TYPE", "EXPRESSION"}, rows);
+    return 0;
+  }
+  std::cerr << "pantry: describe: no feature view, on-demand view or feature service named '"
+            << name << "'\n";
   return kBadInput;
 }
 
@@ -880,7 +909,7 @@ int Main(int argc, char** argv) {
   list->add_option("what", list_what, "entities, views or services (default: all)");
 
   std::string describe_name;
-  auto* describe = app.add_subcommand("describe", "Show a feature view or feature service");
+  auto* describe = app.add_subcommand("describe", "Show a feature view, on-demand view or feature service");
   describe->add_option("name", describe_name, "Feature view or service name")->required();
 
   GetOnlineArgs get;

@@ -137,6 +137,17 @@ TEST_F(AggregationE2E, PushedEventsAggregateAndAHealBringsInTheLateOnes) {
   r = Pantry("get-online --features risk:ratio --entity user_id=1");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("needs request data 'amount'"));
+  r = Pantry("describe risk");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("on-demand view risk"));
+  EXPECT_THAT(r.out, HasSubstr("amount / txn.amount_1d"));
+  EXPECT_THAT(r.out, HasSubstr("txn:amount_1d"));
+  r = Pantry("describe risk -o json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"request\":[{\"dtype\":\"DOUBLE\",\"name\":\"amount\"}]"));
+  r = Pantry("describe nothing_of_that_name");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("no feature view, on-demand view or feature service named"));
   r = Pantry("aggregate heal --views risk");
   EXPECT_NE(r.exit_code, 0);
   r = Pantry("aggregate heal --views nope");
