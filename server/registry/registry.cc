@@ -1,16 +1,12 @@
 #include "server/registry/registry.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "server/common/file.h"
 #include "server/common/status.h"
 #include "absl/strings/string_view.h"
 
@@ -23,31 +19,6 @@ const typename Map::mapped_type* FindIn(const Map& map, absl::string_view name) 
   return it == map.end() ? nullptr : &it->second;
 }
 
-// Reads a whole file. POSIX calls rather than iostreams so the error names
-// the actual cause (ENOENT, EACCES, EISDIR, ...).
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  auto fail = [&](int err) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read feature repository '", path, "': ", std::strerror(err)));
-  };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(errno);
-  std::string text;
-  char buf[64 * 1024];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return fail(err);
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return text;
-}
 
 }  // namespace
 
@@ -236,7 +207,7 @@ absl::Status Registry::ResolveFeatureRef(absl::string_view ref,
 }
 
 absl::StatusOr<std::shared_ptr<const Registry>> LoadRegistryFile(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFile(path);
+  absl::StatusOr<std::string> text = ReadWholeFile(path, "feature repository");
   if (!text.ok()) return text.status();
   std::error_code ec;
   std::filesystem::path absolute = std::filesystem::absolute(path, ec);

@@ -1,0 +1,20 @@
+// Reading small whole files (configuration, keys) with errors that name the
+// file and the cause.
+#ifndef PANTRY_SERVER_COMMON_FILE_H_
+#define PANTRY_SERVER_COMMON_FILE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace pantry {
+
+// The whole file. NotFound "cannot read <what> '<path>': <cause>" (ENOENT,
+// EACCES, EISDIR, ...) when it cannot be read. POSIX calls rather than
+// iostreams, so the cause is the actual one.
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path, absl::string_view what);
+
+}  // namespace pantry
+
+#endif  // PANTRY_SERVER_COMMON_FILE_H_
