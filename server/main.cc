@@ -3,6 +3,11 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -19,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "server/auth/guard.h"
 #include "server/common/log.h"
 #include "server/common/status.h"
 #include "server/ingest/ingest_log.h"
@@ -65,6 +71,7 @@ struct Options {
   double compact_seconds = 5;     // how often the log is compacted into offline history
   int push_workers = 8;           // pushes waiting for the log's sync or Redis at once
   int push_queue = 1024;          // pushes that may wait for a worker
+  std::string auth_config;        // who may do what (docs/security.md); empty: auth off
 };
 
 // What pantry_build_info says about this binary (set by server/CMakeLists.txt).
@@ -133,6 +140,45 @@ pantry::ApplyObserver RegistryObserver(pantry::Metrics* metrics) {
   };
 }
 
+// Leaves out the server reflection service (linking its library registers
+// it in every server).
+class WithoutReflection : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
+                                  [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
+                                    return p->name() == "proto_server_reflection";
+                                  }),
+                   plugins->end());
+  }
+};
+
+// How often pantryd re-reads its certificate, key and client CA files.
+constexpr unsigned kCertificateRefreshSeconds = 5;
+
+// The gRPC port's credentials: TLS (and client certificates verified
+// against the CA, with mtls) when the auth configuration says so.
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const pantry::auth::Guard& guard) {
+  std::shared_ptr<const pantry::auth::AuthConfig> config = guard.config();
+  if (config == nullptr || !config->tls) return grpc::InsecureServerCredentials();
+  const bool mtls = config->mtls.has_value();
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      config->tls->key_file, config->tls->cert_file, mtls ? config->mtls->ca_file : "",
+      kCertificateRefreshSeconds);
+  grpc::experimental::TlsServerCredentialsOptions tls(provider);
+  tls.watch_identity_key_cert_pairs();
+  if (mtls) {
+    tls.watch_root_certs();
+    // A certificate is verified when sent; calls without one may still
+    // authenticate with a token.
+    tls.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  } else {
+    tls.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  }
+  return grpc::experimental::TlsServerCredentials(tls);
+}
+
 int Run(const Options& options) {
   // Signals are taken by one thread with sigwait; block them everywhere else
   // before any thread starts.
@@ -163,6 +209,21 @@ int Run(const Options& options) {
   spdlog::info("feature repository '{}' from {}: {} entities, {} feature views, {} services",
                (*initial)->project, (*initial)->source_file, (*initial)->entities.size(),
                (*initial)->feature_views.size(), (*initial)->feature_services.size());
+
+  // Who may do what: loaded once, replaced on SIGHUP.
+  pantry::auth::Guard guard;
+  if (!options.auth_config.empty()) {
+    if (absl::Status loaded = guard.Load(options.auth_config); !loaded.ok()) {
+      spdlog::error("--auth-config: {}", loaded.message());
+      return 2;
+    }
+    std::shared_ptr<const pantry::auth::AuthConfig> auth = guard.config();
+    spdlog::info("auth on ({}): {} tokens, jwt {}, mtls {}, tls {}, {} roles", options.auth_config,
+                 auth->tokens.size(), auth->jwt ? "yes" : "no", auth->mtls ? "yes" : "no",
+                 auth->tls ? "yes" : "no", auth->policy.roles.size());
+  } else {
+    spdlog::warn("auth off: every caller may do everything (--auth-config turns it on)");
+  }
 
   pantry::RegistryHolder holder(*initial);
   const pantry::OnlineStoreConfig& store_config = (*initial)->online_store;
@@ -244,8 +305,9 @@ int Run(const Options& options) {
     return 2;
   }
   pantry::FeatureServiceImpl feature_service(&serving, store_config.request_timeout, &holder,
-                                             &offline_jobs, historical_options, stream_options);
-  pantry::RegistryServiceImpl registry_service(&holder, &manager);
+                                             &offline_jobs, historical_options, stream_options,
+                                             &guard);
+  pantry::RegistryServiceImpl registry_service(&holder, &manager, &guard);
 
   // Pushes: durable in the write-ahead log before they are acknowledged,
   // compacted into the views' offline history in the background.
@@ -271,7 +333,7 @@ int Run(const Options& options) {
                                 streams.freshness());
   pantry::JobPool push_workers("push", options.push_workers, options.push_queue);
   pantry::IngestServiceImpl ingest_service(&pusher, &streams, &holder, &push_workers,
-                                           10 * pantry::kMicrosPerSecond);
+                                           10 * pantry::kMicrosPerSecond, &guard);
   spdlog::info("push: write-ahead log in {}, compacted every {} s, {} workers", log_options.dir,
                options.compact_seconds, options.push_workers);
 
@@ -317,15 +379,19 @@ int Run(const Options& options) {
       &holder, store, coordinator.get(), &lineage_log, output_namespace, jobs_options);
   materialize_jobs.StartScheduler();
   pantry::MaterializationServiceImpl materialize_service(&materialize_jobs, coordinator.get(),
-                                                         &lineage_log, &holder);
+                                                         &lineage_log, &holder, &guard);
   spdlog::info("materialization: replica {}, {} threads per run, lease {} s",
                jobs_options.replica, jobs_options.run.threads, options.lease_seconds);
 
   grpc::EnableDefaultHealthCheckService(true);
+  // Reflection answers without credentials: with auth on, only when the
+  // auth configuration allows it.
+  const bool reflection = !guard.on() || guard.config()->reflection;
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  if (!reflection) builder.SetOption(std::make_unique<WithoutReflection>());
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options.listen, ServerCredentials(guard), &port);
   builder.SetMaxReceiveMessageSize(options.max_message_mb * 1024 * 1024);
   builder.SetMaxSendMessageSize(options.max_message_mb * 1024 * 1024);
   builder.RegisterService(&feature_service);
@@ -353,6 +419,24 @@ int Run(const Options& options) {
       int sig = 0;
       sigwait(&signals, &sig);
       if (sig == SIGHUP) {
+        if (guard.on()) {
+          const std::shared_ptr<const pantry::auth::AuthConfig> before = guard.config();
+          if (absl::Status reloaded = guard.Reload(); reloaded.ok()) {
+            spdlog::info("SIGHUP: reloaded {}", options.auth_config);
+            const auto after = guard.config();
+            const bool same_tls = before->tls.has_value() == after->tls.has_value() &&
+                                  (!after->tls || (before->tls->cert_file == after->tls->cert_file &&
+                                                   before->tls->key_file == after->tls->key_file));
+            if (!same_tls || before->mtls.has_value() != after->mtls.has_value()) {
+              spdlog::warn("the tls or mtls settings changed: they take effect when pantryd "
+                           "restarts (the files themselves are re-read every {} s)",
+                           kCertificateRefreshSeconds);
+            }
+          } else {
+            spdlog::error("SIGHUP: {} rejected, the previous auth configuration stays:\n{}",
+                          options.auth_config, reloaded.message());
+          }
+        }
         spdlog::info("SIGHUP: reloading {}", config_path);
         auto applied = manager.ApplyFile(config_path);
         if (applied.ok()) {
@@ -440,6 +524,9 @@ int main(int argc, char** argv) {
   app.add_option("--push-queue", options.push_queue,
                  "Pushes that may wait for a worker; beyond, RESOURCE_EXHAUSTED")
       ->check(CLI::Range(0, 1000000));
+  app.add_option("--auth-config", options.auth_config,
+                 "Auth configuration: tokens, JWT, mTLS, roles, TLS (docs/security.md); "
+                 "without it every caller may do everything");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(options.log_level));
   // gRPC locks absl::Mutex on every call; Debian's Abseil checks each lock

@@ -72,7 +72,9 @@ struct Slot {
 // Drives `concurrency` slots against `method` for `seconds`, cycling through
 // the pre-serialized `requests`. With rate > 0 calls start on a fixed
 // schedule (open loop) as long as a slot is free.
-Figures Measure(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+// `token`: sent as the bearer token of every call (empty: none).
+Figures Measure(const std::shared_ptr<grpc::Channel>& channel, const std::string& token,
+                const std::string& method,
                 const std::vector<grpc::ByteBuffer>& requests, int concurrency, double seconds,
                 double rate, const std::string& name) {
   grpc::GenericStub stub(channel);
@@ -96,6 +98,7 @@ Figures Measure(const std::shared_ptr<grpc::Channel>& channel, const std::string
   auto start_call = [&](Slot& slot, Clock::time_point scheduled) {
     slot.context = std::make_unique<grpc::ClientContext>();
     slot.context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!token.empty()) slot.context->AddMetadata("authorization", "Bearer " + token);
     slot.reader = stub.PrepareUnaryCall(slot.context.get(), method,
                                         requests[next_request++ % requests.size()], &cq);
     slot.start = scheduled;
@@ -237,10 +240,10 @@ constexpr char kHealthMethod[] = "/grpc.health.v1.Health/Check";
 // feature reads in between (and for CPU-per-call measurements around it).
 int RunHealthOnly(const OnlineBenchOptions& o, const std::shared_ptr<grpc::Channel>& channel) {
   const std::vector<grpc::ByteBuffer> requests = HealthRequests();
-  Measure(channel, kHealthMethod, requests, o.concurrency, std::min(1.0, o.duration_s / 5), o.rate,
+  Measure(channel, "", kHealthMethod, requests, o.concurrency, std::min(1.0, o.duration_s / 5), o.rate,
           "warmup");
   const Figures health =
-      Measure(channel, kHealthMethod, requests, o.concurrency, o.duration_s, o.rate, kHealthName);
+      Measure(channel, "", kHealthMethod, requests, o.concurrency, o.duration_s, o.rate, kHealthName);
   if (o.json) {
     nlohmann::json out = {{"concurrency", o.concurrency},
                           {"duration_s", o.duration_s},
@@ -272,8 +275,7 @@ const v1::FeatureViewSpec* FindView(const v1::ListFeatureViewsResponse& views,
 }  // namespace
 
 int RunOnlineBench(const OnlineBenchOptions& o) {
-  ClientOptions client_options;
-  client_options.address = o.server;
+  ClientOptions client_options = o.client;
   client_options.timeout = std::chrono::seconds(30);
   auto client = Client::Create(client_options);
   if (o.health_only) return RunHealthOnly(o, client->channel());
@@ -366,6 +368,9 @@ int RunOnlineBench(const OnlineBenchOptions& o) {
     auto stub = v1::FeatureService::NewStub(client->channel());
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!client->options().token.empty()) {
+      context.AddMetadata("authorization", "Bearer " + client->options().token);
+    }
     v1::GetOnlineFeaturesResponse response;
     grpc::Status s = stub->GetOnlineFeatures(&context, first, &response);
     if (!s.ok()) {
@@ -393,7 +398,7 @@ int RunOnlineBench(const OnlineBenchOptions& o) {
   }
   const std::vector<grpc::ByteBuffer> health_requests = HealthRequests();
   // A short warm-up so connections and caches are in their steady state.
-  Measure(client->channel(), "/pantry.v1.FeatureService/GetOnlineFeatures", requests,
+  Measure(client->channel(), client->options().token, "/pantry.v1.FeatureService/GetOnlineFeatures", requests,
           o.concurrency, std::min(1.0, o.duration_s / 5), o.rate, "warmup");
   // With the baseline, the two alternate in slices, so that a machine whose
   // speed drifts (shared cores) weighs on both alike and the ratio holds.
@@ -404,10 +409,10 @@ int RunOnlineBench(const OnlineBenchOptions& o) {
   features.name = "get-online";
   for (int slice = 0; slice < slices; ++slice) {
     if (o.health_baseline) {
-      Merge(&health, Measure(client->channel(), kHealthMethod, health_requests,
+      Merge(&health, Measure(client->channel(), client->options().token, kHealthMethod, health_requests,
                              o.concurrency, o.duration_s / slices, o.rate, health.name));
     }
-    Merge(&features, Measure(client->channel(), "/pantry.v1.FeatureService/GetOnlineFeatures",
+    Merge(&features, Measure(client->channel(), client->options().token, "/pantry.v1.FeatureService/GetOnlineFeatures",
                              requests, o.concurrency, o.duration_s / slices, o.rate, features.name));
   }
   if (o.json) {
@@ -435,8 +440,7 @@ int RunOnlineBench(const OnlineBenchOptions& o) {
 }
 
 int RunPushBench(const PushBenchOptions& o) {
-  ClientOptions client_options;
-  client_options.address = o.server;
+  ClientOptions client_options = o.client;
   client_options.timeout = std::chrono::seconds(30);
   auto client = Client::Create(client_options);
   auto views = client->ListFeatureViews();
@@ -489,7 +493,7 @@ int RunPushBench(const PushBenchOptions& o) {
               << ", concurrency " << o.concurrency << ", " << o.duration_s << " s"
               << (o.rate > 0 ? absl::StrCat(", target ", o.rate, " pushes/s") : "") << "\n";
   }
-  const Figures f = Measure(client->channel(), "/pantry.v1.IngestService/Push", requests,
+  const Figures f = Measure(client->channel(), client->options().token, "/pantry.v1.IngestService/Push", requests,
                             o.concurrency, o.duration_s, o.rate, "push");
   if (f.ok + f.errors > needed) {
     std::cerr << "pantry: bench: some pushes were sent twice (the run outpaced the prepared "

@@ -7,10 +7,12 @@
 
 #include <string>
 
+#include "pantry/client.h"
+
 namespace pantry::cli {
 
 struct OnlineBenchOptions {
-  std::string server;
+  ClientOptions client;  // address, token, TLS
   std::string view;          // empty: the first online view with enough features
   // An on-demand view whose features every request also asks for, with
   // random request data (the on-demand feature benchmark).
@@ -36,7 +38,7 @@ int RunOnlineBench(const OnlineBenchOptions& options);
 // written online. Latency is push-to-readable: rows are readable online
 // when their push returns.
 struct PushBenchOptions {
-  std::string server;
+  ClientOptions client;  // address, token, TLS
   std::string view;
   int concurrency = 16;
   double duration_s = 10;

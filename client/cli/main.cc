@@ -29,6 +29,7 @@
 #include "client/cli/output.h"
 #include "nlohmann/json.hpp"
 #include "pantry/client.h"
+#include "server/common/file.h"
 #include "server/common/time.h"
 #include "server/offline/columns.h"
 #include "server/parquet/reader.h"
@@ -43,14 +44,39 @@ struct Globals {
   std::string server;
   std::string output = "table";
   int timeout_ms = 10000;
+  std::string token;  // --token, else $PANTRY_TOKEN
+  std::string tls_ca, tls_cert, tls_key, tls_server_name;  // files and name
+  ClientOptions client;  // all of the above, the files read (Resolve)
 };
 
-std::unique_ptr<Client> Connect(const Globals& g) {
-  ClientOptions options;
-  options.address = g.server;
-  options.timeout = std::chrono::milliseconds(g.timeout_ms);
-  return Client::Create(options);
+// Reads the token and TLS files into g->client; an error naming the file.
+absl::Status Resolve(Globals* g) {
+  ClientOptions& c = g->client;
+  c.address = g->server;
+  c.timeout = std::chrono::milliseconds(g->timeout_ms);
+  c.token = g->token;
+  if (c.token.empty()) {
+    const char* env = std::getenv("PANTRY_TOKEN");
+    if (env != nullptr) c.token = env;
+  }
+  c.tls = !g->tls_ca.empty() || !g->tls_cert.empty() || !g->tls_key.empty();
+  if (g->tls_cert.empty() != g->tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together (a client certificate "
+                                      "and its private key)");
+  }
+  const std::pair<const std::string*, std::string*> files[] = {
+      {&g->tls_ca, &c.tls_ca_pem}, {&g->tls_cert, &c.tls_cert_pem}, {&g->tls_key, &c.tls_key_pem}};
+  for (const auto& [path, pem] : files) {
+    if (path->empty()) continue;
+    absl::StatusOr<std::string> text = ReadWholeFile(*path, "TLS file");
+    if (!text.ok()) return text.status();
+    *pem = *std::move(text);
+  }
+  c.tls_server_name = g->tls_server_name;
+  return absl::OkStatus();
 }
+
+std::unique_ptr<Client> Connect(const Globals& g) { return Client::Create(g.client); }
 
 std::string TypeName(v1::ValueType t) {
   auto type = FromProto(t);
@@ -406,7 +432,11 @@ int GetOnline(const Globals& g, const GetOnlineArgs& a) {
   for (const std::string& name : wanted) {
     bool exists = false;
     for (const auto& v : views->feature_views()) exists = exists || v.name() == name;
-    if (!exists) return BadInput(absl::StrCat("get-online: unknown feature view '", name, "'"));
+    if (exists) continue;
+    // Not listed: unknown, or (with auth on) not one the caller may describe.
+    absl::StatusOr<v1::FeatureViewSpec> view = client->GetFeatureView(name);
+    if (!view.ok()) return Fail(view.status(), "get-online");
+    *views->add_feature_views() = *std::move(view);
   }
   std::map<std::string, ValueType> key_types;
   for (const auto& v : views->feature_views()) {
@@ -899,6 +929,15 @@ int Main(int argc, char** argv) {
   auto* timeout_option = app.add_option("--timeout-ms", g.timeout_ms,
                                         "Deadline of each call (historical: default 1 hour)")
                              ->check(CLI::PositiveNumber);
+  app.add_option("--token", g.token,
+                 "Bearer token for pantryd with auth on (default $PANTRY_TOKEN); prefer the "
+                 "variable: arguments show in process lists");
+  app.add_option("--tls-ca", g.tls_ca, "Connect with TLS, checking pantryd's certificate against "
+                                       "these CA certificates (PEM)");
+  app.add_option("--tls-cert", g.tls_cert, "Client certificate (PEM) for mTLS; implies TLS");
+  app.add_option("--tls-key", g.tls_key, "The client certificate's private key (PEM)");
+  app.add_option("--tls-server-name", g.tls_server_name,
+                 "The name expected in pantryd's certificate, when not the --server host");
 
   std::string apply_file;
   auto* apply = app.add_subcommand("apply", "Validate and install a feature repository");
@@ -1111,6 +1150,7 @@ int Main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kBadInput;
   }
+  if (absl::Status resolved = Resolve(&g); !resolved.ok()) return BadInput(resolved.message());
 
   pq.json = g.output == "json";
   if (*pq_schema) return ParquetSchema(pq);
@@ -1170,12 +1210,12 @@ int Main(int argc, char** argv) {
     return RunParquetBench(pq_bench);
   }
   if (*bench_push) {
-    push_bench.server = g.server;
+    push_bench.client = g.client;
     push_bench.json = g.output == "json";
     return RunPushBench(push_bench);
   }
   if (*bench_online) {
-    bench.server = g.server;
+    bench.client = g.client;
     bench.json = g.output == "json";
     return RunOnlineBench(bench);
   }

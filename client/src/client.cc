@@ -37,8 +37,16 @@ std::unique_ptr<Client> Client::Create(ClientOptions options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options.max_message_mb * 1024 * 1024);
   args.SetMaxSendMessageSize(options.max_message_mb * 1024 * 1024);
-  auto channel =
-      grpc::CreateCustomChannel(options.address, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (options.tls) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options.tls_ca_pem;
+    ssl.pem_cert_chain = options.tls_cert_pem;
+    ssl.pem_private_key = options.tls_key_pem;
+    credentials = grpc::SslCredentials(ssl);
+    if (!options.tls_server_name.empty()) args.SetSslTargetNameOverride(options.tls_server_name);
+  }
+  auto channel = grpc::CreateCustomChannel(options.address, credentials, args);
   return std::unique_ptr<Client>(new Client(std::move(options), std::move(channel)));
 }
 
@@ -49,6 +57,10 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
       registry_(v1::RegistryService::NewStub(channel_)),
       materialize_(v1::MaterializationService::NewStub(channel_)),
       ingest_(v1::IngestService::NewStub(channel_)) {}
+
+void Client::Authorize(grpc::ClientContext* context) const {
+  if (!options_.token.empty()) context->AddMetadata("authorization", "Bearer " + options_.token);
+}
 
 template <typename Call>
 absl::Status Client::WithRetries(Call call) {
@@ -62,6 +74,7 @@ absl::Status Client::WithRetries(Call call, std::chrono::milliseconds timeout) {
   for (int attempt = 1;; ++attempt) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + timeout);
+    Authorize(&context);
     status = call(&context);
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE || attempt >= options_.max_attempts) {
       break;

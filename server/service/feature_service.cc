@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -9,6 +10,7 @@
 #include "server/common/log.h"
 #include "server/common/status.h"
 #include "server/service/convert.h"
+#include "server/service/authorize.h"
 #include "server/service/historical_job.h"
 
 namespace pantry {
@@ -39,6 +41,18 @@ grpc::ServerUnaryReactor* FeatureServiceImpl::GetOnlineFeatures(
     grpc::CallbackServerContext* context, const v1::GetOnlineFeaturesRequest* request,
     v1::GetOnlineFeaturesResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (guard_->on()) {
+    const std::shared_ptr<const Registry> registry = registry_->Get();
+    std::optional<auth::CallAuth> call = BeginCall(
+        *guard_, context, "/pantry.v1.FeatureService/GetOnlineFeatures", *registry, reactor);
+    if (!call) return reactor;
+    const bool by_service = request->kind_case() == v1::GetOnlineFeaturesRequest::kFeatureService;
+    if (Refused(auth::RequireFeatures(*call, *registry, request->features().refs(),
+                                      by_service ? request->feature_service() : std::string()),
+                reactor)) {
+      return reactor;
+    }
+  }
   OnlineFeaturesRequest req;
   if (request->kind_case() == v1::GetOnlineFeaturesRequest::kFeatureService) {
     req.feature_service = request->feature_service();
@@ -93,6 +107,14 @@ grpc::ServerUnaryReactor* FeatureServiceImpl::WriteOnlineFeatures(
     grpc::CallbackServerContext* context, const v1::WriteOnlineFeaturesRequest* request,
     v1::WriteOnlineFeaturesResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (guard_->on()) {
+    const std::shared_ptr<const Registry> registry = registry_->Get();
+    std::optional<auth::CallAuth> call = BeginCall(
+        *guard_, context, "/pantry.v1.FeatureService/WriteOnlineFeatures", *registry, reactor);
+    if (!call || Refused(auth::RequireView(*call, *registry, request->feature_view()), reactor)) {
+      return reactor;
+    }
+  }
   std::vector<WriteRowInput> rows;
   rows.reserve(request->rows_size());
   for (const v1::WriteRow& row : request->rows()) {
@@ -125,6 +147,15 @@ grpc::ServerUnaryReactor* FeatureServiceImpl::GetHistoricalFeatures(
   // The snapshot of the moment the request arrived: an apply while the job
   // waits or runs does not change what it joins.
   std::shared_ptr<const Registry> registry = registry_->Get();
+  std::optional<auth::CallAuth> call = BeginCall(
+      *guard_, context, "/pantry.v1.FeatureService/GetHistoricalFeatures", *registry, reactor);
+  if (!call) return reactor;
+  if (checked_request.ok() &&
+      Refused(auth::RequireFeatures(*call, *registry, checked_request->feature_refs,
+                                    checked_request->feature_service),
+              reactor)) {
+    return reactor;
+  }
   absl::Status checked =
       checked_request.ok() ? CheckFeatures(*registry, *checked_request) : checked_request.status();
   if (!checked.ok()) {
@@ -160,8 +191,13 @@ grpc::ServerUnaryReactor* FeatureServiceImpl::GetHistoricalFeatures(
 
 grpc::ServerBidiReactor<v1::HistoricalUpload, v1::HistoricalDownload>*
 FeatureServiceImpl::StreamHistoricalFeatures(grpc::CallbackServerContext* context) {
-  return new HistoricalStream(context, registry_->Get(), offline_jobs_, historical_options_,
-                              stream_options_);
+  std::shared_ptr<const Registry> registry = registry_->Get();
+  absl::StatusOr<auth::CallAuth> call =
+      guard_->Begin(*context, "/pantry.v1.FeatureService/StreamHistoricalFeatures",
+                    registry->project);
+  if (!call.ok()) return new RefusedStream(ToGrpcStatus(call.status()));
+  return new HistoricalStream(context, std::move(registry), offline_jobs_, historical_options_,
+                              stream_options_, *std::move(call));
 }
 
 }  // namespace pantry

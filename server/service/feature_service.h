@@ -11,6 +11,7 @@
 #include <grpcpp/support/message_allocator.h>
 
 #include "pantry/v1/serving.grpc.pb.h"
+#include "server/auth/guard.h"
 #include "server/offline/historical.h"
 #include "server/registry/registry.h"
 #include "server/service/historical_stream.h"
@@ -56,8 +57,9 @@ class FeatureServiceImpl final : public v1::FeatureService::CallbackService {
   // `historical_options`.
   FeatureServiceImpl(OnlineServing* serving, Micros default_timeout, RegistryHolder* registry,
                      JobPool* offline_jobs, offline::HistoricalOptions historical_options,
-                     HistoricalStreamOptions stream_options)
-      : serving_(serving),
+                     HistoricalStreamOptions stream_options, const auth::Guard* guard)
+      : guard_(guard),
+        serving_(serving),
         default_timeout_(default_timeout),
         registry_(registry),
         offline_jobs_(offline_jobs),
@@ -86,6 +88,7 @@ class FeatureServiceImpl final : public v1::FeatureService::CallbackService {
       grpc::CallbackServerContext* context) override;
 
  private:
+  const auth::Guard* guard_;
   Micros Deadline(grpc::CallbackServerContext* context) const;
   OnlineServing* serving_;
   Micros default_timeout_;

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "server/auth/resources.h"
 #include "server/common/log.h"
 #include "server/common/status.h"
 #include "server/service/convert.h"
@@ -35,13 +36,15 @@ absl::Status Errno(absl::string_view what, const std::string& path) {
 HistoricalStream::HistoricalStream(grpc::CallbackServerContext* context,
                                    std::shared_ptr<const Registry> registry, JobPool* jobs,
                                    offline::HistoricalOptions options,
-                                   const HistoricalStreamOptions& stream_options)
+                                   const HistoricalStreamOptions& stream_options,
+                                   auth::CallAuth call)
     : context_(context),
       registry_(std::move(registry)),
       jobs_(jobs),
       options_(std::move(options)),
       stream_options_(stream_options),
-      arrived_(NowMicros()) {
+      arrived_(NowMicros()),
+      call_(std::move(call)) {
   StartRead(&in_);
 }
 
@@ -95,6 +98,8 @@ absl::Status HistoricalStream::Begin() {
   absl::StatusOr<offline::HistoricalRequest> request =
       HistoricalFromProto(in_.request(), HistoricalPaths::kForbidden);
   if (!request.ok()) return request.status();
+  PANTRY_RETURN_IF_ERROR(
+      auth::RequireFeatures(call_, *registry_, request->feature_refs, request->feature_service));
   PANTRY_RETURN_IF_ERROR(CheckFeatures(*registry_, *request));
   request_ = *std::move(request);
   std::string pattern =

@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "pantry/v1/serving.pb.h"
+#include "server/auth/guard.h"
 #include "server/common/time.h"
 #include "server/offline/historical.h"
 #include "server/registry/registry.h"
@@ -46,13 +47,22 @@ struct HistoricalStreamOptions {
   int64_t chunk_bytes = int64_t{1} << 20;
 };
 
+// A stream refused before anything is read (no valid credentials).
+class RefusedStream final
+    : public grpc::ServerBidiReactor<v1::HistoricalUpload, v1::HistoricalDownload> {
+ public:
+  explicit RefusedStream(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
 class HistoricalStream final
     : public grpc::ServerBidiReactor<v1::HistoricalUpload, v1::HistoricalDownload> {
  public:
   // Starts reading. `jobs` is borrowed and must outlive the call.
+  // `call` authorizes the features the request names (read_offline).
   HistoricalStream(grpc::CallbackServerContext* context, std::shared_ptr<const Registry> registry,
                    JobPool* jobs, offline::HistoricalOptions options,
-                   const HistoricalStreamOptions& stream_options);
+                   const HistoricalStreamOptions& stream_options, auth::CallAuth call);
   ~HistoricalStream() override;
 
   void OnReadDone(bool ok) override;
@@ -74,6 +84,7 @@ class HistoricalStream final
   const offline::HistoricalOptions options_;
   const HistoricalStreamOptions stream_options_;
   const Micros arrived_;
+  const auth::CallAuth call_;
 
   v1::HistoricalUpload in_;
   v1::HistoricalDownload out_;

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "server/common/time.h"
 #include "server/ingest/dead_letters.h"
+#include "server/service/authorize.h"
 #include "server/service/convert.h"
 
 namespace pantry {
@@ -13,6 +15,14 @@ grpc::ServerUnaryReactor* IngestServiceImpl::Push(grpc::CallbackServerContext* c
                                                   const v1::PushRequest* request,
                                                   v1::PushResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (guard_->on()) {
+    std::shared_ptr<const Registry> registry = registry_->Get();
+    std::optional<auth::CallAuth> call =
+        BeginCall(*guard_, context, "/pantry.v1.IngestService/Push", *registry, reactor);
+    if (!call || Refused(auth::RequireView(*call, *registry, request->feature_view()), reactor)) {
+      return reactor;
+    }
+  }
   ingest::PushInput input;
   input.view = request->feature_view();
   input.partial = request->partial();
@@ -77,6 +87,11 @@ grpc::ServerUnaryReactor* IngestServiceImpl::GetIngestStatus(
     grpc::CallbackServerContext* context, const v1::GetIngestStatusRequest* /*request*/,
     v1::GetIngestStatusResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  {
+    std::optional<auth::CallAuth> call = BeginCall(
+        *guard_, context, "/pantry.v1.IngestService/GetIngestStatus", *registry_->Get(), reactor);
+    if (!call || Refused(call->RequireProject(), reactor)) return reactor;
+  }
   const Micros now = NowMicros();
   for (const ingest::SourceStatus& s : streams_->Status()) {
     v1::StreamSourceStatus* out = response->add_sources();
@@ -115,6 +130,13 @@ grpc::ServerUnaryReactor* IngestServiceImpl::ListDeadLetters(
     grpc::CallbackServerContext* context, const v1::ListDeadLettersRequest* request,
     v1::ListDeadLettersResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  {
+    std::optional<auth::CallAuth> call = BeginCall(
+        *guard_, context, "/pantry.v1.IngestService/ListDeadLetters", *registry_->Get(), reactor);
+    if (!call || Refused(call->Require(auth::ResourceKind::kSource, request->source()), reactor)) {
+      return reactor;
+    }
+  }
   const absl::Status queued = workers_->Submit([this, reactor, request, response](absl::Status start) {
     if (!start.ok()) return reactor->Finish(ToGrpcStatus(start));
     absl::StatusOr<ingest::DeadLetterPage> page = ingest::ListDeadLetters(
@@ -140,6 +162,13 @@ grpc::ServerUnaryReactor* IngestServiceImpl::ReplayDeadLetters(
     grpc::CallbackServerContext* context, const v1::ReplayDeadLettersRequest* request,
     v1::ReplayDeadLettersResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  {
+    std::optional<auth::CallAuth> call = BeginCall(
+        *guard_, context, "/pantry.v1.IngestService/ReplayDeadLetters", *registry_->Get(), reactor);
+    if (!call || Refused(call->Require(auth::ResourceKind::kSource, request->source()), reactor)) {
+      return reactor;
+    }
+  }
   const absl::Status queued = workers_->Submit([this, reactor, request, response](absl::Status start) {
     if (!start.ok()) return reactor->Finish(ToGrpcStatus(start));
     const std::vector<std::string> ids(request->ids().begin(), request->ids().end());

@@ -6,6 +6,7 @@
 #define PANTRY_SERVER_SERVICE_INGEST_SERVICE_H_
 
 #include "pantry/v1/ingest.grpc.pb.h"
+#include "server/auth/guard.h"
 #include "server/ingest/pusher.h"
 #include "server/ingest/stream_ingest.h"
 #include "server/service/job_pool.h"
@@ -17,9 +18,10 @@ class IngestServiceImpl final : public v1::IngestService::CallbackService {
   // Borrowed; must outlive the gRPC server. `max_wait`: the longest a push
   // may take when its caller set no sooner deadline.
   IngestServiceImpl(ingest::Pusher* pusher, ingest::StreamIngest* streams,
-                    const RegistryHolder* registry, JobPool* workers, Micros max_wait)
+                    const RegistryHolder* registry, JobPool* workers, Micros max_wait,
+                    const auth::Guard* guard)
       : pusher_(pusher), streams_(streams), registry_(registry), workers_(workers),
-        max_wait_(max_wait) {}
+        max_wait_(max_wait), guard_(guard) {}
 
   grpc::ServerUnaryReactor* Push(grpc::CallbackServerContext* context,
                                  const v1::PushRequest* request,
@@ -40,6 +42,7 @@ class IngestServiceImpl final : public v1::IngestService::CallbackService {
   const RegistryHolder* registry_;
   JobPool* workers_;
   const Micros max_wait_;
+  const auth::Guard* guard_;
 };
 
 }  // namespace pantry

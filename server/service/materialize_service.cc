@@ -1,9 +1,11 @@
 #include "server/service/materialize_service.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "server/service/authorize.h"
 #include "server/service/convert.h"
 
 namespace pantry {
@@ -35,6 +37,36 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,
 }
 
 }  // namespace
+
+std::optional<grpc::ServerUnaryReactor*> MaterializationServiceImpl::RefuseProject(
+    grpc::CallbackServerContext* context, absl::string_view method) const {
+  if (!guard_->on()) return std::nullopt;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::optional<auth::CallAuth> call = BeginCall(*guard_, context, method, *registry_->Get(), reactor);
+  if (!call || Refused(call->RequireProject(), reactor)) return reactor;
+  return std::nullopt;
+}
+
+std::optional<grpc::ServerUnaryReactor*> MaterializationServiceImpl::RefuseViews(
+    grpc::CallbackServerContext* context, absl::string_view method,
+    const std::vector<std::string>& views) const {
+  if (!guard_->on()) return std::nullopt;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::shared_ptr<const Registry> registry = registry_->Get();
+  std::optional<auth::CallAuth> call = BeginCall(*guard_, context, method, *registry, reactor);
+  if (!call) return reactor;
+  // No views named: every online view of the project.
+  std::vector<std::string> all;
+  if (views.empty()) {
+    for (const auto& [name, view] : registry->feature_views) {
+      if (view.online) all.push_back(name);
+    }
+  }
+  for (const std::string& v : views.empty() ? all : views) {
+    if (Refused(auth::RequireView(*call, *registry, v), reactor)) return reactor;
+  }
+  return std::nullopt;
+}
 
 void ToProto(const materialize::JobInfo& job, v1::Job* proto) {
   proto->set_id(job.id);
@@ -70,6 +102,10 @@ grpc::ServerUnaryReactor* MaterializationServiceImpl::Materialize(
     grpc::CallbackServerContext* context, const v1::MaterializeRequest* request,
     v1::Job* response) {
   const std::vector<std::string> views(request->views().begin(), request->views().end());
+  if (std::optional<grpc::ServerUnaryReactor*> refused =
+          RefuseViews(context, "/pantry.v1.MaterializationService/Materialize", views)) {
+    return *refused;
+  }
   return Reply(context, jobs_->Materialize(views, request->start_us(), request->end_us()),
                response);
 }
@@ -78,18 +114,28 @@ grpc::ServerUnaryReactor* MaterializationServiceImpl::MaterializeIncremental(
     grpc::CallbackServerContext* context, const v1::MaterializeIncrementalRequest* request,
     v1::Job* response) {
   const std::vector<std::string> views(request->views().begin(), request->views().end());
+  if (std::optional<grpc::ServerUnaryReactor*> refused = RefuseViews(
+          context, "/pantry.v1.MaterializationService/MaterializeIncremental", views)) {
+    return *refused;
+  }
   return Reply(context, jobs_->MaterializeIncremental(views, request->end_us()), response);
 }
 
 grpc::ServerUnaryReactor* MaterializationServiceImpl::GetJob(grpc::CallbackServerContext* context,
                                                              const v1::GetJobRequest* request,
                                                              v1::Job* response) {
+  if (auto refused = RefuseProject(context, "/pantry.v1.MaterializationService/GetJob")) {
+    return *refused;
+  }
   return Reply(context, jobs_->Get(request->id()), response);
 }
 
 grpc::ServerUnaryReactor* MaterializationServiceImpl::ListJobs(
     grpc::CallbackServerContext* context, const v1::ListJobsRequest*,
     v1::ListJobsResponse* response) {
+  if (auto refused = RefuseProject(context, "/pantry.v1.MaterializationService/ListJobs")) {
+    return *refused;
+  }
   for (const materialize::JobInfo& job : jobs_->List()) ToProto(job, response->add_jobs());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
@@ -99,12 +145,18 @@ grpc::ServerUnaryReactor* MaterializationServiceImpl::ListJobs(
 grpc::ServerUnaryReactor* MaterializationServiceImpl::CancelJob(
     grpc::CallbackServerContext* context, const v1::CancelJobRequest* request,
     v1::Job* response) {
+  if (auto refused = RefuseProject(context, "/pantry.v1.MaterializationService/CancelJob")) {
+    return *refused;
+  }
   return Reply(context, jobs_->Cancel(request->id()), response);
 }
 
 grpc::ServerUnaryReactor* MaterializationServiceImpl::ListWatermarks(
     grpc::CallbackServerContext* context, const v1::ListWatermarksRequest*,
     v1::ListWatermarksResponse* response) {
+  if (auto refused = RefuseProject(context, "/pantry.v1.MaterializationService/ListWatermarks")) {
+    return *refused;
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto marks = coordinator_->Watermarks(registry_->Get()->project);
   if (!marks.ok()) {
@@ -123,6 +175,9 @@ grpc::ServerUnaryReactor* MaterializationServiceImpl::ListWatermarks(
 grpc::ServerUnaryReactor* MaterializationServiceImpl::ListLineage(
     grpc::CallbackServerContext* context, const v1::ListLineageRequest* request,
     v1::ListLineageResponse* response) {
+  if (auto refused = RefuseProject(context, "/pantry.v1.MaterializationService/ListLineage")) {
+    return *refused;
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   std::shared_ptr<const Registry> registry = registry_->Get();
   if (!request->view().empty() && registry->FindFeatureView(request->view()) == nullptr) {

@@ -4,7 +4,12 @@
 #ifndef PANTRY_SERVER_SERVICE_MATERIALIZE_SERVICE_H_
 #define PANTRY_SERVER_SERVICE_MATERIALIZE_SERVICE_H_
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "pantry/v1/materialize.grpc.pb.h"
+#include "server/auth/guard.h"
 #include "server/lineage/lineage.h"
 #include "server/materialize/coordinator.h"
 #include "server/materialize/jobs.h"
@@ -17,8 +22,13 @@ class MaterializationServiceImpl final : public v1::MaterializationService::Call
   // All pointers are borrowed and must outlive the gRPC server.
   MaterializationServiceImpl(materialize::MaterializeJobs* jobs,
                              materialize::Coordinator* coordinator,
-                             const lineage::LineageLog* lineage, const RegistryHolder* registry)
-      : jobs_(jobs), coordinator_(coordinator), lineage_(lineage), registry_(registry) {}
+                             const lineage::LineageLog* lineage, const RegistryHolder* registry,
+                             const auth::Guard* guard)
+      : jobs_(jobs),
+        coordinator_(coordinator),
+        lineage_(lineage),
+        registry_(registry),
+        guard_(guard) {}
 
   grpc::ServerUnaryReactor* Materialize(grpc::CallbackServerContext* context,
                                         const v1::MaterializeRequest* request,
@@ -42,10 +52,19 @@ class MaterializationServiceImpl final : public v1::MaterializationService::Call
                                         v1::ListLineageResponse* response) override;
 
  private:
+  // With auth on: the reactor, finished, when the call may not go on (its
+  // credentials, or the project / one of `views`); nullopt when it may.
+  std::optional<grpc::ServerUnaryReactor*> RefuseProject(grpc::CallbackServerContext* context,
+                                                         absl::string_view method) const;
+  std::optional<grpc::ServerUnaryReactor*> RefuseViews(grpc::CallbackServerContext* context,
+                                                       absl::string_view method,
+                                                       const std::vector<std::string>& views) const;
+
   materialize::MaterializeJobs* jobs_;
   materialize::Coordinator* coordinator_;
   const lineage::LineageLog* lineage_;
   const RegistryHolder* registry_;
+  const auth::Guard* guard_;
 };
 
 // Exposed for tests.

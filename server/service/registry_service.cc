@@ -1,8 +1,11 @@
 #include "server/service/registry_service.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
-#include "server/service/convert.h"
 #include "server/common/log.h"
+#include "server/service/authorize.h"
+#include "server/service/convert.h"
 
 namespace pantry {
 
@@ -10,6 +13,11 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::Apply(grpc::CallbackServerContext
                                                      const v1::ApplyRequest* request,
                                                      v1::ApplyResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  {
+    std::optional<auth::CallAuth> call =
+        BeginCall(*guard_, context, "/pantry.v1.RegistryService/Apply", *holder_->Get(), reactor);
+    if (!call || Refused(call->RequireProject(), reactor)) return reactor;
+  }
   // Parsing a repository is quick (milliseconds) and applies are rare, so it
   // runs inline rather than on a pool.
   const std::string source = request->source_name().empty() ? "<apply>" : request->source_name();
@@ -35,9 +43,12 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListEntities(grpc::CallbackServer
                                                             const v1::ListEntitiesRequest*,
                                                             v1::ListEntitiesResponse* response) {
   auto registry = holder_->Get();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::optional<auth::CallAuth> call =
+      BeginCall(*guard_, context, "/pantry.v1.RegistryService/ListEntities", *registry, reactor);
+  if (!call || Refused(call->RequireProject(), reactor)) return reactor;
   response->set_project(registry->project);
   for (const auto& [name, entity] : registry->entities) ToProto(entity, response->add_entities());
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -46,14 +57,20 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListFeatureViews(
     grpc::CallbackServerContext* context, const v1::ListFeatureViewsRequest*,
     v1::ListFeatureViewsResponse* response) {
   auto registry = holder_->Get();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::optional<auth::CallAuth> call =
+      BeginCall(*guard_, context, "/pantry.v1.RegistryService/ListFeatureViews", *registry, reactor);
+  if (!call) return reactor;
+  // Only the views the caller may describe.
   response->set_project(registry->project);
   for (const auto& [name, view] : registry->feature_views) {
-    ToProto(view, response->add_feature_views());
+    if (call->Allowed(auth::ResourceKind::kView, name, &view.tags)) {
+      ToProto(view, response->add_feature_views());
+    }
   }
   for (const auto& [name, view] : registry->on_demand_views) {
-    ToProto(view, response->add_on_demand_views());
+    if (auth::MayUseView(*call, *registry, name)) ToProto(view, response->add_on_demand_views());
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -63,6 +80,11 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetFeatureView(
     v1::FeatureViewSpec* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto registry = holder_->Get();
+  std::optional<auth::CallAuth> call =
+      BeginCall(*guard_, context, "/pantry.v1.RegistryService/GetFeatureView", *registry, reactor);
+  if (!call || Refused(auth::RequireView(*call, *registry, request->name()), reactor)) {
+    return reactor;
+  }
   const FeatureView* view = registry->FindFeatureView(request->name());
   if (view == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
@@ -78,11 +100,17 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListFeatureServices(
     grpc::CallbackServerContext* context, const v1::ListFeatureServicesRequest*,
     v1::ListFeatureServicesResponse* response) {
   auto registry = holder_->Get();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::optional<auth::CallAuth> call = BeginCall(
+      *guard_, context, "/pantry.v1.RegistryService/ListFeatureServices", *registry, reactor);
+  if (!call) return reactor;
+  // Only the services the caller may describe, with every view they read.
   response->set_project(registry->project);
   for (const auto& [name, service] : registry->feature_services) {
-    ToProto(service, response->add_feature_services());
+    if (auth::RequireFeatures(*call, *registry, std::vector<std::string>(), name).ok()) {
+      ToProto(service, response->add_feature_services());
+    }
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

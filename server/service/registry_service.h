@@ -4,6 +4,7 @@
 #define PANTRY_SERVER_SERVICE_REGISTRY_SERVICE_H_
 
 #include "pantry/v1/registry.grpc.pb.h"
+#include "server/auth/guard.h"
 #include "server/registry/manager.h"
 #include "server/registry/registry.h"
 
@@ -11,9 +12,10 @@ namespace pantry {
 
 class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
  public:
-  // Both borrowed.
-  RegistryServiceImpl(const RegistryHolder* holder, RegistryManager* manager)
-      : holder_(holder), manager_(manager) {}
+  // All borrowed.
+  RegistryServiceImpl(const RegistryHolder* holder, RegistryManager* manager,
+                      const auth::Guard* guard)
+      : holder_(holder), manager_(manager), guard_(guard) {}
 
   grpc::ServerUnaryReactor* Apply(grpc::CallbackServerContext* context,
                                   const v1::ApplyRequest* request,
@@ -34,6 +36,7 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
  private:
   const RegistryHolder* holder_;
   RegistryManager* manager_;
+  const auth::Guard* guard_;
 };
 
 }  // namespace pantry

@@ -30,6 +30,17 @@ struct ClientOptions {
   std::chrono::milliseconds initial_backoff{50};
   std::chrono::milliseconds max_backoff{1000};
   int max_message_mb = 64;
+  // Sent as "authorization: Bearer <token>" with every call (pantryd with
+  // auth on); empty: none.
+  std::string token;
+  // TLS to pantryd (its auth configuration's tls). `tls_ca_pem`: the CA
+  // certificates pantryd's certificate is checked against (empty: the
+  // system's); `tls_cert_pem` and `tls_key_pem`: a client certificate and
+  // its key, for mTLS; `tls_server_name`: the name expected in pantryd's
+  // certificate when it is not the address's host.
+  bool tls = false;
+  std::string tls_ca_pem, tls_cert_pem, tls_key_pem;
+  std::string tls_server_name;
 };
 
 enum class ValueStatus { kPresent, kNullValue, kNotFound, kOutsideMaxAge };
@@ -196,6 +207,8 @@ class Client {
 
  private:
   Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel);
+  // Adds the call credentials (the token) to `context`.
+  void Authorize(grpc::ClientContext* context) const;
   // Runs `call(context)` with a fresh deadline per attempt (`timeout`, or
   // options_.timeout), retrying on UNAVAILABLE with backoff.
   template <typename Call>
