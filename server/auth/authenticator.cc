@@ -19,31 +19,32 @@ Authenticator::Authenticator(std::shared_ptr<const AuthConfig> config)
   for (const StaticToken& t : config_->tokens) by_digest_.emplace(t.sha256, &t);
 }
 
-Principal Authenticator::Make(const Cached& c) const {
-  Principal p;
-  p.name = c.principal;
-  p.method = c.method;
-  p.role_names = c.roles;
-  p.roles = config_->policy.Resolve(c.roles);
+std::shared_ptr<const Principal> Authenticator::Make(std::string name, std::string method,
+                                                    std::vector<std::string> roles) const {
+  auto p = std::make_shared<Principal>();
+  p->name = std::move(name);
+  p->method = std::move(method);
+  p->roles = config_->policy.Resolve(roles);
+  p->role_names = std::move(roles);
   return p;
 }
 
 absl::StatusOr<Authenticator::Cached> Authenticator::Verify(absl::string_view token,
                                                             Micros now) const {
   if (auto it = by_digest_.find(Sha256(token)); it != by_digest_.end()) {
-    return Cached{it->second->principal, "token", it->second->roles, 0};
+    return Cached{Make(it->second->principal, "token", it->second->roles), 0};
   }
   if (config_->jwt && absl::StrContains(token, '.')) {
     absl::StatusOr<JwtClaims> claims = config_->jwt->Verify(token, now);
     if (!claims.ok()) return claims.status();
-    return Cached{claims->principal, "jwt", claims->roles, claims->expires};
+    return Cached{Make(std::move(claims->principal), "jwt", std::move(claims->roles)),
+                  claims->expires};
   }
   return absl::UnauthenticatedError("invalid token: it is not one of the configured tokens");
 }
 
-absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authorization,
-                                                      const PeerIdentity& peer,
-                                                      Micros now) const {
+absl::StatusOr<std::shared_ptr<const Principal>> Authenticator::Authenticate(
+    absl::string_view authorization, const PeerIdentity& peer, Micros now) const {
   if (!authorization.empty()) {
     absl::string_view value = absl::StripAsciiWhitespace(authorization);
     if (value.size() < 7 || !absl::EqualsIgnoreCase(value.substr(0, 7), "bearer ")) {
@@ -60,7 +61,9 @@ absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authoriz
       if (it != cache_.end()) {
         // A JWT past its expiry (with the leeway) is verified again, and fails.
         const Micros leeway = config_->jwt ? config_->jwt->leeway() : 0;
-        if (it->second.expires == 0 || now <= it->second.expires + leeway) return Make(it->second);
+        if (it->second.expires == 0 || now <= it->second.expires + leeway) {
+          return it->second.principal;
+        }
         cache_.erase(it);
       }
     }
@@ -69,7 +72,7 @@ absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authoriz
     std::lock_guard<std::mutex> lock(mu_);
     if (cache_.size() >= kMaxCached) cache_.clear();
     cache_.emplace(std::string(token), *verified);
-    return Make(*verified);
+    return verified->principal;
   }
   if (config_->mtls && !peer.empty()) {
     const MtlsSettings& m = *config_->mtls;
@@ -86,9 +89,9 @@ absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authoriz
       return absl::UnauthenticatedError(
           "the client certificate names no principal where mtls.principal_from looks");
     }
-    Cached c{name, "mtls", {}, 0};
-    if (auto it = m.roles.find(name); it != m.roles.end()) c.roles = it->second;
-    return Make(c);
+    std::vector<std::string> roles;
+    if (auto it = m.roles.find(name); it != m.roles.end()) roles = it->second;
+    return Make(std::move(name), "mtls", std::move(roles));
   }
   return absl::UnauthenticatedError(
       config_->mtls ? "no credentials: send 'authorization: Bearer <token>' or a client "

@@ -36,20 +36,21 @@ class Authenticator {
   // `authorization`: the call's "authorization" metadata ("" when absent).
   // Unauthenticated, saying why without quoting the token, when there is no
   // valid credential.
-  absl::StatusOr<Principal> Authenticate(absl::string_view authorization,
-                                         const PeerIdentity& peer, Micros now) const;
+  // The principal is shared by the calls that present the same token.
+  absl::StatusOr<std::shared_ptr<const Principal>> Authenticate(absl::string_view authorization,
+                                                                const PeerIdentity& peer,
+                                                                Micros now) const;
 
   const AuthConfig& config() const { return *config_; }
 
  private:
   struct Cached {
-    std::string principal;
-    std::string method;
-    std::vector<std::string> roles;
+    std::shared_ptr<const Principal> principal;
     Micros expires = 0;  // 0: never (static tokens)
   };
   absl::StatusOr<Cached> Verify(absl::string_view token, Micros now) const;
-  Principal Make(const Cached& c) const;
+  std::shared_ptr<const Principal> Make(std::string name, std::string method,
+                                        std::vector<std::string> roles) const;
 
   std::shared_ptr<const AuthConfig> config_;
   absl::flat_hash_map<std::string, const StaticToken*> by_digest_;

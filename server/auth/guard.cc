@@ -38,14 +38,14 @@ PeerIdentity PeerOf(const grpc::ServerContextBase& context) {
 bool CallAuth::Allowed(ResourceKind kind, absl::string_view name,
                        const std::map<std::string, std::string>* tags) const {
   if (state_ == nullptr) return true;
-  return Policy::Allows(principal_, rule_->action, project_, Resource{kind, name, tags});
+  return Policy::Allows(*principal_, rule_->action, project_, Resource{kind, name, tags});
 }
 
 absl::Status CallAuth::Require(ResourceKind kind, absl::string_view name,
                                const std::map<std::string, std::string>* tags) const {
   if (Allowed(kind, name, tags)) return absl::OkStatus();
   return absl::PermissionDeniedError(
-      absl::StrCat("principal '", principal_.name, "' may not ", ActionName(rule_->action), " ",
+      absl::StrCat("principal '", principal_->name, "' may not ", ActionName(rule_->action), " ",
                    ResourceKindName(kind), " '", name, "'"));
 }
 

@@ -33,7 +33,8 @@ class CallAuth {
   CallAuth() = default;
 
   bool on() const { return state_ != nullptr; }
-  const Principal& principal() const { return principal_; }
+  // Auth on only.
+  const Principal& principal() const { return *principal_; }
   const MethodRule* rule() const { return rule_; }
 
   // Whether the call's action is allowed on the resource.
@@ -49,7 +50,7 @@ class CallAuth {
  private:
   friend class Guard;
   std::shared_ptr<const Authenticator> state_;  // keeps the roles alive; null: auth off
-  Principal principal_;
+  std::shared_ptr<const Principal> principal_;
   const MethodRule* rule_ = nullptr;
   std::string project_;
 };

@@ -311,10 +311,10 @@ TEST_F(AuthConfigTest, TheAuthenticatorTakesTokensJwtsAndCertificates) {
   Authenticator a(*config);
   auto p = a.Authenticate("Bearer tok-1", {}, kNow);
   ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ(p->name, "scorer");
-  EXPECT_EQ(p->method, "token");
-  ASSERT_EQ(p->roles.size(), 1u);
-  EXPECT_EQ(p->roles[0]->name, "reader");
+  EXPECT_EQ((*p)->name, "scorer");
+  EXPECT_EQ((*p)->method, "token");
+  ASSERT_EQ((*p)->roles.size(), 1u);
+  EXPECT_EQ((*p)->roles[0]->name, "reader");
   p = a.Authenticate("bearer   tok-1", {}, kNow);
   EXPECT_TRUE(p.ok()) << "the scheme is case-insensitive";
 
@@ -323,8 +323,8 @@ TEST_F(AuthConfigTest, TheAuthenticatorTakesTokensJwtsAndCertificates) {
                          {"roles", {"reader", "ghost"}}});
   p = a.Authenticate("Bearer " + jwt, {}, kNow);
   ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ(p->name, "bob");
-  EXPECT_EQ(p->roles.size(), 1u) << "an unknown role grants nothing";
+  EXPECT_EQ((*p)->name, "bob");
+  EXPECT_EQ((*p)->roles.size(), 1u) << "an unknown role grants nothing";
   EXPECT_TRUE(a.Authenticate("Bearer " + jwt, {}, kNow).ok()) << "cached";
   auto late = a.Authenticate("Bearer " + jwt, {}, kNow + 200 * kMicrosPerSecond);
   EXPECT_EQ(late.status().code(), absl::StatusCode::kUnauthenticated)
@@ -335,8 +335,8 @@ TEST_F(AuthConfigTest, TheAuthenticatorTakesTokensJwtsAndCertificates) {
   peer.san_dns = {"svc.example"};
   p = a.Authenticate("", peer, kNow);
   ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ(p->name, "svc.example");
-  EXPECT_EQ(p->method, "mtls");
+  EXPECT_EQ((*p)->name, "svc.example");
+  EXPECT_EQ((*p)->method, "mtls");
 
   for (const char* bad : {"Bearer nope-secret-value", "Basic abc", "Bearer ", "tok-1"}) {
     auto r = a.Authenticate(bad, {}, kNow);
