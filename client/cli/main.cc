@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "client/cli/audit_cmd.h"
 #include "client/cli/bench.h"
 #include "client/cli/historical_bench.h"
 #include "client/cli/materialize_bench.h"
@@ -1059,6 +1060,19 @@ int Main(int argc, char** argv) {
 
   auto* health = app.add_subcommand("health", "Check that pantryd is serving");
 
+  cli::AuditQuery audit_query;
+  auto* audit = app.add_subcommand(
+      "audit", "Show records of pantryd's audit log (read from its file, no server needed)");
+  audit->add_option("--file", audit_query.file, "The audit log (audit.path of the auth configuration)")
+      ->required();
+  audit->add_option("--since", audit_query.since, "From this time (RFC 3339) or this long ago (1h, 7d)");
+  audit->add_option("--principal", audit_query.principal, "Only this principal's calls");
+  audit->add_option("--action", audit_query.action, "Only this action (read_online, apply, ...)");
+  audit->add_option("--outcome", audit_query.outcome, "Only this outcome")
+      ->check(CLI::IsMember({"allowed", "denied", "unauthenticated", "dropped"}));
+  audit->add_option("--limit", audit_query.limit, "The last N matching records")
+      ->check(CLI::Range(0, 100000000));
+
   OnlineBenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Benchmarks");
   bench_cmd->require_subcommand(1);
@@ -1185,6 +1199,10 @@ int Main(int argc, char** argv) {
     if (*ingest_status) return IngestStatus(*client, json_out);
     if (*dead_letters) return DeadLetters(*client, dl_source, dl_limit, json_out);
     if (*replay) return ReplayDeadLetters(*client, replay_source, replay_ids, replay_limit, json_out);
+  }
+  if (*audit) {
+    audit_query.json = g.output == "json";
+    return cli::Audit(audit_query);
   }
   if (*health) {
     auto client = Connect(g);

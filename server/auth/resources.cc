@@ -3,7 +3,7 @@
 #include "server/common/status.h"
 
 namespace pantry::auth {
-absl::Status RequireViewOnce(const CallAuth& call, const Registry& registry,
+absl::Status RequireViewOnce(CallAuth& call, const Registry& registry,
                              absl::string_view name, ViewsSeen* seen) {
   for (absl::string_view s : *seen) {
     if (s == name) return absl::OkStatus();
@@ -21,7 +21,7 @@ absl::Status RequireViewOnce(const CallAuth& call, const Registry& registry,
   return absl::OkStatus();
 }
 
-absl::Status RequireService(const CallAuth& call, const Registry& registry,
+absl::Status RequireService(CallAuth& call, const Registry& registry,
                             absl::string_view service, ViewsSeen* seen) {
   const FeatureService* s = registry.FindFeatureService(service);
   if (s == nullptr) return absl::OkStatus();
@@ -32,14 +32,33 @@ absl::Status RequireService(const CallAuth& call, const Registry& registry,
   return absl::OkStatus();
 }
 
-absl::Status RequireView(const CallAuth& call, const Registry& registry, absl::string_view name) {
+absl::Status RequireView(CallAuth& call, const Registry& registry, absl::string_view name) {
   if (!call.on()) return absl::OkStatus();
   ViewsSeen seen;
   return RequireViewOnce(call, registry, name, &seen);
 }
 
 bool MayUseView(const CallAuth& call, const Registry& registry, absl::string_view name) {
-  return RequireView(call, registry, name).ok();
+  if (const FeatureView* v = registry.FindFeatureView(name)) {
+    return call.Allowed(ResourceKind::kView, v->name, &v->tags);
+  }
+  if (const OnDemandView* o = registry.FindOnDemandView(name)) {
+    if (!call.Allowed(ResourceKind::kView, o->name, &o->tags)) return false;
+    for (const FeatureRef& input : o->inputs) {
+      if (!MayUseView(call, registry, input.view)) return false;
+    }
+  }
+  return true;
+}
+
+bool MayUseService(const CallAuth& call, const Registry& registry, absl::string_view name) {
+  const FeatureService* s = registry.FindFeatureService(name);
+  if (s == nullptr) return true;
+  if (!call.Allowed(ResourceKind::kService, s->name, &s->tags)) return false;
+  for (const FeatureRef& ref : s->features) {
+    if (!MayUseView(call, registry, ref.view)) return false;
+  }
+  return true;
 }
 
 }  // namespace pantry::auth

@@ -21,16 +21,16 @@ namespace pantry::auth {
 using ViewsSeen = absl::InlinedVector<absl::string_view, 8>;
 
 // View `name` (once per request: `seen`), and the views it reads.
-absl::Status RequireViewOnce(const CallAuth& call, const Registry& registry,
+absl::Status RequireViewOnce(CallAuth& call, const Registry& registry,
                              absl::string_view name, ViewsSeen* seen);
 // Feature service `service`, and the views it reads.
-absl::Status RequireService(const CallAuth& call, const Registry& registry,
+absl::Status RequireService(CallAuth& call, const Registry& registry,
                             absl::string_view service, ViewsSeen* seen);
 
 // `refs` (strings "view:feature", "view:*") or `service` (when not empty).
 // Names the registry does not know are left to the request's own checks.
 template <typename Refs>
-absl::Status RequireFeatures(const CallAuth& call, const Registry& registry, const Refs& refs,
+absl::Status RequireFeatures(CallAuth& call, const Registry& registry, const Refs& refs,
                              absl::string_view service) {
   if (!call.on()) return absl::OkStatus();
   ViewsSeen seen;
@@ -46,8 +46,12 @@ absl::Status RequireFeatures(const CallAuth& call, const Registry& registry, con
 }
 
 // One view by name (a feature view or an on-demand view).
-absl::Status RequireView(const CallAuth& call, const Registry& registry, absl::string_view name);
+absl::Status RequireView(CallAuth& call, const Registry& registry, absl::string_view name);
+
+// Whether the call may use the view (and what it reads) or the service (and
+// its views), without recording a denial: for filtering lists.
 bool MayUseView(const CallAuth& call, const Registry& registry, absl::string_view name);
+bool MayUseService(const CallAuth& call, const Registry& registry, absl::string_view name);
 
 }  // namespace pantry::auth
 

@@ -84,7 +84,7 @@ class HistoricalStream final
   const offline::HistoricalOptions options_;
   const HistoricalStreamOptions stream_options_;
   const Micros arrived_;
-  const auth::CallAuth call_;
+  auth::CallAuth call_;
 
   v1::HistoricalUpload in_;
   v1::HistoricalDownload out_;

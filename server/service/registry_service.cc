@@ -107,7 +107,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListFeatureServices(
   // Only the services the caller may describe, with every view they read.
   response->set_project(registry->project);
   for (const auto& [name, service] : registry->feature_services) {
-    if (auth::RequireFeatures(*call, *registry, std::vector<std::string>(), name).ok()) {
+    if (auth::MayUseService(*call, *registry, name)) {
       ToProto(service, response->add_feature_services());
     }
   }

@@ -8,7 +8,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <fstream>
 #include <functional>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -16,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "pantry/client.h"
+#include "pantry/v1/registry.grpc.pb.h"
 #include "server/auth/auth_config.h"
 #include "server/auth/methods.h"
 #include "tests/support/e2e.h"
@@ -57,7 +61,8 @@ std::string AuthConfig(const std::string& extra_role_grant) {
       "  - name: writer\n"
       "    grants: [{actions: [write_online, write_offline], views: [\"fraud_*\"]}]\n"
       "  - name: admin\n"
-      "    grants: [{actions: [admin], views: [\"*\"], services: [\"*\"], sources: [\"*\"]}]\n");
+      "    grants: [{actions: [admin], views: [\"*\"], services: [\"*\"], sources: [\"*\"]}]\n"
+      "audit: {path: audit.jsonl, sample_reads: 0}\n");
 }
 
 class AuthE2E : public ::testing::Test {
@@ -346,6 +351,104 @@ TEST_F(AuthE2E, SighupReloadsTheAuthConfigurationAndKeepsItWhenBroken) {
   EXPECT_THAT(daemon_->Log(), HasSubstr("the previous auth configuration stays"));
   EXPECT_TRUE(nobody->GetOnlineFeatures(q).ok());
   EXPECT_THAT(daemon_->Log(), Not(HasSubstr("scorer-token")));
+}
+
+// Denials, failed authentications and mutations are recorded, reads are
+// not (sample_reads: 0); under concurrent calls every line is whole.
+TEST_F(AuthE2E, TheAuditLogRecordsDenialsAndMutations) {
+  const fs::path log = root_ / "audit.jsonl";
+  auto records = [&] {
+    std::vector<json> out;
+    std::ifstream in(log);
+    std::string line;
+    while (std::getline(in, line)) {
+      json j = json::parse(line, nullptr, false);
+      EXPECT_FALSE(j.is_discarded()) << "a torn line: " << line;
+      if (!j.is_discarded()) out.push_back(std::move(j));
+    }
+    return out;
+  };
+  auto wait_for = [&](size_t n) {
+    for (int i = 0; i < 400 && records().size() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return records();
+  };
+  OnlineQuery allowed, denied;
+  allowed.features = {"fraud_stats:score"};
+  denied.features = {"user_profile:email"};
+  allowed.entities = denied.entities = {{"user_id", {Value::Int64(1)}}};
+  auto scorer = As("scorer-token");
+  ASSERT_TRUE(scorer->GetOnlineFeatures(allowed).ok());
+  EXPECT_EQ(scorer->GetOnlineFeatures(denied).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(As("forged-credential-456")->ListEntities().status().code(),
+            absl::StatusCode::kUnauthenticated);
+  WriteRow row;
+  row.values = {{"user_id", Value::Int64(1)}, {"score", Value::Double(0.25)}};
+  row.event_time_us = NowMicros() - kMicrosPerSecond;
+  ASSERT_TRUE(As("writer-token")->Push("fraud_stats", {row}).ok());
+  std::vector<json> all = wait_for(3);
+  ASSERT_EQ(all.size(), 3u) << "the allowed read is not recorded";
+  EXPECT_EQ(all[0]["outcome"], "denied");
+  EXPECT_EQ(all[0]["principal"], "scorer");
+  EXPECT_EQ(all[0]["auth"], "token");
+  EXPECT_EQ(all[0]["action"], "read_online");
+  EXPECT_EQ(all[0]["method"], "/pantry.v1.FeatureService/GetOnlineFeatures");
+  EXPECT_EQ(all[0]["resources"], json({"feature view 'user_profile'"}));
+  EXPECT_EQ(all[0]["reason"], "principal 'scorer' may not read_online feature view 'user_profile'");
+  EXPECT_THAT(all[0]["peer"].get<std::string>(), HasSubstr("127.0.0.1"));
+  EXPECT_FALSE(all[0]["request_id"].get<std::string>().empty());
+  EXPECT_EQ(all[1]["outcome"], "unauthenticated");
+  EXPECT_EQ(all[1]["principal"], "");
+  EXPECT_THAT(all[1]["reason"].get<std::string>(), Not(HasSubstr("forged-credential-456")));
+  EXPECT_EQ(all[2]["outcome"], "allowed");
+  EXPECT_EQ(all[2]["principal"], "writer");
+  EXPECT_EQ(all[2]["action"], "write_offline");
+  EXPECT_EQ(all[2]["resources"], json({"feature view 'fraud_stats'"}));
+
+  // A client's request id is kept.
+  {
+    auto channel = grpc::CreateChannel(daemon_->address(), grpc::InsecureChannelCredentials());
+    auto stub = v1::RegistryService::NewStub(channel);
+    grpc::ClientContext context;
+    context.AddMetadata("x-request-id", "req-42");
+    v1::ListEntitiesRequest request;
+    v1::ListEntitiesResponse response;
+    EXPECT_EQ(stub->ListEntities(&context, request, &response).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  all = wait_for(4);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[3]["request_id"], "req-42");
+
+  // Concurrent denials: each one recorded, every line whole.
+  constexpr int kThreads = 8, kCalls = 100;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      auto c = As("scorer-token");
+      for (int i = 0; i < kCalls; ++i) {
+        EXPECT_EQ(c->GetOnlineFeatures(denied).status().code(), absl::StatusCode::kPermissionDenied);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  all = wait_for(4 + kThreads * kCalls);
+  EXPECT_EQ(all.size(), static_cast<size_t>(4 + kThreads * kCalls));
+
+  // pantry audit reads them back, filtered.
+  Result r = Pantry(absl::StrCat("-o json audit --file ", log.string(),
+                                 " --principal writer --since 1h"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1);
+  EXPECT_THAT(r.out, HasSubstr("\"write_offline\""));
+  r = Pantry(absl::StrCat("audit --file ", log.string(), " --outcome unauthenticated"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("unauthenticated"));
+  EXPECT_THAT(r.out, Not(HasSubstr("scorer")));
+  r = Pantry(absl::StrCat("audit --file ", log.string(), " --since yesterday"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--since 'yesterday'"));
 }
 
 TEST(AuthStart, ABadAuthConfigurationStopsPantrydAtStart) {
