@@ -22,8 +22,9 @@ using yaml::Child;
 using yaml::Element;
 using yaml::Fields;
 
-constexpr absl::string_view kTopKeys[] = {"tokens", "jwt",   "mtls",      "tls",
-                                          "roles",  "audit", "reflection"};
+constexpr absl::string_view kTopKeys[] = {"tokens", "jwt",   "mtls",  "tls",
+                                          "roles",  "audit", "files", "reflection"};
+constexpr absl::string_view kFilesKeys[] = {"read_roots", "write_roots"};
 constexpr absl::string_view kTokenKeys[] = {"principal", "sha256", "roles"};
 constexpr absl::string_view kJwtKeys[] = {"issuer",     "audience",    "hs256_secret_file",
                                           "jwks_file",  "roles_claim", "principal_claim",
@@ -58,6 +59,7 @@ class AuthParser : public yaml::Reader {
         if (const YAML::Node* n = f.Get("tls")) ParseTls(*n, config.get());
         if (const YAML::Node* n = f.Get("mtls")) ParseMtls(*n, f, config.get());
         if (const YAML::Node* n = f.Get("audit")) ParseAudit(*n, config.get());
+        if (const YAML::Node* n = f.Get("files")) ParseFiles(*n, config.get());
         if (const YAML::Node* n = f.Get("reflection")) {
           ReadBool(*n, "reflection", &config->reflection);
         }
@@ -318,6 +320,29 @@ class AuthParser : public yaml::Reader {
       }
     }
     config->mtls = std::move(m);
+  }
+
+  void ParseFiles(const YAML::Node& node, AuthConfig* config) {
+    const std::string path = "files";
+    if (!ExpectMap(node, path, "a map with read_roots and write_roots")) return;
+    const Fields f = ReadFields(node, path, kFilesKeys);
+    for (const auto& [key, out] : {std::pair{"read_roots", &config->files.read_roots},
+                                   std::pair{"write_roots", &config->files.write_roots}}) {
+      const YAML::Node* n = f.Get(key);
+      if (n == nullptr) continue;
+      std::vector<std::pair<std::string, YAML::Node>> items;
+      if (!ReadScalarList(*n, Child(path, key), &items)) continue;
+      for (size_t i = 0; i < items.size(); ++i) {
+        const std::string folder = ResolvePath(items[i].first);
+        std::error_code ec;
+        if (!std::filesystem::is_directory(folder, ec)) {
+          Error(items[i].second, Element(Child(path, key), i),
+                absl::StrCat("no such folder: ", folder));
+          continue;
+        }
+        out->push_back(folder);
+      }
+    }
   }
 
   void ParseAudit(const YAML::Node& node, AuthConfig* config) {

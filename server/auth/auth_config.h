@@ -45,6 +45,13 @@ struct AuditSettings {
   int keep = 5;               // rotated files kept (path.1 ... path.keep)
 };
 
+// Folders pantryd may read and write files in for callers (the entity file
+// and output of a server-path point-in-time join).
+struct FileRoots {
+  std::vector<std::string> read_roots;   // the offline store is readable too
+  std::vector<std::string> write_roots;
+};
+
 struct AuthConfig {
   std::string source_file;
   std::vector<StaticToken> tokens;
@@ -53,6 +60,7 @@ struct AuthConfig {
   std::optional<TlsSettings> tls;
   Policy policy;
   AuditSettings audit;
+  FileRoots files;
   bool reflection = false;  // gRPC server reflection answers without credentials
 };
 

@@ -10,6 +10,7 @@
 #include "server/common/log.h"
 #include "server/common/status.h"
 #include "server/service/convert.h"
+#include "server/auth/paths.h"
 #include "server/service/authorize.h"
 #include "server/service/historical_job.h"
 
@@ -155,6 +156,20 @@ grpc::ServerUnaryReactor* FeatureServiceImpl::GetHistoricalFeatures(
                                     checked_request->feature_service),
               reactor)) {
     return reactor;
+  }
+  if (checked_request.ok() && call->on()) {
+    // The files it names: within the folders callers may use, symlinks
+    // resolved.
+    const std::shared_ptr<const auth::AuthConfig> config = guard_->config();
+    std::vector<std::string> readable = config->files.read_roots;
+    if (!registry->offline_store.path.empty()) readable.push_back(registry->offline_store.path);
+    absl::StatusOr<std::string> entities = auth::ConfineRead(checked_request->entities_path, readable);
+    if (Refused(entities.status(), reactor)) return reactor;
+    absl::StatusOr<std::string> output =
+        auth::ConfineWrite(checked_request->output_path, config->files.write_roots);
+    if (Refused(output.status(), reactor)) return reactor;
+    checked_request->entities_path = *std::move(entities);
+    checked_request->output_path = *std::move(output);
   }
   absl::Status checked =
       checked_request.ok() ? CheckFeatures(*registry, *checked_request) : checked_request.status();

@@ -62,7 +62,8 @@ std::string AuthConfig(const std::string& extra_role_grant) {
       "    grants: [{actions: [write_online, write_offline], views: [\"fraud_*\"]}]\n"
       "  - name: admin\n"
       "    grants: [{actions: [admin], views: [\"*\"], services: [\"*\"], sources: [\"*\"]}]\n"
-      "audit: {path: audit.jsonl, sample_reads: 0}\n");
+      "audit: {path: audit.jsonl, sample_reads: 0}\n"
+      "files: {read_roots: [in], write_roots: [out]}\n");
 }
 
 class AuthE2E : public ::testing::Test {
@@ -96,6 +97,8 @@ class AuthE2E : public ::testing::Test {
               "  - {name: fraud_svc, features: [\"fraud_stats:score\"]}\n"
               "  - {name: profile_svc, features: [\"user_profile:email\"]}\n");
     WriteFile(root_ / "s.key", kSecret);
+    fs::create_directories(root_ / "in");
+    fs::create_directories(root_ / "out");
     WriteFile(root_ / "keys.json", json{{"keys", {rsa_->jwk}}}.dump());
     WriteFile(root_ / "auth.yaml", AuthConfig(""));
     daemon_ = std::make_unique<Daemon>(
@@ -449,6 +452,35 @@ TEST_F(AuthE2E, TheAuditLogRecordsDenialsAndMutations) {
   r = Pantry(absl::StrCat("audit --file ", log.string(), " --since yesterday"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--since 'yesterday'"));
+}
+
+// A server-path join reads and writes only within the folders allowed.
+TEST_F(AuthE2E, ServerPathJoinsStayWithinTheirFolders) {
+  WriteFile(root_ / "in" / "entities.parquet", "not parquet");
+  WriteFile(root_ / "elsewhere.parquet", "not parquet");
+  fs::create_symlink(root_ / "elsewhere.parquet", root_ / "in" / "escape.parquet");
+  auto admin = As("admin-token");
+  auto join = [&](const fs::path& entities, const fs::path& output) {
+    HistoricalQuery q;
+    q.features = {"fraud_stats:score"};
+    q.entities_path = entities.string();
+    q.output_path = output.string();
+    return admin->GetHistoricalFeatures(q).status();
+  };
+  absl::Status s = join(root_ / "in" / "entities.parquet", root_ / "out" / "r.parquet");
+  EXPECT_NE(s.code(), absl::StatusCode::kPermissionDenied) << s;  // past the check: a bad file
+  s = join(root_ / "elsewhere.parquet", root_ / "out" / "r.parquet");
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+  EXPECT_THAT(s.message(), HasSubstr((root_ / "elsewhere.parquet").string()));
+  s = join(root_ / "in" / "escape.parquet", root_ / "out" / "r.parquet");
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+  s = join(root_ / "in" / ".." / "elsewhere.parquet", root_ / "out" / "r.parquet");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  s = join(root_ / "in" / "entities.parquet", root_ / "in" / "r.parquet");
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+  s = join("/etc/passwd", root_ / "out" / "r.parquet");
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+  EXPECT_FALSE(fs::exists(root_ / "in" / "r.parquet"));
 }
 
 TEST(AuthStart, ABadAuthConfigurationStopsPantrydAtStart) {

@@ -1,5 +1,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "server/auth/guard.h"
 #include "server/auth/jwt.h"
 #include "server/auth/methods.h"
+#include "server/auth/paths.h"
 #include "server/auth/policy.h"
 #include "tests/support/jwt_keys.h"
 
@@ -383,6 +385,61 @@ TEST_F(AuthConfigTest, TheGuardChecksActionsAndResourcesAndReloads) {
   ASSERT_TRUE(guard.Reload().ok());
   EXPECT_FALSE(guard.Begin("Bearer tok-1", {}, "/pantry.v1.FeatureService/GetOnlineFeatures", "p").ok());
   EXPECT_TRUE(guard.Begin("Bearer tok-2", {}, "/pantry.v1.FeatureService/GetOnlineFeatures", "p").ok());
+}
+
+TEST_F(AuthConfigTest, PathsStayWithinTheirRoots) {
+  fs::create_directories(dir_ / "in" / "sub");
+  fs::create_directories(dir_ / "in2");
+  fs::create_directories(dir_ / "out");
+  Write("in/e.parquet", "x");
+  Write("in/sub/e.parquet", "x");
+  Write("in2/e.parquet", "x");
+  Write("secret.txt", "x");
+  fs::create_symlink(dir_ / "secret.txt", dir_ / "in" / "link.parquet");
+  fs::create_symlink(dir_ / "in" / "e.parquet", dir_ / "in" / "inner_link.parquet");
+  fs::create_symlink(dir_, dir_ / "out" / "up");
+  ASSERT_EQ(::mkfifo((dir_ / "in" / "fifo").c_str(), 0600), 0);
+  const std::vector<std::string> in = {(dir_ / "in").string()};
+  const std::vector<std::string> out = {(dir_ / "out").string()};
+  auto code = [](const absl::StatusOr<std::string>& r) { return r.status().code(); };
+
+  auto ok = ConfineRead((dir_ / "in" / "sub" / "e.parquet").string(), in);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(*ok, fs::canonical(dir_ / "in" / "sub" / "e.parquet").string());
+  EXPECT_TRUE(ConfineRead((dir_ / "in" / "inner_link.parquet").string(), in).ok())
+      << "a symlink that stays inside";
+  const auto escaped = ConfineRead((dir_ / "in" / "link.parquet").string(), in);
+  EXPECT_EQ(code(escaped), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(escaped.status().message(), HasSubstr("link.parquet"));
+  EXPECT_EQ(code(ConfineRead((dir_ / "in2" / "e.parquet").string(), in)),
+            absl::StatusCode::kPermissionDenied)
+      << "in2 is not in, whatever its name starts with";
+  EXPECT_EQ(code(ConfineRead((dir_ / "in" / ".." / "secret.txt").string(), in)),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(ConfineRead("in/e.parquet", in)), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(ConfineRead((dir_ / "in" / "fifo").string(), in)),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(code(ConfineRead((dir_ / "in" / "sub").string(), in)),
+            absl::StatusCode::kPermissionDenied) << "a folder";
+  EXPECT_EQ(code(ConfineRead("/dev/null", {"/dev"})), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(code(ConfineRead((dir_ / "in" / "none.parquet").string(), in)),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(code(ConfineRead((dir_ / "in" / "e.parquet").string(), {})),
+            absl::StatusCode::kPermissionDenied) << "no roots: nothing";
+
+  auto w = ConfineWrite((dir_ / "out" / "r.parquet").string(), out);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(code(ConfineWrite((dir_ / "out" / "up" / "secret.txt").string(), out)),
+            absl::StatusCode::kPermissionDenied) << "a symlinked folder leaving the root";
+  EXPECT_EQ(code(ConfineWrite((dir_ / "in" / "r.parquet").string(), out)),
+            absl::StatusCode::kPermissionDenied);
+  fs::create_symlink(dir_ / "secret.txt", dir_ / "out" / "trap.parquet");
+  EXPECT_EQ(code(ConfineWrite((dir_ / "out" / "trap.parquet").string(), out)),
+            absl::StatusCode::kPermissionDenied) << "a symlink is not written through";
+  EXPECT_EQ(code(ConfineWrite((dir_ / "out" / "nope" / "r.parquet").string(), out)),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(code(ConfineWrite((dir_ / "out" / ".." / "r.parquet").string(), out)),
+            absl::StatusCode::kInvalidArgument);
 }
 
 // Every method of every pantry service has a rule, and every rule a method.
