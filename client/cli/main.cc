@@ -14,6 +14,8 @@
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
 #include "absl/strings/match.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -194,6 +196,76 @@ json OnDemandJson(const v1::OnDemandViewSpec& v) {
           {"owner", v.owner()},
           {"tags", json(std::map<std::string, std::string>(v.tags().begin(), v.tags().end()))},
           {"description", v.description()}};
+}
+
+// ---- search -------------------------------------------------------------
+
+// Views, on-demand views, features and services whose name, description,
+// owner or tags contain `text` (ignoring case).
+int Search(const Globals& g, const std::string& text) {
+  if (text.empty()) return BadInput("search: give the text to look for");
+  auto client = Connect(g);
+  auto views = client->ListFeatureViews();
+  if (!views.ok()) return Fail(views.status(), "search");
+  auto services = client->ListFeatureServices();
+  if (!services.ok()) return Fail(services.status(), "search");
+  const std::string needle = absl::AsciiStrToLower(text);
+  auto has = [&](const std::string& s) {
+    return absl::StrContains(absl::AsciiStrToLower(s), needle);
+  };
+  struct Hit {
+    std::string kind, name, owner;
+    std::vector<std::string> where;
+  };
+  std::vector<Hit> hits;
+  auto look = [&](const std::string& kind, const std::string& name, const std::string& owner,
+                  const std::string& description,
+                  const google::protobuf::Map<std::string, std::string>& tags) {
+    Hit h{kind, name, owner, {}};
+    if (has(name)) h.where.push_back("name");
+    if (has(description)) h.where.push_back("description");
+    if (has(owner)) h.where.push_back("owner");
+    std::map<std::string, std::string> sorted(tags.begin(), tags.end());
+    for (const auto& [k, v] : sorted) {
+      if (has(k) || has(v)) h.where.push_back(absl::StrCat("tag ", k, "=", v));
+    }
+    return h;
+  };
+  for (const auto& v : views->feature_views()) {
+    Hit h = look("feature view", v.name(), v.owner(), v.description(), v.tags());
+    if (!h.where.empty()) hits.push_back(h);
+    for (const auto& f : v.features()) {
+      Hit fh = look("feature", absl::StrCat(v.name(), ":", f.name()), v.owner(), f.description(),
+                    f.tags());
+      if (!fh.where.empty()) hits.push_back(fh);
+    }
+  }
+  for (const auto& v : views->on_demand_views()) {
+    Hit h = look("on-demand view", v.name(), v.owner(), v.description(), v.tags());
+    if (!h.where.empty()) hits.push_back(h);
+    for (const auto& f : v.features()) {
+      Hit fh = look("feature", absl::StrCat(v.name(), ":", f.name()), v.owner(), f.description(),
+                    google::protobuf::Map<std::string, std::string>());
+      if (has(f.expr())) fh.where.push_back("expression");
+      if (!fh.where.empty()) hits.push_back(fh);
+    }
+  }
+  for (const auto& s : services->feature_services()) {
+    Hit h = look("feature service", s.name(), s.owner(), s.description(), s.tags());
+    if (!h.where.empty()) hits.push_back(h);
+  }
+  if (g.output == "json") {
+    json out = json::array();
+    for (const Hit& h : hits) {
+      out.push_back({{"kind", h.kind}, {"name", h.name}, {"owner", h.owner}, {"matched", h.where}});
+    }
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const Hit& h : hits) rows.push_back({h.kind, h.name, h.owner, absl::StrJoin(h.where, ", ")});
+  PrintTable({"KIND", "NAME", "OWNER", "MATCHED"}, rows);
+  return 0;
 }
 
 int List(const Globals& g, const std::string& what) {
@@ -948,6 +1020,10 @@ int Main(int argc, char** argv) {
   auto* list = app.add_subcommand("list", "List entities, feature views and feature services");
   list->add_option("what", list_what, "entities, views or services (default: all)");
 
+  std::string search_text;
+  auto* search = app.add_subcommand(
+      "search", "Find views, features and services by name, description, owner or tag");
+  search->add_option("text", search_text, "Text to look for (case does not matter)")->required();
   std::string describe_name;
   auto* describe = app.add_subcommand("describe", "Show a feature view, on-demand view or feature service");
   describe->add_option("name", describe_name, "Feature view or service name")->required();
@@ -1177,6 +1253,7 @@ int Main(int argc, char** argv) {
   if (*apply) return Apply(g, apply_file);
   if (*list) return List(g, list_what);
   if (*describe) return Describe(g, describe_name);
+  if (*search) return Search(g, search_text);
   if (*get_online) return GetOnline(g, get);
   if (*write) return Write(g, write_view, write_file, write_batch);
   if (*push) return Push(g, push_args);

@@ -58,7 +58,9 @@ constexpr absl::string_view kUnnamedSource = "<input>";
 
 constexpr absl::string_view kTopLevelKeys[] = {
     "project", "online_store",  "offline_store",    "serving", "entities",
-    "sources", "feature_views", "feature_services", "lineage", "on_demand_views"};
+    "sources", "feature_views", "feature_services", "lineage", "on_demand_views", "governance"};
+constexpr absl::string_view kGovernanceKeys[] = {"require_owner", "require_description",
+                                                 "require_tags", "tag_values"};
 constexpr absl::string_view kOnDemandViewKeys[] = {"name",  "inputs", "features", "owner",
                                                    "description", "tags"};
 constexpr absl::string_view kOnDemandInputKeys[] = {"request", "features"};
@@ -144,6 +146,16 @@ class RepoParser : public yaml::Reader {
   void ParseFeatureServices(const YAML::Node& node);
   void ParseOnDemandViews(const YAML::Node& node);
 
+  // governance: the policy, then each governed object checked against it.
+  void ParseGovernance(const YAML::Node& node);
+  void CheckGovernance();
+
+  struct Governed {
+    enum class Kind { kView, kOnDemandView, kService } kind;
+    std::string name;
+    YAML::Node node;
+  };
+  std::vector<Governed> governed_;  // in document order
   std::shared_ptr<Registry> registry_;
 };
 
@@ -794,7 +806,10 @@ void RepoParser::ParseFeatureView(const Fields& f, const std::string& path,
       }
     }
   }
-  if (named) registry_->feature_views.emplace(v.name, std::move(v));
+  if (named) {
+    governed_.push_back({Governed::Kind::kView, v.name, f.map});
+    registry_->feature_views.emplace(v.name, std::move(v));
+  }
 }
 
 void RepoParser::ParseAggregations(const YAML::Node& node, const std::string& path,
@@ -1090,7 +1105,10 @@ void RepoParser::ParseOnDemandViews(const YAML::Node& node) {
     OptionalString(f, "owner", path, &v.owner);
     OptionalString(f, "description", path, &v.description);
     OptionalTags(f, path, &v.tags);
-    if (named) registry_->on_demand_views.emplace(v.name, std::move(v));
+    if (named) {
+      governed_.push_back({Governed::Kind::kOnDemandView, v.name, item});
+      registry_->on_demand_views.emplace(v.name, std::move(v));
+    }
   }
 }
 
@@ -1132,10 +1150,99 @@ void RepoParser::ParseFeatureServices(const YAML::Node& node) {
     OptionalString(f, "owner", path, &s.owner);
     OptionalString(f, "description", path, &s.description);
     OptionalTags(f, path, &s.tags);
-    if (named) registry_->feature_services.emplace(s.name, std::move(s));
+    if (named) {
+      governed_.push_back({Governed::Kind::kService, s.name, item});
+      registry_->feature_services.emplace(s.name, std::move(s));
+    }
   }
 }
 
+
+void RepoParser::ParseGovernance(const YAML::Node& node) {
+  const std::string path = "governance";
+  if (!ExpectMap(node, path,
+                 "a map with require_owner, require_description, require_tags, tag_values")) {
+    return;
+  }
+  const Fields f = ReadFields(node, path, kGovernanceKeys);
+  GovernancePolicy& g = registry_->governance;
+  if (const YAML::Node* n = f.Get("require_owner")) {
+    ReadBool(*n, Child(path, "require_owner"), &g.require_owner);
+  }
+  if (const YAML::Node* n = f.Get("require_description")) {
+    ReadBool(*n, Child(path, "require_description"), &g.require_description);
+  }
+  if (const YAML::Node* n = f.Get("require_tags")) {
+    std::vector<std::pair<std::string, YAML::Node>> items;
+    if (ReadScalarList(*n, Child(path, "require_tags"), &items)) {
+      for (auto& [tag, item] : items) g.require_tags.push_back(std::move(tag));
+    }
+  }
+  if (const YAML::Node* n = f.Get("tag_values")) {
+    const std::string tpath = Child(path, "tag_values");
+    if (ExpectMap(*n, tpath, "a map of tag names to the values allowed")) {
+      for (const auto& pair : *n) {
+        const std::string tag = pair.first.IsScalar() ? pair.first.Scalar() : std::string();
+        std::vector<std::pair<std::string, YAML::Node>> items;
+        if (tag.empty() || !ReadScalarList(pair.second, Child(tpath, tag), &items)) continue;
+        std::vector<std::string>& values = g.tag_values[tag];
+        for (auto& [v, item] : items) values.push_back(std::move(v));
+      }
+    }
+  }
+}
+
+void RepoParser::CheckGovernance() {
+  const GovernancePolicy& g = registry_->governance;
+  for (const Governed& o : governed_) {
+    const std::string* owner = nullptr;
+    const std::string* description = nullptr;
+    const std::map<std::string, std::string>* tags = nullptr;
+    const char* kind = "";
+    switch (o.kind) {
+      case Governed::Kind::kView:
+        if (const FeatureView* v = registry_->FindFeatureView(o.name)) {
+          owner = &v->owner, description = &v->description, tags = &v->tags;
+        }
+        kind = "feature view";
+        break;
+      case Governed::Kind::kOnDemandView:
+        if (const OnDemandView* d = registry_->FindOnDemandView(o.name)) {
+          owner = &d->owner, description = &d->description, tags = &d->tags;
+        }
+        kind = "on-demand view";
+        break;
+      case Governed::Kind::kService:
+        if (const FeatureService* v = registry_->FindFeatureService(o.name)) {
+          owner = &v->owner, description = &v->description, tags = &v->tags;
+        }
+        kind = "feature service";
+        break;
+    }
+    if (owner == nullptr) continue;
+    std::vector<std::string> missing;
+    if (g.require_owner && owner->empty()) missing.push_back("an owner");
+    if (g.require_description && description->empty()) missing.push_back("a description");
+    for (const std::string& t : g.require_tags) {
+      if (tags->count(t) == 0) missing.push_back(absl::StrCat("tag '", t, "'"));
+    }
+    const std::string where = absl::StrCat(kind, " '", o.name, "'");
+    if (!missing.empty()) {
+      Error(o.node, where,
+            absl::StrCat("lacks what the governance policy requires: ",
+                         absl::StrJoin(missing, ", ")));
+    }
+    for (const auto& [tag, allowed] : g.tag_values) {
+      auto it = tags->find(tag);
+      if (it == tags->end() || allowed.empty()) continue;
+      if (std::find(allowed.begin(), allowed.end(), it->second) == allowed.end()) {
+        Error(o.node, where,
+              absl::StrCat("tag ", tag, ": '", it->second, "' is not one the governance policy "
+                           "allows (", absl::StrJoin(allowed, ", "), ")"));
+      }
+    }
+  }
+}
 
 absl::StatusOr<std::shared_ptr<const Registry>> RepoParser::Parse(absl::string_view yaml) {
   registry_ = std::make_shared<Registry>();
@@ -1164,6 +1271,10 @@ absl::StatusOr<std::shared_ptr<const Registry>> RepoParser::Parse(absl::string_v
       if (const YAML::Node* n = f.Get("on_demand_views")) ParseOnDemandViews(*n);
       if (const YAML::Node* n = f.Get("feature_services")) ParseFeatureServices(*n);
       ParseLineage(f.Get("lineage"));
+      if (const YAML::Node* n = f.Get("governance")) {
+        ParseGovernance(*n);
+        CheckGovernance();
+      }
     }
   }
 

@@ -260,6 +260,16 @@ struct ServingConfig {
   int max_write_rows_per_request = 10000;
 };
 
+// governance: what every feature view, on-demand view and feature service
+// of the repository must carry; apply rejects one that lacks it.
+struct GovernancePolicy {
+  bool require_owner = false;
+  bool require_description = false;
+  std::vector<std::string> require_tags;  // each must be set (any value)
+  // Allowed values per tag (empty: any), e.g. pii: ["true", "false"].
+  std::map<std::string, std::vector<std::string>> tag_values;
+};
+
 class Registry {
  public:
   std::string project;
@@ -273,6 +283,7 @@ class Registry {
   // <offline_store.path>/lineage.jsonl).
   std::string lineage_path;
   ServingConfig serving;
+  GovernancePolicy governance;
   // Sorted by name.
   std::map<std::string, Entity, std::less<>> entities;
   std::map<std::string, DataSource, std::less<>> sources;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <thread>
 #include <string>
 #include <vector>
@@ -452,6 +453,27 @@ TEST_F(AuthE2E, TheAuditLogRecordsDenialsAndMutations) {
   r = Pantry(absl::StrCat("audit --file ", log.string(), " --since yesterday"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--since 'yesterday'"));
+}
+
+// pantry search finds by name, tag and expression, among what the caller
+// may describe.
+TEST_F(AuthE2E, SearchFindsWhatTheCallerMayDescribe) {
+  Result r = Pantry("-o json search PII", "PANTRY_TOKEN=admin-token");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json hits = json::parse(r.out);
+  std::set<std::string> names;
+  for (const json& h : hits) names.insert(h["name"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"fraud_stats", "user_profile"}));
+  r = Pantry("search length", "PANTRY_TOKEN=admin-token");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("fraud_email:email_len"));
+  EXPECT_THAT(r.out, HasSubstr("expression"));
+  r = Pantry("search profile", "PANTRY_TOKEN=scorer-token");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("user_profile"))) << "not one the scorer may describe";
+  r = Pantry("search svc", "PANTRY_TOKEN=scorer-token");
+  EXPECT_THAT(r.out, HasSubstr("fraud_svc"));
+  EXPECT_THAT(r.out, Not(HasSubstr("profile_svc")));
 }
 
 // A server-path join reads and writes only within the folders allowed.

@@ -1062,3 +1062,76 @@ TEST(Parser, AggregationMistakesAreNamedWithTheirLine) {
 
 }  // namespace
 }  // namespace pantry
+
+namespace pantry {
+namespace {
+
+constexpr char kGoverned[] = R"(project: p
+governance:
+  require_owner: true
+  require_description: true
+  require_tags: [pii, team]
+  tag_values: {pii: ["true", "false"]}
+entities:
+  - {name: user, join_keys: [user_id], value_type: INT64}
+sources:
+  - {name: s, type: push, timestamp_field: ts, schema: [{name: user_id, dtype: INT64}, {name: a, dtype: DOUBLE}]}
+feature_views:
+  - name: good
+    entities: [user]
+    source: s
+    owner: risk
+    description: Spending.
+    tags: {pii: "false", team: risk}
+    schema: [{name: a, dtype: DOUBLE}]
+  - name: bare
+    entities: [user]
+    source: s
+    schema: [{name: a, dtype: DOUBLE}]
+  - name: odd_tag
+    entities: [user]
+    source: s
+    owner: risk
+    description: Spending.
+    tags: {pii: "maybe", team: risk}
+    schema: [{name: a, dtype: DOUBLE}]
+on_demand_views:
+  - name: derived
+    owner: risk
+    inputs: {features: [good:a]}
+    features: [{name: twice, dtype: DOUBLE, expr: "good.a * 2"}]
+feature_services:
+  - {name: svc, features: [good:a], owner: risk, description: Scoring., tags: {pii: "false", team: risk}}
+  - {name: svc2, features: [good:a]}
+)";
+
+TEST(Governance, EveryViewAndServiceMustCarryWhatThePolicyRequires) {
+  auto r = ParseRegistry(kGoverned, "repo.yaml", "/repo");
+  ASSERT_FALSE(r.ok());
+  const std::string m(r.status().message());
+  EXPECT_THAT(m, ::testing::HasSubstr(
+                     "repo.yaml:19:5: feature view 'bare': lacks what the governance policy "
+                     "requires: an owner, a description, tag 'pii', tag 'team'"));
+  EXPECT_THAT(m, ::testing::HasSubstr(
+                     "feature view 'odd_tag': tag pii: 'maybe' is not one the governance policy "
+                     "allows (true, false)"));
+  EXPECT_THAT(m, ::testing::HasSubstr("on-demand view 'derived': lacks what the governance "
+                                      "policy requires: a description, tag 'pii', tag 'team'"));
+  EXPECT_THAT(m, ::testing::HasSubstr("feature service 'svc2'"));
+  EXPECT_THAT(m, ::testing::Not(::testing::HasSubstr("'good'")));
+  EXPECT_THAT(m, ::testing::Not(::testing::HasSubstr("'svc':")));
+  // Without the policy the same repository is valid.
+  std::string ungoverned = kGoverned;
+  ungoverned.erase(ungoverned.find("governance:"),
+                   ungoverned.find("entities:") - ungoverned.find("governance:"));
+  auto ok = ParseRegistry(ungoverned, "repo.yaml", "/repo");
+  EXPECT_TRUE(ok.ok()) << ok.status();
+  auto bad = ParseRegistry("project: p\ngovernance: {require_owner: sometimes, colour: 1}\n",
+                           "repo.yaml", "/repo");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("governance.require_owner"));
+  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("unknown key 'colour'"));
+}
+
+}  // namespace
+}  // namespace pantry
