@@ -22,6 +22,7 @@
 #include "client/cli/audit_cmd.h"
 #include "client/cli/bench.h"
 #include "client/cli/historical_bench.h"
+#include "client/cli/lineage_cmd.h"
 #include "client/cli/materialize_bench.h"
 #include "client/cli/parquet_bench.h"
 #include "client/cli/parquet_cmd.h"
@@ -1112,6 +1113,19 @@ int Main(int argc, char** argv) {
   auto* lineage = app.add_subcommand("lineage", "Print materialization runs' OpenLineage events");
   lineage->add_option("--view", lineage_view, "Only this view's runs");
   lineage->add_option("--limit", lineage_limit, "The latest N events")->check(CLI::Range(1, 1000000));
+  lineage->require_subcommand(0, 1);
+  cli::LineageGraphQuery graph;
+  auto* upstream = lineage->add_subcommand(
+      "upstream", "What NAME depends on: its views, on-demand views and sources");
+  auto* downstream = lineage->add_subcommand(
+      "downstream", "What depends on NAME: the views, on-demand views and services it feeds");
+  for (CLI::App* sub : {upstream, downstream}) {
+    sub->add_option("name", graph.name,
+                    "A source, feature view, on-demand view or feature service (or KIND:NAME)")
+        ->required();
+    sub->add_option("--format", graph.format, "tree, json or dot (Graphviz)")
+        ->check(CLI::IsMember({"tree", "json", "dot"}));
+  }
 
   auto* ingest_cmd = app.add_subcommand("ingest", "Stream sources: status and dead letters");
   ingest_cmd->require_subcommand(1);
@@ -1268,6 +1282,11 @@ int Main(int argc, char** argv) {
     if (*jobs) return Jobs(*client, job_id, json_out);
     if (*cancel_job) return CancelJob(*client, cancel_id, json_out);
     if (*watermarks) return Watermarks(*client, json_out);
+    if (*upstream || *downstream) {
+      graph.upstream = upstream->parsed();
+      if (json_out && graph.format == "tree") graph.format = "json";
+      return cli::LineageGraph(*client, graph);
+    }
     return Lineage(*client, lineage_view, lineage_limit);
   }
   if (*ingest_cmd) {

@@ -476,6 +476,42 @@ TEST_F(AuthE2E, SearchFindsWhatTheCallerMayDescribe) {
   EXPECT_THAT(r.out, Not(HasSubstr("profile_svc")));
 }
 
+// The lineage graph from the registry: upstream, downstream, as a tree, JSON
+// and DOT.
+TEST_F(AuthE2E, LineageWalksTheGraphBothWays) {
+  const std::string env = "PANTRY_TOKEN=admin-token";
+  Result r = Pantry("lineage upstream fraud_svc", env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "feature service fraud_svc\n"
+            "└── feature view fraud_stats\n"
+            "    └── source stats_src\n");
+  r = Pantry("lineage downstream profile_src", env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "source profile_src\n"
+            "└── feature view user_profile\n"
+            "    ├── on-demand view fraud_email\n"
+            "    └── feature service profile_svc\n");
+  r = Pantry("-o json lineage downstream view:user_profile", env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json graph = json::parse(r.out);
+  EXPECT_EQ(graph["root"], "view:user_profile");
+  EXPECT_EQ(graph["nodes"].size(), 3u);
+  EXPECT_EQ(graph["edges"].size(), 2u);
+  r = Pantry("lineage upstream fraud_email --format dot", env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("digraph lineage {"));
+  EXPECT_THAT(r.out, HasSubstr("\"source:profile_src\" -> \"view:user_profile\";"));
+  EXPECT_THAT(r.out, HasSubstr("\"view:user_profile\" -> \"on_demand_view:fraud_email\";"));
+  r = Pantry("lineage upstream nothing", env);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("no source, feature view, on-demand view or feature service named 'nothing'"));
+  // A caller sees the graph of what it may describe.
+  r = Pantry("lineage upstream profile_svc", "PANTRY_TOKEN=scorer-token");
+  EXPECT_EQ(r.exit_code, 2);
+}
+
 // A server-path join reads and writes only within the folders allowed.
 TEST_F(AuthE2E, ServerPathJoinsStayWithinTheirFolders) {
   WriteFile(root_ / "in" / "entities.parquet", "not parquet");
