@@ -30,6 +30,8 @@
 #include "server/ingest/ingest_log.h"
 #include "server/ingest/pusher.h"
 #include "server/ingest/stream_ingest.h"
+#include "server/ingest/run_events.h"
+#include "server/lineage/events.h"
 #include "server/lineage/lineage.h"
 #include "server/materialize/coordinator.h"
 #include "server/materialize/jobs.h"
@@ -279,7 +281,22 @@ int Run(const Options& options) {
   MeasureStore(created_store->get(), &*metering);
   pantry::Metrics* const metrics = metering->metrics.get();  // null: no metrics
   pantry::OnlineStore* const store = metering->store;
-  pantry::RegistryManager manager(&holder, state_dir, validate_sources, RegistryObserver(metrics));
+  // OpenLineage events of applies (with the views' schemas), ingestion runs
+  // and materialization runs.
+  pantry::lineage::LineageLog lineage_log;
+  pantry::ApplyObserver count_apply = RegistryObserver(metrics);
+  pantry::RegistryManager manager(
+      &holder, state_dir, validate_sources,
+      [count_apply, &lineage_log](const auto& applied) {
+        if (count_apply) count_apply(applied);
+        if (!applied.ok()) return;
+        const pantry::Registry& r = **applied;
+        if (absl::Status s = lineage_log.Append(
+                r.lineage_path, pantry::lineage::ApplyEvent(r, pantry::NowMicros()));
+            !s.ok()) {
+          spdlog::warn("lineage of the apply: {}", s.message());
+        }
+      });
 
   pantry::OnlineServing serving(&holder, store);
   // Point-in-time joins are long and disk- and CPU-heavy: they run here,
@@ -316,6 +333,16 @@ int Run(const Options& options) {
                         ? options.wal_dir
                         : (std::filesystem::path(state_dir) / "wal").string();
   log_options.compact_every = static_cast<pantry::Micros>(options.compact_seconds * 1e6);
+  log_options.on_compacted = [&holder, &lineage_log,
+                              dir = log_options.dir](const pantry::ingest::CompactStats& stats) {
+    const std::shared_ptr<const pantry::Registry> r = holder.Get();
+    for (const auto& e : pantry::ingest::IngestRunEvents(*r, stats, dir, pantry::NowMicros())) {
+      if (absl::Status s = lineage_log.Append(r->lineage_path, e); !s.ok()) {
+        spdlog::warn("lineage of an ingestion run: {}", s.message());
+        return;
+      }
+    }
+  };
   absl::StatusOr<std::unique_ptr<pantry::ingest::IngestLog>> ingest_log =
       pantry::ingest::IngestLog::Open(log_options, &holder, store,
                                       metrics != nullptr ? metrics->ingest() : nullptr);
@@ -337,7 +364,6 @@ int Run(const Options& options) {
   spdlog::info("push: write-ahead log in {}, compacted every {} s, {} workers", log_options.dir,
                options.compact_seconds, options.push_workers);
 
-  pantry::lineage::LineageLog lineage_log;
   pantry::materialize::JobsOptions jobs_options;
   jobs_options.replica = options.replica;
   if (jobs_options.replica.empty()) {

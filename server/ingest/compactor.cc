@@ -218,6 +218,7 @@ absl::Status Compactor::CompactSegment(const WalSegment& segment, const Registry
     PANTRY_RETURN_IF_ERROR(f.writer->Close());
     ++stats->files;
     stats->rows += f.rows;
+    stats->written.push_back({name, f.path, f.rows});
   }
   if (stats->rows_dropped_unknown_view > 0) {
     spdlog::warn("compaction of {}: {} rows of feature views no longer in the registry dropped",

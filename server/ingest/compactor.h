@@ -31,6 +31,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "server/ingest/stream_ledger.h"
@@ -41,6 +42,13 @@
 namespace pantry::ingest {
 
 struct CompactStats {
+  // A file of a view's history written by this compaction.
+  struct Written {
+    std::string view;
+    std::string path;
+    int64_t rows = 0;
+  };
+  std::vector<Written> written;
   int segments = 0;        // segments compacted and deleted
   int64_t rows = 0;        // rows written to Parquet
   int files = 0;           // files written

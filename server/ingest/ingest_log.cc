@@ -130,7 +130,11 @@ absl::StatusOr<CompactStats> IngestLog::CompactNow() {
         "write-ahead log: its rows are still being written online again after the restart");
   }
   std::lock_guard<std::mutex> lock(compact_mu_);
-  return compactor_.CompactSealed(/*roll=*/true);
+  absl::StatusOr<CompactStats> stats = compactor_.CompactSealed(/*roll=*/true);
+  if (stats.ok() && !stats->written.empty() && options_.on_compacted) {
+    options_.on_compacted(*stats);
+  }
+  return stats;
 }
 
 absl::StatusOr<CompactStats> IngestLog::CompactAndRecord() {

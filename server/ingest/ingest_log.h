@@ -13,6 +13,7 @@
 #define PANTRY_SERVER_INGEST_INGEST_LOG_H_
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,6 +36,9 @@ struct IngestLogOptions {
   int64_t segment_bytes = 64LL << 20;
   int64_t max_record_bytes = 64LL << 20;  // one push, or one batch of a stream source
   bool sync = true;
+  // Called after each compaction that wrote files (an ingestion run), from
+  // the compacting thread; may be empty.
+  std::function<void(const CompactStats&)> on_compacted;
 };
 
 class IngestLog {

@@ -22,9 +22,22 @@ constexpr char kErrorFacetUrl[] =
     "https://openlineage.io/spec/facets/1-0-0/ErrorMessageRunFacet.json#/$defs/"
     "ErrorMessageRunFacet";
 
+constexpr char kSchemaFacetUrl[] =
+    "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet";
+
 nlohmann::json Datasets(const std::vector<Dataset>& sets) {
   nlohmann::json out = nlohmann::json::array();
-  for (const Dataset& d : sets) out.push_back({{"namespace", d.ns}, {"name", d.name}});
+  for (const Dataset& d : sets) {
+    nlohmann::json j = {{"namespace", d.ns}, {"name", d.name}};
+    if (!d.schema.empty()) {
+      nlohmann::json fields = nlohmann::json::array();
+      for (const auto& [name, type] : d.schema) fields.push_back({{"name", name}, {"type", type}});
+      j["facets"] = {{"schema", {{"_producer", kProducer},
+                                 {"_schemaURL", kSchemaFacetUrl},
+                                 {"fields", fields}}}};
+    }
+    out.push_back(std::move(j));
+  }
   return out;
 }
 

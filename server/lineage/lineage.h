@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -18,6 +19,8 @@ namespace pantry::lineage {
 struct Dataset {
   std::string ns;    // "file" for local files, "redis://HOST:PORT", ...
   std::string name;  // the path, or "<project>.<view>"
+  // Its columns (name, type), as the "schema" dataset facet; empty: none.
+  std::vector<std::pair<std::string, std::string>> schema;
 };
 
 struct RunEvent {

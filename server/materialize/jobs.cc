@@ -597,10 +597,10 @@ void MaterializeJobs::RunView(Job& job, size_t index,
   event.run_id = lineage::NewRunId();
   event.job_namespace = absl::StrCat("pantry://", project);
   event.job_name = absl::StrCat("materialize.", name);
-  event.outputs = {{output_namespace_, absl::StrCat(project, ".", name)}};
+  event.outputs = {{output_namespace_, absl::StrCat(project, ".", name), {}}};
   if (auto files = offline::ListViewFiles(*registry, *view); files.ok()) {
     for (const offline::SourceFile& f : *files) {
-      if (offline::MayOverlap(f, start, end - 1)) event.inputs.push_back({"file", f.path});
+      if (offline::MayOverlap(f, start, end - 1)) event.inputs.push_back({"file", f.path, {}});
     }
   }
   event.event_type = "START";

@@ -140,6 +140,20 @@ TEST_F(PushE2E, RowsLandOnlineAndInTheOfflineHistory) {
   r = Pantry("push --view stats --to online --file " + parquet_file + " -o json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("\"rows_accepted\":"));
+
+  // Each compaction that wrote the view's history is an ingestion run in
+  // the lineage, and the start's apply is there with the view's schema.
+  const std::string lineage = ::pantry::testing::ReadFile(root_ / "offline" / "lineage.jsonl");
+  EXPECT_THAT(lineage, HasSubstr("\"name\":\"ingest.stats\""));
+  EXPECT_THAT(lineage, HasSubstr("\"rows_written\":"));
+  r = Pantry("lineage --limit 1000");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ingest.stats"));
+  r = Pantry("apply -f " + (root_ / "repo.yaml").string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Pantry("lineage --limit 1000");
+  EXPECT_THAT(r.out, HasSubstr("\"name\":\"apply\""));
+  EXPECT_THAT(r.out, HasSubstr("\"fields\":[{\"name\":\"user_id\",\"type\":\"INT64\"}"));
 }
 
 TEST_F(PushE2E, BadRowIsNamedAndWritesNothingUnlessPartial) {

@@ -9,7 +9,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/lineage/events.h"
 #include "server/lineage/lineage.h"
+#include "server/registry/registry.h"
 
 namespace pantry::lineage {
 namespace {
@@ -23,8 +25,8 @@ RunEvent Event(const std::string& type, const std::string& job) {
   e.run_id = NewRunId();
   e.job_namespace = "pantry://fraud";
   e.job_name = job;
-  e.inputs = {{"file", "/data/txn/part-0.parquet"}};
-  e.outputs = {{"redis://127.0.0.1:6379", "fraud.user_stats"}};
+  e.inputs = {{"file", "/data/txn/part-0.parquet", {}}};
+  e.outputs = {{"redis://127.0.0.1:6379", "fraud.user_stats", {}}};
   return e;
 }
 
@@ -94,6 +96,33 @@ TEST(Lineage, LogAppendsAndReadsBackByJobAndLimit) {
   ASSERT_EQ(last->size(), 2u);
   EXPECT_EQ((*last)[1], (*all)[4]);
   fs::remove_all(dir);
+}
+
+TEST(Lineage, AnApplyEventCarriesTheViewsSchemas) {
+  auto registry = ParseRegistry(
+      "project: p\n"
+      "entities: [{name: user, join_keys: [user_id], value_type: INT64}]\n"
+      "sources: [{name: s, type: push, timestamp_field: ts,\n"
+      "           schema: [{name: user_id, dtype: INT64}, {name: a, dtype: DOUBLE}]}]\n"
+      "feature_views: [{name: v, entities: [user], source: s, schema: [{name: a, dtype: DOUBLE}]}]\n"
+      "on_demand_views: [{name: d, inputs: {features: [v:a]},\n"
+      "                   features: [{name: twice, dtype: DOUBLE, expr: \"v.a * 2\"}]}]\n",
+      "repo.yaml", "/repo");
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  const nlohmann::json j = nlohmann::json::parse(ToJson(ApplyEvent(**registry, 1'800'000'000'000'000)));
+  EXPECT_EQ(j["job"]["name"], "apply");
+  EXPECT_EQ(j["job"]["namespace"], "pantry://p");
+  EXPECT_EQ(j["eventType"], "COMPLETE");
+  EXPECT_EQ(j["inputs"][0]["name"], "repo.yaml");
+  ASSERT_EQ(j["outputs"].size(), 2u);
+  EXPECT_EQ(j["outputs"][0]["name"], "p.v");
+  const nlohmann::json& fields = j["outputs"][0]["facets"]["schema"]["fields"];
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[0], nlohmann::json({{"name", "user_id"}, {"type", "INT64"}}));
+  EXPECT_EQ(fields[1], nlohmann::json({{"name", "a"}, {"type", "DOUBLE"}}));
+  EXPECT_EQ(j["outputs"][1]["name"], "p.d");
+  EXPECT_EQ(j["outputs"][1]["facets"]["schema"]["fields"][0]["name"], "twice");
+  EXPECT_TRUE(j["outputs"][0]["facets"]["schema"].contains("_schemaURL"));
 }
 
 }  // namespace
