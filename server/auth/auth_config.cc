@@ -1,6 +1,10 @@
 #include "server/auth/auth_config.h"
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <filesystem>
 #include <set>
@@ -36,6 +40,41 @@ constexpr absl::string_view kGrantKeys[] = {"actions", "projects", "views",
                                             "services", "sources", "tags"};
 constexpr absl::string_view kAuditKeys[] = {"path", "sample_reads", "max_size", "keep"};
 constexpr absl::string_view kPrincipalFrom[] = {"subject_cn", "san_dns", "san_uri", "san_email"};
+
+// The PEM certificates in `pem`.
+int CountCertificates(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  int n = 0;
+  while (X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    X509_free(x);
+    ++n;
+  }
+  BIO_free(bio);
+  ERR_clear_error();
+  return n;
+}
+
+// That `cert_pem` starts with a certificate and `key_pem` is its private key.
+absl::Status CheckKeyPair(const std::string& cert_pem, const std::string& key_pem) {
+  BIO* cb = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
+  X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
+  BIO_free(cb);
+  BIO* kb = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
+  BIO_free(kb);
+  absl::Status status;
+  if (cert == nullptr) {
+    status = absl::InvalidArgumentError("cert_file holds no PEM certificate");
+  } else if (key == nullptr) {
+    status = absl::InvalidArgumentError("key_file holds no PEM private key (or it is encrypted)");
+  } else if (X509_check_private_key(cert, key) != 1) {
+    status = absl::InvalidArgumentError("key_file is not the private key of cert_file's certificate");
+  }
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  ERR_clear_error();
+  return status;
+}
 
 class AuthParser : public yaml::Reader {
  public:
@@ -275,9 +314,16 @@ class AuthParser : public yaml::Reader {
     bool ok = Required(f, "cert_file", path) != nullptr;
     ok = Required(f, "key_file", path) != nullptr && ok;
     if (!ok) return;
-    ok = ReadKeyFile(f, "cert_file", path, "certificate", &t.cert_file, nullptr);
-    ok = ReadKeyFile(f, "key_file", path, "private key", &t.key_file, nullptr) && ok;
-    if (ok) config->tls = std::move(t);
+    std::string cert_pem, key_pem;
+    ok = ReadKeyFile(f, "cert_file", path, "certificate", &t.cert_file, &cert_pem);
+    ok = ReadKeyFile(f, "key_file", path, "private key", &t.key_file, &key_pem) && ok;
+    if (!ok) return;
+    // Checked now: TLS would otherwise fail only at the first handshake.
+    if (absl::Status s = CheckKeyPair(cert_pem, key_pem); !s.ok()) {
+      Error(*f.Get("cert_file"), Child(path, "cert_file"), s.message());
+      return;
+    }
+    config->tls = std::move(t);
   }
 
   void ParseMtls(const YAML::Node& node, const Fields& top, AuthConfig* config) {
@@ -289,7 +335,12 @@ class AuthParser : public yaml::Reader {
       Error(node, path, "mtls needs tls (pantryd's own certificate and key) to be set too");
     }
     if (Required(f, "ca_file", path) != nullptr) {
-      ReadKeyFile(f, "ca_file", path, "CA certificates", &m.ca_file, nullptr);
+      std::string ca_pem;
+      if (ReadKeyFile(f, "ca_file", path, "CA certificates", &m.ca_file, &ca_pem) &&
+          CountCertificates(ca_pem) == 0) {
+        Error(*f.Get("ca_file"), Child(path, "ca_file"),
+              absl::StrCat(m.ca_file, " holds no PEM certificate"));
+      }
     }
     if (const YAML::Node* n = f.Get("principal_from")) {
       std::string from;

@@ -22,6 +22,7 @@
 #include "server/auth/methods.h"
 #include "server/auth/paths.h"
 #include "server/auth/policy.h"
+#include "tests/support/certs.h"
 #include "tests/support/jwt_keys.h"
 
 namespace pantry::auth {
@@ -138,7 +139,7 @@ TEST_F(AuthConfigTest, EveryMistakeIsNamedWithItsLine) {
   EXPECT_THAT(m, HasSubstr("unknown action 'read_onlne' (did you mean 'read_online'?)"));
   EXPECT_THAT(m, HasSubstr("duplicate role 'r'"));
   EXPECT_THAT(m, HasSubstr("mtls needs tls"));
-  EXPECT_THAT(m, HasSubstr("no such file"));
+  EXPECT_THAT(m, HasSubstr("cannot read CA certificates"));
   EXPECT_THAT(m, HasSubstr("unknown key 'colour'"));
 }
 
@@ -299,10 +300,40 @@ TEST(Base64Url, RoundTripsAndRefusesOtherAlphabets) {
   EXPECT_FALSE(Base64UrlDecode("YQ==", &out));
 }
 
+TEST_F(AuthConfigTest, TlsFilesAreCheckedAtLoad) {
+  const testing::Cert ca = testing::MakeCert("ca", {}, nullptr);
+  const testing::Cert server = testing::MakeCert("pantryd", {"DNS:localhost"}, &ca);
+  const testing::Cert other = testing::MakeCert("other", {}, &ca);
+  Write("ca.pem", ca.cert_pem);
+  Write("cert.pem", server.cert_pem);
+  Write("key.pem", server.key_pem);
+  Write("other.key", other.key_pem);
+  Write("junk.pem", "not a certificate\n");
+  const std::string roles =
+      absl::StrCat("tokens: [{principal: a, sha256: ", Hex(Sha256("t")), ", roles: []}]\n");
+  EXPECT_TRUE(Parse(roles + "tls: {cert_file: cert.pem, key_file: key.pem}\n"
+                            "mtls: {ca_file: ca.pem}\n").ok());
+  auto bad = Parse(roles + "tls: {cert_file: cert.pem, key_file: other.key}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("auth.yaml:2:"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("not the private key of cert_file's certificate"));
+  bad = Parse(roles + "tls: {cert_file: junk.pem, key_file: key.pem}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("holds no PEM certificate"));
+  bad = Parse(roles + "tls: {cert_file: cert.pem, key_file: junk.pem}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("no PEM private key"));
+  bad = Parse(roles + "tls: {cert_file: cert.pem, key_file: key.pem}\nmtls: {ca_file: junk.pem}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("junk.pem holds no PEM certificate"));
+}
+
 TEST_F(AuthConfigTest, TheAuthenticatorTakesTokensJwtsAndCertificates) {
-  Write("ca.pem", "-");
-  Write("cert.pem", "-");
-  Write("key.pem", "-");
+  const testing::Cert ca = testing::MakeCert("ca", {}, nullptr);
+  const testing::Cert server = testing::MakeCert("pantryd", {"DNS:localhost"}, &ca);
+  Write("ca.pem", ca.cert_pem);
+  Write("cert.pem", server.cert_pem);
+  Write("key.pem", server.key_pem);
   auto config = Parse(absl::StrCat(
       "tokens: [{principal: scorer, sha256: ", Hex(Sha256("tok-1")), ", roles: [reader]}]\n"
       "jwt: {issuer: i, audience: pantry, hs256_secret_file: s.key}\n"
