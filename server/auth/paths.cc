@@ -98,4 +98,32 @@ absl::StatusOr<std::string> ConfineWrite(absl::string_view path,
   return resolved;
 }
 
+absl::Status CheckAppliedPaths(const Registry& running, const Registry& applied,
+                               const std::vector<std::string>& roots) {
+  if (applied.offline_store.path != running.offline_store.path) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "an applied repository may not move the offline store (from ", running.offline_store.path,
+        " to ", applied.offline_store.path, ") while auth is on; change it in the file pantryd "
+        "starts with"));
+  }
+  if (applied.lineage_path != running.lineage_path) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "an applied repository may not move the lineage file (from ", running.lineage_path, " to ",
+        applied.lineage_path, ") while auth is on; change it in the file pantryd starts with"));
+  }
+  std::vector<std::string> readable = roots;
+  if (!running.offline_store.path.empty()) readable.push_back(running.offline_store.path);
+  for (const auto& [name, source] : applied.sources) {
+    if (!source.has_files() || source.path.empty()) continue;
+    std::string resolved;
+    if (!Resolve(source.path, &resolved)) continue;  // validation names a missing path
+    if (!Under(resolved, readable)) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "source '", name, "': path '", source.path, "' is outside the folders pantryd may read "
+          "for callers (", absl::StrJoin(readable, ", "), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace pantry::auth

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/registry/registry.h"
 
 namespace pantry::auth {
 
@@ -26,6 +27,14 @@ absl::StatusOr<std::string> ConfineRead(absl::string_view path,
 // symlink.
 absl::StatusOr<std::string> ConfineWrite(absl::string_view path,
                                          const std::vector<std::string>& roots);
+
+// With auth on, what a repository applied through the API may point
+// pantryd at: the same offline store and lineage file as the running one
+// (they are written), and file sources within `roots` (or that offline
+// store) once resolved. PermissionDenied naming the source or the path
+// otherwise. A source path that does not exist is left to validation.
+absl::Status CheckAppliedPaths(const Registry& running, const Registry& applied,
+                               const std::vector<std::string>& roots);
 
 }  // namespace pantry::auth
 

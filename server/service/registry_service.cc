@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/common/log.h"
+#include "server/auth/paths.h"
 #include "server/service/authorize.h"
 #include "server/service/convert.h"
 
@@ -13,14 +14,25 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::Apply(grpc::CallbackServerContext
                                                      const v1::ApplyRequest* request,
                                                      v1::ApplyResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const std::string source = request->source_name().empty() ? "<apply>" : request->source_name();
   {
+    const std::shared_ptr<const Registry> running = holder_->Get();
     std::optional<auth::CallAuth> call =
-        BeginCall(*guard_, context, "/pantry.v1.RegistryService/Apply", *holder_->Get(), reactor);
+        BeginCall(*guard_, context, "/pantry.v1.RegistryService/Apply", *running, reactor);
     if (!call || Refused(call->RequireProject(), reactor)) return reactor;
+    if (call->on()) {
+      // What the repository would make pantryd read and write. (One that
+      // does not parse is left to the apply, which names its errors.)
+      auto parsed = ParseRegistry(request->yaml(), source, request->base_dir());
+      if (parsed.ok() && Refused(auth::CheckAppliedPaths(*running, **parsed,
+                                                         guard_->config()->files.read_roots),
+                                 reactor)) {
+        return reactor;
+      }
+    }
   }
   // Parsing a repository is quick (milliseconds) and applies are rare, so it
   // runs inline rather than on a pool.
-  const std::string source = request->source_name().empty() ? "<apply>" : request->source_name();
   auto applied = manager_->Apply(request->yaml(), source, request->base_dir());
   if (!applied.ok()) {
     spdlog::warn("apply of {} rejected: {}", source, applied.status().message());

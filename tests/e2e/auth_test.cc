@@ -541,6 +541,34 @@ TEST_F(AuthE2E, ServerPathJoinsStayWithinTheirFolders) {
   EXPECT_FALSE(fs::exists(root_ / "in" / "r.parquet"));
 }
 
+// An applied repository may not point pantryd at files outside its folders.
+TEST_F(AuthE2E, AnAppliedRepositoryStaysWithinTheFoldersToo) {
+  auto admin = As("admin-token");
+  const std::string yaml = testing::ReadFile(root_ / "repo.yaml");
+  fs::create_directories(root_ / "elsewhere");
+  fs::create_directories(root_ / "in" / "files");
+  auto with_source = [&](const std::string& path) {
+    std::string y = yaml;
+    y.replace(y.find("sources:\n") + 9, 0,
+              "  - {name: file_src, path: " + path + ", timestamp_field: ts}\n");
+    return y;
+  };
+  absl::Status s = admin->Apply(with_source((root_ / "elsewhere").string()), root_.string(),
+                                "repo.yaml").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+  EXPECT_THAT(s.message(), HasSubstr("source 'file_src'"));
+  EXPECT_THAT(s.message(), HasSubstr((root_ / "elsewhere").string()));
+  // Within the folders: past the check (validation then wants Parquet files).
+  s = admin->Apply(with_source("in/files"), root_.string(), "repo.yaml").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(s.message(), HasSubstr("no Parquet files"));
+  std::string moved = yaml;
+  moved.replace(moved.find("{path: offline}"), 15, "{path: /tmp}");
+  s = admin->Apply(moved, root_.string(), "repo.yaml").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+  EXPECT_THAT(s.message(), HasSubstr("may not move the offline store"));
+}
+
 TEST(AuthStart, ABadAuthConfigurationStopsPantrydAtStart) {
   ::pantry::testing::TempDir dir("pantry-auth-start");
   WriteFile(dir.path() / "repo.yaml", "project: p\nonline_store: {type: memory}\n");
