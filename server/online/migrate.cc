@@ -128,7 +128,7 @@ std::string RowKeyOf(absl::string_view key, absl::string_view prefix, absl::stri
 
 class Migrator {
  public:
-  Migrator(redisContext* c, const internal::RedisSettings& settings, std::string row_sha,
+  Migrator(internal::RedisLink* c, const internal::RedisSettings& settings, std::string row_sha,
            std::string prefix, const MigrationOptions& options)
       : c_(c),
         settings_(settings),
@@ -309,7 +309,7 @@ class Migrator {
       argv.push_back(arg.data());
       lengths.push_back(arg.size());
     }
-    redisAppendCommandArgv(c_, static_cast<int>(args.size()), argv.data(), lengths.data());
+    c_->AppendArgv(static_cast<int>(args.size()), argv.data(), lengths.data());
     ++appended_;
   }
 
@@ -320,8 +320,8 @@ class Migrator {
     absl::Status status;
     for (; appended_ > 0; --appended_) {
       redisReply* reply = nullptr;
-      if (status.ok() && redisGetReply(c_, reinterpret_cast<void**>(&reply)) != REDIS_OK) {
-        status = absl::UnavailableError(absl::StrCat(settings_.where, ": ", c_->errstr));
+      if (status.ok() && !c_->GetReply(&reply)) {
+        status = absl::UnavailableError(absl::StrCat(settings_.where, ": ", c_->errstr()));
       }
       if (status.ok()) replies.emplace_back(reply);
     }
@@ -334,7 +334,7 @@ class Migrator {
     return internal::RunCommand(c_, settings_, views, args[0]);
   }
 
-  redisContext* const c_;
+  internal::RedisLink* const c_;
   const internal::RedisSettings& settings_;
   const std::string row_sha_;
   const std::string prefix_;
@@ -364,7 +364,7 @@ absl::StatusOr<MigrationProgress> MigrateToRows(const OnlineStoreConfig& config,
   const internal::RedisSettings settings = internal::SettingsFor(config, "");
   std::string row_sha;
   PANTRY_ASSIGN_OR_RETURN(internal::Context context, internal::OpenRedis(settings, &row_sha));
-  redisContext* c = context.get();
+  internal::RedisLink* c = context.get();
   const std::string layout_key = LayoutKey(project);
   PANTRY_ASSIGN_OR_RETURN(Reply layout,
                           internal::RunCommand(c, settings, {"GET", layout_key}, "GET"));

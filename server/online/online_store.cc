@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "server/online/cluster_store.h"
 #include "server/online/memory_store.h"
+#include "server/common/status.h"
+#include "server/online/redis_conn.h"
 #include "server/online/redis_store.h"
 #include "server/online/row.h"
 
@@ -114,6 +116,10 @@ std::string LeaseSeqKey(absl::string_view project) {
 absl::StatusOr<std::unique_ptr<OnlineStore>> CreateOnlineStore(const OnlineStoreConfig& config,
                                                                 absl::string_view project,
                                                                 OnlineStoreObserver* observer) {
+  if (config.type != OnlineStoreConfig::Type::kMemory) {
+    // Unusable TLS files stop the store here rather than on every connect.
+    PANTRY_RETURN_IF_ERROR(internal::SettingsFor(config, project).tls_error);
+  }
   switch (config.type) {
     case OnlineStoreConfig::Type::kMemory: return NewMemoryOnlineStore();
     case OnlineStoreConfig::Type::kRedis: return NewRedisOnlineStore(config, project, observer);

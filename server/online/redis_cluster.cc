@@ -178,7 +178,8 @@ ClusterRouter::Node* ClusterRouter::NodeFor(absl::string_view host, int port) {
   node->settings.port = port;
   node->settings.db = 0;
   node->settings.project.clear();
-  node->settings.where = absl::StrCat("redis cluster node ", node->address);
+  node->settings.where = absl::StrCat("redis cluster node ", node->address,
+                                      node->settings.tls != nullptr ? " (TLS)" : "");
   if (observer_ != nullptr) node->observer = observer_->ForNode(node->address);
   nodes_.push_back(std::move(node));
   return nodes_.back().get();
@@ -234,8 +235,8 @@ absl::StatusOr<std::vector<SlotRange>> ClusterRouter::AskSlots(Node* node) {
   absl::StatusOr<Reply> reply = RunCommand(c.get(), node->settings, {"CLUSTER", "SLOTS"},
                                            "CLUSTER SLOTS");
   if (!reply.ok()) {
-    if (c->err != 0 && node->observer != nullptr) node->observer->OnDisconnected();
-    if (c->err == 0) Give(node, std::move(c));
+    if (c->err() != 0 && node->observer != nullptr) node->observer->OnDisconnected();
+    if (c->err() == 0) Give(node, std::move(c));
     return reply.status();
   }
   Give(node, std::move(c));
@@ -361,7 +362,7 @@ ClusterRouter::Progress ClusterRouter::Round(RoundState* state) {
     refresh = true;
   };
   auto drop = [&](Pipeline& p) {
-    const std::string message = p.connection->errstr;
+    const std::string message = p.connection->errstr();
     const absl::Status status = absl::UnavailableError(absl::StrCat(p.node->settings.where, ": ", message));
     spdlog::warn("{}: disconnected: {}", p.node->settings.where, message);
     if (p.node->observer != nullptr) p.node->observer->OnDisconnected();
@@ -385,11 +386,7 @@ ClusterRouter::Progress ClusterRouter::Round(RoundState* state) {
       buffer.append(cmd.resp);
     }
     buffer.append(wait_command);
-    int done = 0;
-    bool ok = redisAppendFormattedCommand(p.connection.get(), buffer.data(), buffer.size()) ==
-              REDIS_OK;
-    while (ok && !done) ok = redisBufferWrite(p.connection.get(), &done) == REDIS_OK;
-    if (!ok) {
+    if (!p.connection->Append(buffer) || !p.connection->Flush()) {
       fail_pipeline(p, 0, drop(p));
       continue;
     }
@@ -401,7 +398,7 @@ ClusterRouter::Progress ClusterRouter::Round(RoundState* state) {
     if (p.connection == nullptr) continue;
     auto get = [&](Reply* out) {
       redisReply* r = nullptr;
-      if (redisGetReply(p.connection.get(), reinterpret_cast<void**>(&r)) != REDIS_OK) return false;
+      if (!p.connection->GetReply(&r)) return false;
       out->reset(r);
       return true;
     };

@@ -2,7 +2,11 @@
 
 #include "server/common/sigpipe.h"
 
+#include <hiredis/read.h>
 #include <sys/time.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -49,7 +53,115 @@ RedisSettings SettingsFor(const OnlineStoreConfig& config, absl::string_view pro
   settings.request_timeout = config.request_timeout;
   settings.where = absl::StrCat("redis at ", config.host, ":", config.port);
   settings.project = std::string(project);
+  if (config.tls.enabled) {
+    absl::StatusOr<std::shared_ptr<const TlsContext>> tls = TlsContext::Client(
+        {.ca_file = config.tls.ca_file, .cert_file = config.tls.cert_file,
+         .key_file = config.tls.key_file});
+    if (tls.ok()) {
+      settings.tls = *std::move(tls);
+    } else {
+      settings.tls_error =
+          absl::InvalidArgumentError(absl::StrCat("online_store.tls: ", tls.status().message()));
+    }
+    settings.tls_server_name = config.tls.server_name;
+    settings.where = absl::StrCat("redis at ", config.host, ":", config.port, " (TLS)");
+  }
   return settings;
+}
+
+// --- RedisLink ---------------------------------------------------------------
+
+RedisLink::~RedisLink() {
+  if (tls_ != nullptr) {
+    if (c_->err == 0) tls_->Close();
+    tls_.reset();
+  }
+  redisFree(c_);
+}
+
+void RedisLink::SetError(int type, absl::string_view message) {
+  c_->err = type;
+  const size_t n = std::min(message.size(), sizeof(c_->errstr) - 1);
+  std::memcpy(c_->errstr, message.data(), n);
+  c_->errstr[n] = '\0';
+}
+
+bool RedisLink::Append(absl::string_view resp) {
+  if (tls_ == nullptr) return redisAppendFormattedCommand(c_, resp.data(), resp.size()) == REDIS_OK;
+  out_.append(resp.data(), resp.size());
+  return true;
+}
+
+bool RedisLink::AppendArgv(int argc, const char** argv, const size_t* lengths) {
+  if (tls_ == nullptr) return redisAppendCommandArgv(c_, argc, argv, lengths) == REDIS_OK;
+  char* cmd = nullptr;
+  const long long n = redisFormatCommandArgv(&cmd, argc, argv, lengths);
+  if (n < 0) return false;
+  out_.append(cmd, static_cast<size_t>(n));
+  redisFreeCommand(cmd);
+  return true;
+}
+
+bool RedisLink::Flush() {
+  if (tls_ == nullptr) {
+    int done = 0;
+    while (!done) {
+      if (redisBufferWrite(c_, &done) != REDIS_OK) return false;
+    }
+    return true;
+  }
+  if (out_.empty()) return true;
+  const bool ok = tls_->Write(out_.data(), out_.size()) >= 0;
+  if (!ok) SetError(REDIS_ERR_IO, tls_->error());
+  // Like hiredis' own buffer, a large one is not kept.
+  constexpr size_t kMaxKept = size_t{1} << 20;
+  if (out_.capacity() > kMaxKept) {
+    std::string().swap(out_);
+  } else {
+    out_.clear();
+  }
+  return ok;
+}
+
+bool RedisLink::GetReply(redisReply** reply) {
+  if (tls_ == nullptr) return redisGetReply(c_, reinterpret_cast<void**>(reply)) == REDIS_OK;
+  *reply = nullptr;
+  if (c_->err != 0) return false;
+  auto from_reader = [&]() {
+    void* r = nullptr;
+    if (redisReaderGetReply(c_->reader, &r) != REDIS_OK) {
+      SetError(REDIS_ERR_PROTOCOL, c_->reader->errstr);
+      return false;
+    }
+    *reply = static_cast<redisReply*>(r);
+    return true;
+  };
+  if (!from_reader()) return false;
+  if (*reply != nullptr) return true;
+  if (!Flush()) return false;
+  char buf[16 * 1024];
+  while (*reply == nullptr) {
+    const ssize_t n = tls_->Read(buf, sizeof(buf));
+    if (n <= 0) {
+      const int saved = errno;
+      SetError(n == 0 ? REDIS_ERR_EOF : REDIS_ERR_IO,
+               n == 0 ? "Server closed the connection" : tls_->error());
+      errno = saved;
+      return false;
+    }
+    if (redisReaderFeed(c_->reader, buf, static_cast<size_t>(n)) != REDIS_OK) {
+      SetError(REDIS_ERR_PROTOCOL, c_->reader->errstr);
+      return false;
+    }
+    if (!from_reader()) return false;
+  }
+  return true;
+}
+
+Reply RedisLink::Command(int argc, const char** argv, const size_t* lengths) {
+  redisReply* r = nullptr;
+  if (!AppendArgv(argc, argv, lengths) || !GetReply(&r)) return nullptr;
+  return Reply(r);
 }
 
 absl::Status TakeRowReply(const ViewRead& read, const redisReply& row, absl::string_view where,
@@ -88,7 +200,7 @@ absl::Status TakeWriteOutcome(const ViewWrite& write, size_t index, const redisR
 
 // Runs one command; `name` (not the arguments, which may hold the password)
 // names it in errors. An error reply is UNAVAILABLE: set-up failed.
-absl::StatusOr<Reply> RunCommand(redisContext* c, const RedisSettings& settings,
+absl::StatusOr<Reply> RunCommand(RedisLink* c, const RedisSettings& settings,
                                  std::vector<absl::string_view> args, absl::string_view name) {
   std::vector<const char*> argv;
   std::vector<size_t> lengths;
@@ -96,10 +208,9 @@ absl::StatusOr<Reply> RunCommand(redisContext* c, const RedisSettings& settings,
     argv.push_back(arg.data());
     lengths.push_back(arg.size());
   }
-  Reply reply(static_cast<redisReply*>(
-      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data())));
+  Reply reply = c->Command(static_cast<int>(argv.size()), argv.data(), lengths.data());
   if (reply == nullptr) {
-    return absl::UnavailableError(absl::StrCat(settings.where, ": ", c->errstr));
+    return absl::UnavailableError(absl::StrCat(settings.where, ": ", c->errstr()));
   }
   if (reply->type == REDIS_REPLY_ERROR) {
     return absl::UnavailableError(
@@ -133,7 +244,7 @@ absl::Status CheckLayoutVersion(absl::string_view where, absl::string_view proje
                                     kLayoutVersion, ")"));
 }
 
-absl::Status RenameOldCoordinationKeys(redisContext* c, const RedisSettings& settings,
+absl::Status RenameOldCoordinationKeys(RedisLink* c, const RedisSettings& settings,
                                        absl::string_view project) {
   static constexpr char kRenameUnlessTaken[] =
       "if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('EXISTS', KEYS[2]) == 0 then "
@@ -149,7 +260,7 @@ absl::Status RenameOldCoordinationKeys(redisContext* c, const RedisSettings& set
   return absl::OkStatus();
 }
 
-absl::Status CheckLayoutOn(redisContext* c, const RedisSettings& settings) {
+absl::Status CheckLayoutOn(RedisLink* c, const RedisSettings& settings) {
   const std::string layout_key = LayoutKey(settings.project);
   auto refuse = [&](absl::string_view why) {
     return LayoutRefusal(settings.where, settings.project, why);
@@ -191,19 +302,40 @@ absl::Status CheckLayoutOn(redisContext* c, const RedisSettings& settings) {
 }
 
 absl::StatusOr<Context> OpenRedis(const RedisSettings& settings, std::string* script_sha) {
-  Context context(settings.connect_timeout > 0
-                      ? redisConnectWithTimeout(settings.host.c_str(), settings.port,
-                                                ToTimeval(settings.connect_timeout))
-                      : redisConnect(settings.host.c_str(), settings.port));
-  redisContext* c = context.get();
-  if (c == nullptr) return absl::UnavailableError(absl::StrCat(settings.where, ": out of memory"));
-  auto set_up = [&]() -> absl::Status {
-    if (c->err) return absl::UnavailableError(absl::StrCat(settings.where, ": ", c->errstr));
-    if (settings.request_timeout > 0 &&
-        redisSetTimeout(c, ToTimeval(settings.request_timeout)) != REDIS_OK) {
-      return absl::UnavailableError(absl::StrCat(settings.where, ": ", c->errstr));
+  PANTRY_RETURN_IF_ERROR(settings.tls_error);
+  redisContext* raw = settings.connect_timeout > 0
+                          ? redisConnectWithTimeout(settings.host.c_str(), settings.port,
+                                                    ToTimeval(settings.connect_timeout))
+                          : redisConnect(settings.host.c_str(), settings.port);
+  if (raw == nullptr) return absl::UnavailableError(absl::StrCat(settings.where, ": out of memory"));
+  if (raw->err) {
+    const std::string message = raw->errstr;
+    redisFree(raw);
+    return absl::UnavailableError(absl::StrCat(settings.where, ": ", message));
+  }
+  std::unique_ptr<TlsSession> tls;
+  if (settings.tls != nullptr) {
+    // The handshake is bounded by connect_timeout, what follows by
+    // request_timeout.
+    if (settings.connect_timeout > 0) redisSetTimeout(raw, ToTimeval(settings.connect_timeout));
+    absl::StatusOr<std::unique_ptr<TlsSession>> session = TlsSession::Connect(
+        *settings.tls, raw->fd,
+        settings.tls_server_name.empty() ? settings.host : settings.tls_server_name);
+    if (!session.ok()) {
+      redisFree(raw);
+      return absl::UnavailableError(
+          absl::StrCat(settings.where, ": TLS: ", session.status().message()));
     }
-    redisEnableKeepAlive(c);
+    tls = *std::move(session);
+  }
+  Context context = std::make_unique<RedisLink>(raw, std::move(tls));
+  RedisLink* c = context.get();
+  auto set_up = [&]() -> absl::Status {
+    if (settings.request_timeout > 0 &&
+        redisSetTimeout(raw, ToTimeval(settings.request_timeout)) != REDIS_OK) {
+      return absl::UnavailableError(absl::StrCat(settings.where, ": ", c->errstr()));
+    }
+    redisEnableKeepAlive(raw);
     if (!settings.password.empty()) {
       std::vector<absl::string_view> auth{"AUTH"};
       if (!settings.username.empty()) auth.push_back(settings.username);
@@ -237,10 +369,9 @@ absl::StatusOr<Reply> RedisConnection::Run(const std::vector<std::string>& args)
     argv.push_back(a.data());
     lengths.push_back(a.size());
   }
-  Reply reply(static_cast<redisReply*>(redisCommandArgv(
-      context_.get(), static_cast<int>(argv.size()), argv.data(), lengths.data())));
+  Reply reply = context_->Command(static_cast<int>(argv.size()), argv.data(), lengths.data());
   if (reply == nullptr) {
-    const std::string message = context_->errstr;
+    const std::string message = context_->errstr();
     context_.reset();
     return absl::UnavailableError(absl::StrCat(settings_.where, ": ", message));
   }

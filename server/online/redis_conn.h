@@ -17,6 +17,7 @@
 #include "server/common/time.h"
 #include "server/online/online_store.h"
 #include "server/registry/registry.h"
+#include "server/tls/tls.h"
 
 namespace pantry::internal {
 
@@ -33,9 +34,17 @@ struct RedisSettings {
   std::string where;    // "redis at HOST:PORT", the prefix of every message
   // Whose layout key OpenRedis checks; empty: no check (migration).
   std::string project;
+  // TLS (online_store.tls): the context every connection shares, and the
+  // name Redis' certificate must carry (empty: `host`).
+  std::shared_ptr<const TlsContext> tls;
+  std::string tls_server_name;
+  // Why online_store.tls cannot be used (INVALID_ARGUMENT naming the file);
+  // every OpenRedis then fails with it.
+  absl::Status tls_error;
 };
 
-// The settings of `config` for `project`, with `where` filled in.
+// The settings of `config` for `project`, with `where` filled in and the
+// TLS context loaded (or tls_error set).
 RedisSettings SettingsFor(const OnlineStoreConfig& config, absl::string_view project);
 
 struct ReplyDeleter {
@@ -43,10 +52,44 @@ struct ReplyDeleter {
 };
 using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
-struct ContextDeleter {
-  void operator()(redisContext* c) const { redisFree(c); }
+// One connection to Redis. hiredis formats the commands and parses the
+// replies (RESP); the bytes go over the socket, or through a TLS session
+// when one is given. Everything that talks to Redis goes through this, so
+// that no byte bypasses TLS.
+class RedisLink {
+ public:
+  // Owns `c` (connected) and `tls` (its session, or null for plain TCP).
+  RedisLink(redisContext* c, std::unique_ptr<TlsSession> tls) : c_(c), tls_(std::move(tls)) {}
+  ~RedisLink();
+  RedisLink(const RedisLink&) = delete;
+  RedisLink& operator=(const RedisLink&) = delete;
+
+  // Queues commands already in RESP (`resp`), or one command of `argc`
+  // arguments; false when out of memory.
+  bool Append(absl::string_view resp);
+  bool AppendArgv(int argc, const char** argv, const size_t* lengths);
+  // Sends everything queued; false on an I/O error (err() and errstr()).
+  bool Flush();
+  // Sends what is queued, then waits for the next reply; false on an I/O
+  // or protocol error, with errno EAGAIN when request_timeout passed.
+  bool GetReply(redisReply** reply);
+  // Append, Flush and GetReply; null on an error.
+  Reply Command(int argc, const char** argv, const size_t* lengths);
+
+  int err() const { return c_->err; }
+  const char* errstr() const { return c_->errstr; }
+  bool tls() const { return tls_ != nullptr; }
+  redisContext* hiredis() { return c_; }
+
+ private:
+  // Records an error the way hiredis does (errno untouched).
+  void SetError(int type, absl::string_view message);
+
+  redisContext* const c_;
+  std::unique_ptr<TlsSession> tls_;
+  std::string out_;  // with TLS: commands not sent yet (hiredis' obuf is unused)
 };
-using Context = std::unique_ptr<redisContext, ContextDeleter>;
+using Context = std::unique_ptr<RedisLink>;
 
 absl::string_view ReplyText(const redisReply& reply);
 // INTERNAL: Redis answered `reply` (an error) to a command.
@@ -70,7 +113,7 @@ absl::Status TakeWriteOutcome(const ViewWrite& write, size_t index, const redisR
 // Runs one blocking command; `name` (not the arguments, which may hold the
 // password) names it in errors. UNAVAILABLE on I/O failure or an error
 // reply.
-absl::StatusOr<Reply> RunCommand(redisContext* c, const RedisSettings& settings,
+absl::StatusOr<Reply> RunCommand(RedisLink* c, const RedisSettings& settings,
                                  std::vector<absl::string_view> args, absl::string_view name);
 
 // Whether `key` is an entity hash of the layout before rows (layout 1) of
@@ -91,7 +134,7 @@ absl::Status CheckLayoutVersion(absl::string_view where, absl::string_view proje
 // before the cluster hash tag (`<project>:#watermarks`, `<project>:#lease-seq`)
 // to WatermarksKey / LeaseSeqKey, each only when the old key exists and the
 // new name is free (one script per key, atomic; a no-op once done).
-absl::Status RenameOldCoordinationKeys(redisContext* c, const RedisSettings& settings,
+absl::Status RenameOldCoordinationKeys(RedisLink* c, const RedisSettings& settings,
                                        absl::string_view project);
 
 // Checks the project's layout key (LayoutKey): kLayoutVersion serves;
@@ -100,9 +143,10 @@ absl::Status RenameOldCoordinationKeys(redisContext* c, const RedisSettings& set
 // coordination keys (RenameOldCoordinationKeys). FAILED_PRECONDITION (saying
 // what to do) when the project is in another layout or being migrated;
 // UNAVAILABLE.
-absl::Status CheckLayoutOn(redisContext* c, const RedisSettings& settings);
+absl::Status CheckLayoutOn(RedisLink* c, const RedisSettings& settings);
 
-// Connects with the settings' timeouts, enables keepalive, authenticates,
+// Connects with the settings' timeouts, enables keepalive, does the TLS
+// handshake (when the settings have TLS), authenticates,
 // selects the database, checks the layout (unless `settings.project` is
 // empty) and loads kRowWriteScript, whose SHA goes to `script_sha`.
 absl::StatusOr<Context> OpenRedis(const RedisSettings& settings, std::string* script_sha);

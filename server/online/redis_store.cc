@@ -408,10 +408,7 @@ class Connection {
     pending_.fetch_sub(static_cast<int>(batch.size()), std::memory_order_relaxed);
     if (node_ != nullptr) node_->AddPending(-static_cast<int64_t>(batch.size()));
     batch.clear();
-    if (context_ != nullptr) {
-      redisFree(context_);
-      context_ = nullptr;
-    }
+    context_.reset();
   }
 
   // Runs batches until the queue is empty, then gives the connection up.
@@ -423,7 +420,7 @@ class Connection {
   // (those belong to the thread), and when it lost the connection (the
   // thread reconnects).
   void Drain(bool caller) {
-    // hiredis writes with write(2): a peer that went away must fail the
+    // hiredis and OpenSSL write with write(2): a peer that went away must fail the
     // write with EPIPE, not kill the process.
     const SigpipeGuard no_sigpipe;
     std::vector<std::unique_ptr<Op>> batch;
@@ -478,8 +475,7 @@ class Connection {
     for (Op* op : live_) {
       for (size_t i = 0, n = op->num_commands(); i < n; ++i) op->AppendCommand(i, ctx, &buffer_);
     }
-    const bool appended =
-        redisAppendFormattedCommand(context_, buffer_.data(), buffer_.size()) == REDIS_OK;
+    const bool appended = context_->Append(buffer_);
     if (node_ != nullptr) {
       int64_t commands = 0;
       for (Op* op : live_) commands += static_cast<int64_t>(op->num_commands());
@@ -492,7 +488,7 @@ class Connection {
     for (Op* op : live_) {
       for (size_t i = 0, n = op->num_commands(); i < n; ++i) {
         redisReply* reply = nullptr;
-        if (redisGetReply(context_, reinterpret_cast<void**>(&reply)) != REDIS_OK) {
+        if (!context_->GetReply(&reply)) {
           return FailLive(DropConnection());
         }
         if (op->OnReply(i, *reply, settings_.where, /*may_retry=*/true) ==
@@ -518,20 +514,14 @@ class Connection {
     AppendBulk(&buffer_, kRowWriteScript);
     const CommandContext ctx{script_sha_};
     for (const auto& [op, i] : retries_) op->AppendCommand(i, ctx, &buffer_);
-    if (redisAppendFormattedCommand(context_, buffer_.data(), buffer_.size()) != REDIS_OK) {
-      return DropConnection();
-    }
+    if (!context_->Append(buffer_)) return DropConnection();
     redisReply* reply = nullptr;
-    if (redisGetReply(context_, reinterpret_cast<void**>(&reply)) != REDIS_OK) {
-      return DropConnection();
-    }
+    if (!context_->GetReply(&reply)) return DropConnection();
     // The SHA of a script is its content hash, so it is unchanged; a failed
     // load shows up as NOSCRIPT errors on the retried writes.
     freeReplyObject(reply);
     for (const auto& [op, i] : retries_) {
-      if (redisGetReply(context_, reinterpret_cast<void**>(&reply)) != REDIS_OK) {
-        return DropConnection();
-      }
+      if (!context_->GetReply(&reply)) return DropConnection();
       op->OnReply(i, *reply, settings_.where, /*may_retry=*/false);
       freeReplyObject(reply);
     }
@@ -547,13 +537,12 @@ class Connection {
   // batch fails and the next batch reconnects.
   absl::Status DropConnection() {
     const int saved_errno = errno;
-    std::string message = context_->errstr;
-    if (context_->err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)) {
+    std::string message = context_->errstr();
+    if (context_->err() == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)) {
       message = absl::StrCat("no reply within request_timeout (", settings_.request_timeout / 1000,
                              " ms)");
     }
-    redisFree(context_);
-    context_ = nullptr;
+    context_.reset();
     connected_.store(false, std::memory_order_relaxed);
     if (node_ != nullptr) node_->OnDisconnected();
     spdlog::warn("{} (connection {}): disconnected: {}", settings_.where, index_, message);
@@ -595,8 +584,7 @@ class Connection {
   }
 
   absl::Status Connect() {
-    PANTRY_ASSIGN_OR_RETURN(Context context, OpenRedis(settings_, &script_sha_));
-    context_ = context.release();
+    PANTRY_ASSIGN_OR_RETURN(context_, OpenRedis(settings_, &script_sha_));
     return absl::OkStatus();
   }
 
@@ -615,7 +603,7 @@ class Connection {
   std::atomic<bool> connected_{false};   // written by the driver
 
   // Owned by the driver.
-  redisContext* context_ = nullptr;
+  Context context_;
   std::string script_sha_;
   absl::Status connect_error_;  // of the last connect attempt
   bool ever_connected_ = false;

@@ -64,6 +64,7 @@ std::string OnlineStoreDifference(const OnlineStoreConfig& a, const OnlineStoreC
   if (a.connect_timeout != b.connect_timeout) return "connect_timeout";
   if (a.request_timeout != b.request_timeout) return "request_timeout";
   if (a.max_pending_requests != b.max_pending_requests) return "max_pending_requests";
+  if (a.tls != b.tls) return "tls";
   return "";
 }
 

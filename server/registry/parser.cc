@@ -81,7 +81,10 @@ constexpr absl::string_view kOnlineStoreKeys[] = {"type",
                                                   "max_pending_requests",
                                                   "nodes",
                                                   "wait_replicas",
-                                                  "wait_timeout"};
+                                                  "wait_timeout",
+                                                  "tls"};
+constexpr absl::string_view kRedisTlsKeys[] = {"ca_file", "cert_file", "key_file",
+                                               "server_name"};
 constexpr absl::string_view kOfflineStoreKeys[] = {"path", "memory_budget"};
 constexpr absl::string_view kServingKeys[] = {
     "max_entities_per_request", "max_features_per_request", "max_write_rows_per_request"};
@@ -127,6 +130,7 @@ class RepoParser : public yaml::Reader {
 
   // --- sections ----------------------------------------------------------
   void ParseOnlineStore(const YAML::Node& node);
+  void ParseRedisTls(const YAML::Node& node, const std::string& path, OnlineStoreConfig::Tls* out);
   void ParseOfflineStore(const YAML::Node* node);
   void ParseServing(const YAML::Node& node);
   void ParseLineage(const YAML::Node* node);
@@ -296,6 +300,7 @@ void RepoParser::ParseOnlineStore(const YAML::Node& node) {
   if (const YAML::Node* n = f.Get("key_ttl")) {
     ReadDuration(*n, Child(path, "key_ttl"), /*allow_ms=*/false, &c.key_ttl);
   }
+  if (const YAML::Node* n = f.Get("tls")) ParseRedisTls(*n, Child(path, "tls"), &c.tls);
   OptionalInt(f, "wait_replicas", path, 0, 16, &c.wait_replicas);
   if (!cluster && (f.Has("wait_replicas") || f.Has("wait_timeout"))) {
     ValueError(f, f.Has("wait_replicas") ? "wait_replicas" : "wait_timeout",
@@ -313,6 +318,36 @@ void RepoParser::ParseOnlineStore(const YAML::Node& node) {
       }
     }
   }
+}
+
+void RepoParser::ParseRedisTls(const YAML::Node& node, const std::string& path,
+                               OnlineStoreConfig::Tls* out) {
+  if (node.IsScalar()) {
+    bool on = false;
+    if (ReadBool(node, path, &on)) out->enabled = on;
+    return;
+  }
+  if (!ExpectMap(node, path, "true, or a map such as {ca_file: ca.pem, server_name: redis.internal}")) {
+    return;
+  }
+  const Fields f = ReadFields(node, path, kRedisTlsKeys);
+  out->enabled = true;
+  for (auto [key, dest] : {std::pair{"ca_file", &out->ca_file},
+                           std::pair{"cert_file", &out->cert_file},
+                           std::pair{"key_file", &out->key_file}}) {
+    std::string p;
+    if (const YAML::Node* n = f.Get(key); n != nullptr && ReadString(*n, Child(path, key), &p)) {
+      if (p.empty()) {
+        Error(*n, Child(path, key), "must not be empty");
+      } else {
+        *dest = ResolvePath(p);
+      }
+    }
+  }
+  if (f.Has("cert_file") != f.Has("key_file")) {
+    Error(node, path, "cert_file and key_file go together (a client certificate and its key)");
+  }
+  OptionalString(f, "server_name", path, &out->server_name);
 }
 
 bool RepoParser::ReadAddress(const YAML::Node& node, const std::string& path, std::string* host_out,

@@ -244,6 +244,16 @@ struct OnlineStoreConfig {
   // them, or fail with UNAVAILABLE after wait_timeout; 0: no wait.
   int wait_replicas = 0;
   Micros wait_timeout = 1 * kMicrosPerSecond;
+  // TLS towards Redis (`tls:`); absolute paths, empty when not given.
+  struct Tls {
+    bool enabled = false;
+    std::string ca_file;      // empty: the system's trust store
+    std::string cert_file;    // with key_file: a client certificate
+    std::string key_file;
+    std::string server_name;  // the name the certificate must carry; empty: the host
+    bool operator==(const Tls&) const = default;
+  };
+  Tls tls;
 };
 
 struct OfflineStoreConfig {

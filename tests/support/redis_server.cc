@@ -44,23 +44,48 @@ bool CanConnect(int port) {
 absl::Status RedisServer::Start(int port, bool persist) {
   if (running()) return absl::FailedPreconditionError("redis-server already running");
   port_ = port != 0 ? port : PickFreePort();
+  return Launch({}, persist);
+}
+
+absl::Status RedisServer::StartTls(const Tls& tls) {
+  if (running()) return absl::FailedPreconditionError("redis-server already running");
+  port_ = PickFreePort();
+  do {
+    tls_port_ = PickFreePort();
+  } while (tls_port_ == port_);
+  std::vector<std::string> args = {"--tls-port",      std::to_string(tls_port_),
+                                   "--tls-cert-file", tls.cert_file,
+                                   "--tls-key-file",  tls.key_file,
+                                   "--tls-auth-clients", tls.auth_clients ? "yes" : "no"};
+  if (!tls.ca_file.empty()) {
+    args.insert(args.end(), {"--tls-ca-cert-file", tls.ca_file});
+  }
+  return Launch(args, /*persist=*/false);
+}
+
+absl::Status RedisServer::Launch(const std::vector<std::string>& extra_args, bool persist) {
   if (dir_.empty()) {
     char tmpl[] = "/tmp/pantry-redis-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) return absl::InternalError("mkdtemp failed");
     dir_ = tmpl;
   }
-  const std::string port_str = std::to_string(port_);
+  std::vector<std::string> args = {"redis-server", "--port", std::to_string(port_),
+                                   "--bind", "127.0.0.1", "--save", "",
+                                   "--appendonly", persist ? "yes" : "no",
+                                   "--appendfsync", "always", "--dir", dir_,
+                                   "--daemonize", "no", "--loglevel", "warning"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_ = fork();
   if (pid_ < 0) return absl::InternalError("fork failed");
   if (pid_ == 0) {
-    execlp("redis-server", "redis-server", "--port", port_str.c_str(), "--bind", "127.0.0.1",
-           "--save", "", "--appendonly", persist ? "yes" : "no", "--appendfsync", "always",
-           "--dir", dir_.c_str(), "--daemonize", "no", "--loglevel", "warning",
-           static_cast<char*>(nullptr));
+    execvp("redis-server", argv.data());
     _exit(127);
   }
   for (int i = 0; i < 500; ++i) {
-    if (CanConnect(port_)) return absl::OkStatus();
+    if (CanConnect(port_) && (tls_port_ == 0 || CanConnect(tls_port_))) return absl::OkStatus();
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
