@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
@@ -841,6 +842,36 @@ TEST(RegistryParser, UsernameNeedsAPassword) {
   EXPECT_EQ(reg->online_store.username, "app");
   EXPECT_THAT(ErrorText("project: p\nonline_store: {type: redis, username: app}\n"),
               HasSubstr("username is set but password is not"));
+}
+
+TEST(RegistryParser, RedisTls) {
+  auto off = MustParse("project: p\nonline_store: {type: redis}\n");
+  EXPECT_FALSE(off->online_store.tls.enabled);
+  auto system_cas = MustParse("project: p\nonline_store: {type: redis, tls: true}\n");
+  EXPECT_TRUE(system_cas->online_store.tls.enabled);
+  EXPECT_TRUE(system_cas->online_store.tls.ca_file.empty());
+  auto full = MustParse(
+      "project: p\nonline_store:\n  type: redis_cluster\n  nodes: [10.0.0.1:6379]\n"
+      "  tls: {ca_file: certs/ca.pem, cert_file: /etc/c.pem, key_file: /etc/c.key,\n"
+      "        server_name: redis.internal}\n");
+  const OnlineStoreConfig::Tls& tls = full->online_store.tls;
+  EXPECT_TRUE(tls.enabled);
+  EXPECT_TRUE(absl::EndsWith(tls.ca_file, "/certs/ca.pem")) << tls.ca_file;
+  EXPECT_EQ(tls.ca_file[0], '/');  // resolved against the repository's folder
+  EXPECT_EQ(tls.cert_file, "/etc/c.pem");
+  EXPECT_EQ(tls.key_file, "/etc/c.key");
+  EXPECT_EQ(tls.server_name, "redis.internal");
+
+  EXPECT_THAT(ErrorText("project: p\nonline_store: {type: redis, tls: {cert_file: c.pem}}\n"),
+              HasSubstr("online_store.tls: cert_file and key_file go together"));
+  EXPECT_THAT(ErrorText("project: p\nonline_store: {type: redis, tls: {ca: x}}\n"),
+              HasSubstr("unknown key 'ca'"));
+  EXPECT_THAT(ErrorText("project: p\nonline_store: {type: redis, tls: {ca_file: ''}}\n"),
+              HasSubstr("online_store.tls.ca_file: must not be empty"));
+  EXPECT_THAT(ErrorText("project: p\nonline_store: {type: redis, tls: maybe}\n"),
+              HasSubstr("online_store.tls"));
+  EXPECT_THAT(ErrorText("project: p\nonline_store: {tls: true}\n"),
+              HasSubstr("'tls' applies only to the redis online store"));
 }
 
 // "f6059" and "f264602" have the same FNV-1a hash: rows could not tell them
