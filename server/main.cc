@@ -38,6 +38,7 @@
 #include "server/metrics/grpc_interceptor.h"
 #include "server/metrics/instrumented_store.h"
 #include "server/metrics/metrics.h"
+#include "server/tls/tls_front.h"
 #include "server/offline/validate.h"
 #include "server/online/online_store.h"
 #include "server/registry/manager.h"
@@ -102,24 +103,38 @@ pantry::WatermarkSource ViewWatermarks(const pantry::RegistryHolder* holder,
 // serve /metrics from now on; `store` is set by MeasureStore.
 struct Metering {
   std::unique_ptr<pantry::Metrics> metrics;
+  // With auth's tls (and tls.metrics): TLS on --metrics-listen, in front of
+  // the exposer, which then listens on 127.0.0.1 only.
+  std::unique_ptr<pantry::TlsFront> tls_front;
   std::unique_ptr<pantry::InstrumentedOnlineStore> instrumented;
   pantry::OnlineStore* store = nullptr;  // the store everything else uses
 };
 
 absl::StatusOr<Metering> StartMetrics(const Options& options, const pantry::RegistryHolder& holder,
-                                      pantry::materialize::Coordinator* coordinator) {
+                                      pantry::materialize::Coordinator* coordinator,
+                                      const pantry::auth::TlsSettings* tls) {
   Metering m;
   if (options.metrics_listen.empty()) return m;
   pantry::MetricsOptions metrics_options;
-  metrics_options.listen = options.metrics_listen;
+  metrics_options.listen = tls != nullptr ? "127.0.0.1:0" : options.metrics_listen;
   metrics_options.build_info = BuildInfo();
   metrics_options.watermarks = ViewWatermarks(&holder, coordinator);
   PANTRY_ASSIGN_OR_RETURN(m.metrics, pantry::Metrics::Create(std::move(metrics_options)));
   m.metrics->registry()->Serving(*holder.Get(), pantry::NowMicros());
+  int port = m.metrics->port();
+  if (tls != nullptr) {
+    pantry::TlsFrontOptions front;
+    front.listen = options.metrics_listen;
+    front.files.cert_file = tls->cert_file;
+    front.files.key_file = tls->key_file;
+    front.backend_port = port;
+    PANTRY_ASSIGN_OR_RETURN(m.tls_front, pantry::TlsFront::Start(std::move(front)));
+    port = m.tls_front->port();
+  }
   const std::string host = options.metrics_listen.substr(0, options.metrics_listen.rfind(':'));
-  spdlog::info("metrics on http://{}:{}/metrics", host, m.metrics->port());
+  spdlog::info("metrics on {}://{}:{}/metrics", tls != nullptr ? "https" : "http", host, port);
   if (!options.metrics_port_file.empty()) {
-    std::ofstream(options.metrics_port_file) << m.metrics->port() << "\n";
+    std::ofstream(options.metrics_port_file) << port << "\n";
   }
   return m;
 }
@@ -243,7 +258,12 @@ int Run(const Options& options) {
   // Metrics, when asked for: the store reports its nodes to them and is
   // measured through a wrapper, and every gRPC request through an
   // interceptor.
-  auto metering = StartMetrics(options, holder, coordinator.get());
+  std::shared_ptr<const pantry::auth::AuthConfig> auth_at_start = guard.config();
+  const pantry::auth::TlsSettings* metrics_tls =
+      auth_at_start != nullptr && auth_at_start->tls && auth_at_start->tls->metrics
+          ? &*auth_at_start->tls
+          : nullptr;
+  auto metering = StartMetrics(options, holder, coordinator.get(), metrics_tls);
   if (!metering.ok()) {
     spdlog::error("--metrics-listen: {}", metering.status().message());
     return 2;

@@ -34,7 +34,7 @@ constexpr absl::string_view kJwtKeys[] = {"issuer",     "audience",    "hs256_se
                                           "jwks_file",  "roles_claim", "principal_claim",
                                           "leeway"};
 constexpr absl::string_view kMtlsKeys[] = {"ca_file", "principal_from", "roles"};
-constexpr absl::string_view kTlsKeys[] = {"cert_file", "key_file"};
+constexpr absl::string_view kTlsKeys[] = {"cert_file", "key_file", "metrics"};
 constexpr absl::string_view kRoleKeys[] = {"name", "grants"};
 constexpr absl::string_view kGrantKeys[] = {"actions", "projects", "views",
                                             "services", "sources", "tags"};
@@ -323,6 +323,7 @@ class AuthParser : public yaml::Reader {
       Error(*f.Get("cert_file"), Child(path, "cert_file"), s.message());
       return;
     }
+    if (const YAML::Node* n = f.Get("metrics")) ReadBool(*n, Child(path, "metrics"), &t.metrics);
     config->tls = std::move(t);
   }
 

@@ -36,6 +36,7 @@ struct MtlsSettings {
 struct TlsSettings {
   std::string cert_file;  // PEM chain of pantryd's certificate
   std::string key_file;   // its private key
+  bool metrics = true;    // the metrics port serves TLS too (with these files)
 };
 
 struct AuditSettings {

@@ -20,6 +20,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "server/tls/tls.h"
+#include "tests/support/certs.h"
 #include "tests/support/e2e.h"
 #include "tests/support/http.h"
 #include "tests/support/metrics_text.h"
@@ -66,15 +68,19 @@ std::string FindProgram(const std::string& name) {
 // data in `dir`; stopped (SIGTERM, then SIGKILL) when destroyed.
 class PrometheusServer {
  public:
-  PrometheusServer(fs::path dir, const std::string& target) : dir_(std::move(dir)) {
+  // `job_extra`: more keys of the scrape job (indented 4 spaces), such as
+  // its scheme and tls_config.
+  PrometheusServer(fs::path dir, const std::string& target, const std::string& job_extra = "")
+      : dir_(std::move(dir)) {
     WriteFile(dir_ / "prometheus.yml",
               "global:\n"
               "  scrape_interval: 1s\n"
               "  scrape_timeout: 1s\n"
               "scrape_configs:\n"
-              "  - job_name: pantry\n"
-              "    static_configs:\n"
-              "      - targets: ['" +
+              "  - job_name: pantry\n" +
+                  job_extra +
+                  "    static_configs:\n"
+                  "      - targets: ['" +
                   target + "']\n");
   }
   ~PrometheusServer() { Stop(); }
@@ -158,6 +164,52 @@ class PrometheusServer {
   int port_ = 0;
 };
 
+// GET /metrics over TLS from 127.0.0.1:`port`, trusting only `ca_file`.
+HttpResponse HttpsGet(int port, const std::string& ca_file) {
+  HttpResponse r;
+  TlsFiles files;
+  files.ca_file = ca_file;
+  absl::StatusOr<std::shared_ptr<const TlsContext>> ctx = TlsContext::Client(files);
+  if (!ctx.ok()) {
+    r.error = std::string(ctx.status().message());
+    return r;
+  }
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  timeval timeout{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    r.error = "cannot connect";
+    return r;
+  }
+  absl::StatusOr<std::unique_ptr<TlsSession>> tls = TlsSession::Connect(**ctx, fd, "127.0.0.1");
+  if (!tls.ok()) {
+    close(fd);
+    r.error = std::string(tls.status().message());
+    return r;
+  }
+  const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  std::string response;
+  if ((*tls)->Write(request.data(), request.size()) >= 0) {
+    char buf[16384];
+    for (ssize_t n; (n = (*tls)->Read(buf, sizeof(buf))) > 0;) response.append(buf, n);
+  }
+  tls->reset();
+  close(fd);
+  const size_t head_end = response.find("\r\n\r\n");
+  if (head_end == std::string::npos || std::sscanf(response.c_str(), "HTTP/%*s %d", &r.status) != 1) {
+    r.error = "not an HTTP response: " + response.substr(0, 200);
+    return r;
+  }
+  r.body = response.substr(head_end + 4);
+  return r;
+}
+
 constexpr char kHealth[] =
     "pantry_grpc_requests_total{code=\"OK\",method=\"/grpc.health.v1.Health/Check\"}";
 
@@ -191,11 +243,11 @@ class MetricsE2E : public ::testing::Test {
               "      - {name: txn_count, dtype: INT64}\n");
   }
 
-  void StartDaemon() {
-    daemon_ = std::make_unique<Daemon>(
-        root_ / "repo.yaml", root_ / "state",
-        std::vector<std::string>{"--metrics-listen", "127.0.0.1:0", "--metrics-port-file",
-                                 (root_ / "metrics-port").string(), "--compact-seconds", "0.2"});
+  void StartDaemon(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{"--metrics-listen", "127.0.0.1:0", "--metrics-port-file",
+                                  (root_ / "metrics-port").string(), "--compact-seconds", "0.2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    daemon_ = std::make_unique<Daemon>(root_ / "repo.yaml", root_ / "state", args);
     daemon_->Start();
     metrics_port_ = std::stoi(ReadFile(root_ / "metrics-port"));
   }
@@ -315,6 +367,60 @@ TEST_F(MetricsE2E, PrometheusScrapesPantrydAndSeesARequestCounterGrow) {
   const auto after = server.AwaitQuery(health, [&](double v) { return v >= *before + 3; });
   EXPECT_GE(after.value_or(0), *before + 3) << server.Log();
   server.Stop();
+}
+
+// With auth's tls, the metrics port serves TLS with pantryd's certificate:
+// Prometheus scrapes it with a tls_config, plain HTTP gets nothing, and a
+// renewed certificate (from another CA) is served without a restart.
+TEST_F(MetricsE2E, TheMetricsPortServesTlsWhenTheGrpcPortDoes) {
+  const std::string prometheus = FindProgram("prometheus");
+  ASSERT_FALSE(prometheus.empty()) << "prometheus is missing: scripts/install-deps installs it";
+  const testing::Cert ca = testing::MakeCert("Metrics CA", {}, nullptr);
+  const testing::Cert cert = testing::MakeCert("pantryd", {"DNS:localhost", "IP:127.0.0.1"}, &ca);
+  WriteFile(root_ / "ca.pem", ca.cert_pem);
+  WriteFile(root_ / "server.pem", cert.cert_pem);
+  WriteFile(root_ / "server.key", cert.key_pem);
+  // The digest of the token "x": auth needs some way to authenticate.
+  WriteFile(root_ / "auth.yaml",
+            "tls: {cert_file: server.pem, key_file: server.key}\n"
+            "tokens: [{principal: ops, sha256: "
+            "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881, roles: [ops]}]\n"
+            "roles: [{name: ops, grants: [{actions: [describe]}]}]\n");
+  StartDaemon({"--auth-config", (root_ / "auth.yaml").string()});
+  if (HasFatalFailure()) return;
+
+  const HttpResponse secure = HttpsGet(metrics_port_, (root_ / "ca.pem").string());
+  ASSERT_EQ(secure.status, 200) << secure.error;
+  EXPECT_THAT(secure.body, HasSubstr("pantry_build_info"));
+  EXPECT_NE(HttpGet(metrics_port_, "/metrics").status, 200);  // plain HTTP: no metrics
+
+  fs::create_directories(root_ / "prometheus");
+  PrometheusServer server(root_ / "prometheus", "localhost:" + std::to_string(metrics_port_),
+                          "    scheme: https\n"
+                          "    tls_config: {ca_file: " + (root_ / "ca.pem").string() + "}\n");
+  server.Start(prometheus);
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(server.AwaitQuery("up{job=\"pantry\"}", [](double v) { return v == 1; }), 1)
+      << server.Log();
+  server.Stop();
+
+  // A renewed certificate from a new CA: served within a few seconds.
+  const testing::Cert new_ca = testing::MakeCert("New Metrics CA", {}, nullptr);
+  const testing::Cert renewed =
+      testing::MakeCert("pantryd", {"DNS:localhost", "IP:127.0.0.1"}, &new_ca);
+  WriteFile(root_ / "new-ca.pem", new_ca.cert_pem);
+  WriteFile(root_ / "server.key.new", renewed.key_pem);
+  WriteFile(root_ / "server.pem.new", renewed.cert_pem);
+  fs::rename(root_ / "server.key.new", root_ / "server.key");
+  fs::rename(root_ / "server.pem.new", root_ / "server.pem");
+  HttpResponse after;
+  for (int i = 0; i < 100; ++i) {
+    after = HttpsGet(metrics_port_, (root_ / "new-ca.pem").string());
+    if (after.status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(after.status, 200) << after.error;
+  EXPECT_NE(HttpsGet(metrics_port_, (root_ / "ca.pem").string()).status, 200);
 }
 
 TEST_F(MetricsE2E, ABadOrTakenMetricsAddressStopsPantrydWithExitCode2) {

@@ -311,8 +311,13 @@ TEST_F(AuthConfigTest, TlsFilesAreCheckedAtLoad) {
   Write("junk.pem", "not a certificate\n");
   const std::string roles =
       absl::StrCat("tokens: [{principal: a, sha256: ", Hex(Sha256("t")), ", roles: []}]\n");
-  EXPECT_TRUE(Parse(roles + "tls: {cert_file: cert.pem, key_file: key.pem}\n"
-                            "mtls: {ca_file: ca.pem}\n").ok());
+  auto both = Parse(roles + "tls: {cert_file: cert.pem, key_file: key.pem}\n"
+                            "mtls: {ca_file: ca.pem}\n");
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_TRUE((*both)->tls->metrics);  // the metrics port serves TLS too, by default
+  auto grpc_only = Parse(roles + "tls: {cert_file: cert.pem, key_file: key.pem, metrics: false}\n");
+  ASSERT_TRUE(grpc_only.ok()) << grpc_only.status();
+  EXPECT_FALSE((*grpc_only)->tls->metrics);
   auto bad = Parse(roles + "tls: {cert_file: cert.pem, key_file: other.key}\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("auth.yaml:2:"));
