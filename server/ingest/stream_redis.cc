@@ -71,7 +71,11 @@ std::unique_ptr<StreamRedis> MakeStreamRedis(const OnlineStoreConfig& store,
     settings.host = source.stream.host;
     settings.port = source.stream.port;
     settings.db = 0;
-    settings.where = absl::StrCat("redis at ", settings.host, ":", settings.port);
+    // With online_store.tls, the stream's server is reached with the same
+    // CAs and client certificate, and must carry its own host name.
+    settings.tls_server_name.clear();
+    settings.where = absl::StrCat("redis at ", settings.host, ":", settings.port,
+                                  settings.tls != nullptr ? " (TLS)" : "");
   } else if (store.type == OnlineStoreConfig::Type::kRedisCluster) {
     internal::ClusterSettings cs;
     cs.seeds = store.nodes;

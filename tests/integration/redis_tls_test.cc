@@ -176,7 +176,8 @@ TEST_F(RedisTlsTest, AnAclUserAuthenticatesOverTls) {
   StartRedis(/*auth_clients=*/false);
   testing::RawRedis raw(server_.port());
   ASSERT_TRUE(raw.ok());
-  ASSERT_NE(raw.Command({"ACL", "SETUSER", "pantry", "on", ">pw", "~shop:*", "+@all"}), nullptr);
+  ASSERT_NE(raw.Command({"ACL", "SETUSER", "pantry", "on", ">pw", "~shop:*", "+@all", "-@admin",
+                                "-@dangerous"}), nullptr);
   ASSERT_NE(raw.Command({"ACL", "SETUSER", "default", "off"}), nullptr);
   OnlineStoreConfig config = Config();
   config.username = "pantry";
