@@ -4,6 +4,12 @@
 // certificate or unusable files are refused with a reason.
 #include <hiredis/hiredis.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -284,6 +290,124 @@ TEST_F(RedisTlsTest, NoReplyWithinRequestTimeoutOverTlsThenRecovers) {
   }
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(DecodeValue(*(*read)[0].values[0]).value(), Value::Int64(3));
+}
+
+// A Redis Cluster of three masters that speak only TLS (clients and the
+// cluster bus), made with redis-cli --tls --cluster create.
+class TlsCluster {
+ public:
+  explicit TlsCluster(const fs::path& certs) : certs_(certs) {}
+  ~TlsCluster() {
+    for (pid_t pid : pids_) kill(pid, SIGKILL);
+    for (pid_t pid : pids_) waitpid(pid, nullptr, 0);
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  void Start() {
+    char tmpl[] = "/tmp/pantry-tls-cluster-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    for (int i = 0; i < 3; ++i) {
+      const int port = testing::PickFreePort();
+      ports_.push_back(port);
+      const fs::path node = dir_ / std::to_string(port);
+      fs::create_directories(node);
+      std::vector<std::string> args = {
+          "redis-server", "--port", "0", "--tls-port", std::to_string(port), "--tls-cluster", "yes",
+          "--cluster-enabled", "yes", "--cluster-config-file", (node / "nodes.conf").string(),
+          "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", node.string(),
+          "--tls-cert-file", (certs_ / "redis.pem").string(), "--tls-key-file",
+          (certs_ / "redis.key").string(), "--tls-ca-cert-file", (certs_ / "ca.pem").string(),
+          "--tls-auth-clients", "no", "--loglevel", "warning", "--logfile",
+          (node / "log").string()};
+      pids_.push_back(Spawn(args));
+    }
+    for (int port : ports_) {
+      bool up = false;
+      for (int i = 0; i < 200 && !up; ++i) {
+        up = Cli(port, "PING") == "PONG";
+        if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      }
+      ASSERT_TRUE(up) << "node " << port << " did not start";
+    }
+    std::string create = absl::StrCat("echo yes | redis-cli --tls --cacert ", (certs_ / "ca.pem").string(),
+                                      " --cluster create");
+    for (int port : ports_) absl::StrAppend(&create, " 127.0.0.1:", port);
+    absl::StrAppend(&create, " >", (dir_ / "create.log").string(), " 2>&1");
+    ASSERT_EQ(std::system(create.c_str()), 0);
+    for (int port : ports_) {
+      bool ok = false;
+      for (int i = 0; i < 400 && !ok; ++i) {
+        ok = Cli(port, "CLUSTER INFO").find("cluster_state:ok") != std::string::npos;
+        if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      }
+      ASSERT_TRUE(ok) << "node " << port << " never saw cluster_state:ok";
+    }
+  }
+
+  // What redis-cli --tls prints for `command` on node `port`.
+  std::string Cli(int port, const std::string& command) const {
+    const std::string cmd = absl::StrCat("redis-cli --tls --cacert ", (certs_ / "ca.pem").string(),
+                                         " -p ", port, " ", command, " 2>/dev/null");
+    std::string out;
+    if (FILE* f = popen(cmd.c_str(), "r")) {
+      char buf[4096];
+      for (size_t n; (n = fread(buf, 1, sizeof(buf), f)) > 0;) out.append(buf, n);
+      pclose(f);
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    return out;
+  }
+
+  const std::vector<int>& ports() const { return ports_; }
+
+ private:
+  static pid_t Spawn(std::vector<std::string> args) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execvp(argv[0], argv.data());
+      _exit(127);
+    }
+    return pid;
+  }
+
+  const fs::path certs_;
+  fs::path dir_;
+  std::vector<int> ports_;
+  std::vector<pid_t> pids_;
+};
+
+TEST_F(RedisTlsTest, ARedisClusterOverTls) {
+  TlsCluster cluster(*dir_);
+  cluster.Start();
+  if (HasFatalFailure()) return;
+  OnlineStoreConfig config;
+  config.type = OnlineStoreConfig::Type::kRedisCluster;
+  config.nodes = {{"127.0.0.1", cluster.ports()[0]}};
+  config.tls.enabled = true;
+  config.tls.ca_file = File("ca.pem");
+  absl::StatusOr<std::unique_ptr<OnlineStore>> store = CreateOnlineStore(config, "shop");
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::vector<ViewWrite> writes;
+  std::vector<ViewRead> reads;
+  for (int64_t u = 0; u < 300; ++u) {
+    writes.push_back(MakeWrite(u, kT0, u + 1));
+    reads.push_back(MakeRead(u));
+  }
+  absl::StatusOr<WriteResult> written = (*store)->WriteSync(writes, Deadline());
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->written, 300);
+  absl::StatusOr<std::vector<ViewReadResult>> read = (*store)->ReadSync(reads, Deadline());
+  ASSERT_TRUE(read.ok()) << read.status();
+  for (int64_t u = 0; u < 300; ++u) {
+    ASSERT_TRUE((*read)[u].found) << u;
+    EXPECT_EQ(DecodeValue(*(*read)[u].values[0]).value(), Value::Int64(u + 1));
+  }
+  // The rows are spread over the three masters, each reached over TLS.
+  for (int port : cluster.ports()) EXPECT_GT(std::stoi(cluster.Cli(port, "DBSIZE")), 10) << port;
 }
 
 }  // namespace
