@@ -174,16 +174,8 @@ HttpResponse HttpsGet(int port, const std::string& ca_file) {
     r.error = std::string(ctx.status().message());
     return r;
   }
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  timeval timeout{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
+  const int fd = ::pantry::testing::ConnectLoopback(port);
+  if (fd < 0) {
     r.error = "cannot connect";
     return r;
   }
@@ -201,13 +193,7 @@ HttpResponse HttpsGet(int port, const std::string& ca_file) {
   }
   tls->reset();
   close(fd);
-  const size_t head_end = response.find("\r\n\r\n");
-  if (head_end == std::string::npos || std::sscanf(response.c_str(), "HTTP/%*s %d", &r.status) != 1) {
-    r.error = "not an HTTP response: " + response.substr(0, 200);
-    return r;
-  }
-  r.body = response.substr(head_end + 4);
-  return r;
+  return ::pantry::testing::ParseHttpResponse(response);
 }
 
 constexpr char kHealth[] =

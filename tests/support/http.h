@@ -20,15 +20,11 @@ struct HttpResponse {
   std::string error;
 };
 
-// GET `target` ("/metrics", "/api/v1/query?query=up") from 127.0.0.1:`port`,
-// waiting at most 10 s for the answer.
-inline HttpResponse HttpGet(int port, const std::string& target) {
-  HttpResponse r;
+// A TCP connection to 127.0.0.1:`port` whose reads and writes wait at most
+// 10 s; -1 when it cannot be made.
+inline int ConnectLoopback(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) {
-    r.error = "socket failed";
-    return r;
-  }
+  if (fd < 0) return -1;
   timeval timeout{10, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
@@ -38,6 +34,31 @@ inline HttpResponse HttpGet(int port, const std::string& target) {
   addr.sin_port = htons(static_cast<uint16_t>(port));
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// The status and body of a whole HTTP response.
+inline HttpResponse ParseHttpResponse(const std::string& response) {
+  HttpResponse r;
+  const size_t head_end = response.find("\r\n\r\n");
+  int status = 0;
+  if (head_end == std::string::npos || std::sscanf(response.c_str(), "HTTP/%*s %d", &status) != 1) {
+    r.error = "not an HTTP response: " + response.substr(0, 200);
+    return r;
+  }
+  r.status = status;
+  r.body = response.substr(head_end + 4);
+  return r;
+}
+
+// GET `target` ("/metrics", "/api/v1/query?query=up") from 127.0.0.1:`port`,
+// waiting at most 10 s for the answer.
+inline HttpResponse HttpGet(int port, const std::string& target) {
+  HttpResponse r;
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) {
     r.error = "cannot connect to 127.0.0.1:" + std::to_string(port);
     return r;
   }
@@ -56,15 +77,7 @@ inline HttpResponse HttpGet(int port, const std::string& target) {
   char buf[16384];
   for (ssize_t n; (n = recv(fd, buf, sizeof(buf), 0)) > 0;) response.append(buf, n);
   close(fd);
-  const size_t head_end = response.find("\r\n\r\n");
-  int status = 0;
-  if (head_end == std::string::npos || std::sscanf(response.c_str(), "HTTP/%*s %d", &status) != 1) {
-    r.error = "not an HTTP response: " + response.substr(0, 200);
-    return r;
-  }
-  r.status = status;
-  r.body = response.substr(head_end + 4);
-  return r;
+  return ParseHttpResponse(response);
 }
 
 // Percent-encodes `s` for a URL query value.
