@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -307,14 +308,23 @@ class TlsCluster {
     char tmpl[] = "/tmp/pantry-tls-cluster-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
+    // Every port distinct, the cluster bus on a port of its own (the
+    // default, port + 10000, may be taken or beyond 65535).
+    std::set<int> used;
+    auto pick = [&used] {
+      int port = testing::PickFreePort();
+      while (port <= 0 || !used.insert(port).second) port = testing::PickFreePort();
+      return port;
+    };
     for (int i = 0; i < 3; ++i) {
-      const int port = testing::PickFreePort();
+      const int port = pick();
+      const int bus_port = pick();
       ports_.push_back(port);
       const fs::path node = dir_ / std::to_string(port);
       fs::create_directories(node);
       std::vector<std::string> args = {
           "redis-server", "--port", "0", "--tls-port", std::to_string(port), "--tls-cluster", "yes",
-          "--cluster-enabled", "yes", "--cluster-config-file", (node / "nodes.conf").string(),
+          "--cluster-enabled", "yes", "--cluster-port", std::to_string(bus_port), "--cluster-config-file", (node / "nodes.conf").string(),
           "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", node.string(),
           "--tls-cert-file", (certs_ / "redis.pem").string(), "--tls-key-file",
           (certs_ / "redis.key").string(), "--tls-ca-cert-file", (certs_ / "ca.pem").string(),
