@@ -282,10 +282,7 @@ class AuthParser : public yaml::Reader {
     if (const YAML::Node* n = f.Get("leeway")) ReadDuration(*n, Child(path, "leeway"), false, &s.leeway);
     std::string file;
     ReadKeyFile(f, "hs256_secret_file", path, "HS256 secret", &file, &s.hs256_secret);
-    // A trailing newline (echo > s.key) is not part of the secret.
-    while (!s.hs256_secret.empty() && (s.hs256_secret.back() == '\n' || s.hs256_secret.back() == '\r')) {
-      s.hs256_secret.pop_back();
-    }
+    StripTrailingLineBreaks(&s.hs256_secret);  // echo > s.key adds one
     if (ReadKeyFile(f, "jwks_file", path, "JWKS file", &file, &s.jwks)) s.jwks_name = file;
     if (!f.Has("hs256_secret_file") && !f.Has("jwks_file")) {
       Error(node, path, "jwt needs hs256_secret_file, jwks_file or both");

@@ -34,4 +34,18 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, absl::string_
   return text;
 }
 
+void StripTrailingLineBreaks(std::string* text) {
+  while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+}
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path, absl::string_view what) {
+  absl::StatusOr<std::string> text = ReadWholeFile(path, what);
+  if (!text.ok()) return text;
+  StripTrailingLineBreaks(&*text);
+  if (text->empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " '", path, "' is empty"));
+  }
+  return text;
+}
+
 }  // namespace pantry

@@ -15,6 +15,15 @@ namespace pantry {
 // iostreams, so the cause is the actual one.
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path, absl::string_view what);
 
+// `text` without its trailing line breaks (`echo secret > f` writes one).
+void StripTrailingLineBreaks(std::string* text);
+
+// A secret kept in a file of its own (a password, a shared key): the whole
+// file without its trailing line breaks (`echo secret > f` writes one).
+// Errors as ReadWholeFile's, and InvalidArgument "<what> '<path>' is empty"
+// when nothing is left.
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path, absl::string_view what);
+
 }  // namespace pantry
 
 #endif  // PANTRY_SERVER_COMMON_FILE_H_

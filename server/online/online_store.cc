@@ -117,8 +117,9 @@ absl::StatusOr<std::unique_ptr<OnlineStore>> CreateOnlineStore(const OnlineStore
                                                                 absl::string_view project,
                                                                 OnlineStoreObserver* observer) {
   if (config.type != OnlineStoreConfig::Type::kMemory) {
-    // Unusable TLS files stop the store here rather than on every connect.
-    PANTRY_RETURN_IF_ERROR(internal::SettingsFor(config, project).tls_error);
+    // Unusable TLS files or passwords stop the store here rather than on
+    // every connect.
+    PANTRY_RETURN_IF_ERROR(internal::SettingsFor(config, project).config_error);
   }
   switch (config.type) {
     case OnlineStoreConfig::Type::kMemory: return NewMemoryOnlineStore();

@@ -6,11 +6,13 @@
 #include <sys/time.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "server/common/file.h"
 #include "server/common/status.h"
 #include "server/online/online_store.h"
 #include "server/online/redis_scripts.h"
@@ -48,6 +50,24 @@ RedisSettings SettingsFor(const OnlineStoreConfig& config, absl::string_view pro
   settings.port = config.port;
   settings.username = config.username;
   settings.password = config.password;
+  if (!config.password_env.empty()) {
+    const char* value = std::getenv(config.password_env.c_str());
+    if (value == nullptr || *value == '\0') {
+      settings.config_error = absl::InvalidArgumentError(
+          absl::StrCat("online_store.password_env: the environment variable ",
+                       config.password_env, value == nullptr ? " is not set" : " is empty"));
+    } else {
+      settings.password = value;
+    }
+  } else if (!config.password_file.empty()) {
+    absl::StatusOr<std::string> password = ReadSecretFile(config.password_file, "password file");
+    if (password.ok()) {
+      settings.password = *std::move(password);
+    } else {
+      settings.config_error = absl::InvalidArgumentError(
+          absl::StrCat("online_store.password_file: ", password.status().message()));
+    }
+  }
   settings.db = config.db;
   settings.connect_timeout = config.connect_timeout;
   settings.request_timeout = config.request_timeout;
@@ -59,8 +79,8 @@ RedisSettings SettingsFor(const OnlineStoreConfig& config, absl::string_view pro
          .key_file = config.tls.key_file});
     if (tls.ok()) {
       settings.tls = *std::move(tls);
-    } else {
-      settings.tls_error =
+    } else if (settings.config_error.ok()) {
+      settings.config_error =
           absl::InvalidArgumentError(absl::StrCat("online_store.tls: ", tls.status().message()));
     }
     settings.tls_server_name = config.tls.server_name;
@@ -302,7 +322,7 @@ absl::Status CheckLayoutOn(RedisLink* c, const RedisSettings& settings) {
 }
 
 absl::StatusOr<Context> OpenRedis(const RedisSettings& settings, std::string* script_sha) {
-  PANTRY_RETURN_IF_ERROR(settings.tls_error);
+  PANTRY_RETURN_IF_ERROR(settings.config_error);
   redisContext* raw = settings.connect_timeout > 0
                           ? redisConnectWithTimeout(settings.host.c_str(), settings.port,
                                                     ToTimeval(settings.connect_timeout))

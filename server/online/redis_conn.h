@@ -38,13 +38,15 @@ struct RedisSettings {
   // name Redis' certificate must carry (empty: `host`).
   std::shared_ptr<const TlsContext> tls;
   std::string tls_server_name;
-  // Why online_store.tls cannot be used (INVALID_ARGUMENT naming the file);
-  // every OpenRedis then fails with it.
-  absl::Status tls_error;
+  // Why the settings cannot be used: unusable online_store.tls files, an
+  // unset password_env or an unreadable password_file (INVALID_ARGUMENT
+  // naming the file or variable); every OpenRedis then fails with it.
+  absl::Status config_error;
 };
 
-// The settings of `config` for `project`, with `where` filled in and the
-// TLS context loaded (or tls_error set).
+// The settings of `config` for `project`, with `where` filled in, the
+// password taken from where the config says, and the TLS context loaded (or
+// config_error set).
 RedisSettings SettingsFor(const OnlineStoreConfig& config, absl::string_view project);
 
 struct ReplyDeleter {

@@ -59,6 +59,8 @@ std::string OnlineStoreDifference(const OnlineStoreConfig& a, const OnlineStoreC
   if (a.port != b.port) return "port";
   if (a.username != b.username) return "username";
   if (a.password != b.password) return "password";
+  if (a.password_env != b.password_env) return "password_env";
+  if (a.password_file != b.password_file) return "password_file";
   if (a.db != b.db) return "db";
   if (a.pool_size != b.pool_size) return "pool_size";
   if (a.connect_timeout != b.connect_timeout) return "connect_timeout";

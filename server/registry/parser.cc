@@ -73,6 +73,8 @@ constexpr absl::string_view kOnlineStoreKeys[] = {"type",
                                                   "address",
                                                   "username",
                                                   "password",
+                                                  "password_env",
+                                                  "password_file",
                                                   "db",
                                                   "pool_size",
                                                   "connect_timeout",
@@ -130,6 +132,7 @@ class RepoParser : public yaml::Reader {
 
   // --- sections ----------------------------------------------------------
   void ParseOnlineStore(const YAML::Node& node);
+  void ParseRedisPassword(const Fields& f, const std::string& path, OnlineStoreConfig* c);
   void ParseRedisTls(const YAML::Node& node, const std::string& path, OnlineStoreConfig::Tls* out);
   void ParseOfflineStore(const YAML::Node* node);
   void ParseServing(const YAML::Node& node);
@@ -276,9 +279,12 @@ void RepoParser::ParseOnlineStore(const YAML::Node& node) {
     OptionalInt(f, "port", path, 1, 65535, &c.port);
   }
   OptionalString(f, "username", path, &c.username);
-  OptionalString(f, "password", path, &c.password);
-  if (!c.username.empty() && c.password.empty()) {
-    Error(node, path, "username is set but password is not; an ACL user needs both");
+  ParseRedisPassword(f, path, &c);
+  if (!c.username.empty() && c.password.empty() && c.password_env.empty() &&
+      c.password_file.empty()) {
+    Error(node, path,
+          "username is set but no password is (password, password_env or password_file); an ACL "
+          "user needs both");
   }
   OptionalInt(f, "db", path, 0, std::numeric_limits<int>::max(), &c.db);
   OptionalInt(f, "pool_size", path, 1, 256, &c.pool_size);
@@ -315,6 +321,53 @@ void RepoParser::ParseOnlineStore(const YAML::Node& node) {
               "must be at least 1ms (Redis' WAIT takes milliseconds; 0 would wait forever)");
       } else {
         c.wait_timeout = d;
+      }
+    }
+  }
+}
+
+void RepoParser::ParseRedisPassword(const Fields& f, const std::string& path,
+                                    OnlineStoreConfig* c) {
+  const int given = f.Has("password") + f.Has("password_env") + f.Has("password_file");
+  if (given > 1) {
+    const char* second = f.Has("password") && f.Has("password_env") ? "password_env"
+                                                                      : "password_file";
+    ValueError(f, second, Child(path, second),
+               "give one of password, password_env and password_file");
+    return;
+  }
+  if (const YAML::Node* n = f.Get("password");
+      n != nullptr && ReadString(*n, Child(path, "password"), &c->password)) {
+    // Nothing expands variables in the repository file: a password written
+    // as ${NAME} would be sent as these very characters.
+    if (absl::StartsWith(c->password, "${") && absl::EndsWith(c->password, "}")) {
+      Error(*n, Child(path, "password"),
+            absl::StrCat("'", c->password, "' would be sent as written: variables are not "
+                         "expanded; to take the password from pantryd's environment write "
+                         "password_env: ",
+                         c->password.substr(2, c->password.size() - 3)));
+    }
+  }
+  if (const YAML::Node* n = f.Get("password_env");
+      n != nullptr && ReadString(*n, Child(path, "password_env"), &c->password_env)) {
+    const std::string& v = c->password_env;
+    const bool valid = !v.empty() && !absl::ascii_isdigit(static_cast<unsigned char>(v[0])) &&
+                       std::all_of(v.begin(), v.end(), [](char ch) {
+                         return absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+                       });
+    if (!valid) {
+      Error(*n, Child(path, "password_env"),
+            absl::StrCat("'", v, "' is not an environment variable's name (letters, digits and "
+                         "_, not starting with a digit), e.g. REDIS_PASSWORD"));
+    }
+  }
+  if (const YAML::Node* n = f.Get("password_file")) {
+    std::string p;
+    if (ReadString(*n, Child(path, "password_file"), &p)) {
+      if (p.empty()) {
+        Error(*n, Child(path, "password_file"), "must not be empty");
+      } else {
+        c->password_file = ResolvePath(p);
       }
     }
   }

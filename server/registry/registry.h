@@ -233,7 +233,12 @@ struct OnlineStoreConfig {
   // Redis Cluster only: the nodes the slot map is first learnt from.
   std::vector<std::pair<std::string, int>> nodes;
   std::string username;  // ACL user; empty: the default user
-  std::string password;  // empty: no AUTH
+  // The password sent with AUTH: given here, or taken when the store is
+  // created from pantryd's environment (password_env, a variable's name) or
+  // a file (password_file, absolute). At most one is set; none: no AUTH.
+  std::string password;
+  std::string password_env;
+  std::string password_file;
   int db = 0;
   int pool_size = 4;                        // connections, each with its own I/O thread
   Micros connect_timeout = 1 * kMicrosPerSecond;

@@ -4,6 +4,7 @@
 #include <hiredis/hiredis.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -25,6 +26,7 @@
 #include "server/online/row.h"
 #include "server/value/encoding.h"
 #include "server/value/value.h"
+#include "tests/support/e2e.h"
 #include "tests/support/raw_redis.h"
 #include "tests/support/redis_server.h"
 
@@ -1028,6 +1030,58 @@ TEST(RedisOnlineStore, AuthAndSelectDbWhenConfigured) {
   EXPECT_EQ(raw.Integer({"EXISTS", RowKey(Key(1), "v")}), 0);  // not in db 0
   ASSERT_NE(raw.Command({"SELECT", "3"}), nullptr);
   EXPECT_EQ(raw.Integer({"EXISTS", RowKey(Key(1), "v")}), 1);
+}
+
+// The password kept out of the repository file: from pantryd's environment
+// or a file of its own (its trailing newline not part of it).
+TEST(RedisOnlineStore, APasswordFromTheEnvironmentOrAFile) {
+  testing::RedisServer server;
+  ASSERT_TRUE(server.Start().ok());
+  RawRedis raw(server.port());
+  ASSERT_TRUE(raw.ok());
+  ASSERT_NE(raw.Command({"CONFIG", "SET", "requirepass", "s3cret"}), nullptr);
+  testing::TempDir dir("pantry-redis-password");
+  auto write_once = [](const OnlineStoreConfig& config) -> absl::Status {
+    absl::StatusOr<std::unique_ptr<OnlineStore>> store = CreateOnlineStore(config, "shop");
+    if (!store.ok()) return store.status();
+    return (*store)
+        ->WriteSync({MakeWrite(Key(1), "v", kT0, {{"f", Value::Int64(1)}})}, Deadline())
+        .status();
+  };
+
+  OnlineStoreConfig config = RedisConfig(server.port());
+  config.password_env = "PANTRY_TEST_REDIS_PASSWORD";
+  ::unsetenv("PANTRY_TEST_REDIS_PASSWORD");
+  absl::Status status = write_once(config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(status.message(), HasSubstr("PANTRY_TEST_REDIS_PASSWORD is not set"));
+  ::setenv("PANTRY_TEST_REDIS_PASSWORD", "", 1);
+  status = write_once(config);
+  EXPECT_THAT(status.message(), HasSubstr("PANTRY_TEST_REDIS_PASSWORD is empty")) << status;
+  ::setenv("PANTRY_TEST_REDIS_PASSWORD", "wrong", 1);
+  status = write_once(config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_THAT(status.message(), HasSubstr("AUTH"));
+  ::setenv("PANTRY_TEST_REDIS_PASSWORD", "s3cret", 1);
+  EXPECT_TRUE(write_once(config).ok()) << write_once(config);
+  ::unsetenv("PANTRY_TEST_REDIS_PASSWORD");
+
+  config.password_env.clear();
+  config.password_file = (dir.path() / "redis.pass").string();
+  status = write_once(config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(status.message(),
+              HasSubstr("online_store.password_file: cannot read password file '" +
+                        config.password_file + "': No such file or directory"));
+  testing::WriteFile(config.password_file, "\n");
+  status = write_once(config);
+  EXPECT_THAT(status.message(), HasSubstr("' is empty")) << status;
+  testing::WriteFile(config.password_file, "s3cret\n");
+  EXPECT_TRUE(write_once(config).ok()) << write_once(config);
+  testing::WriteFile(config.password_file, "s3cret2\n");
+  status = write_once(config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_THAT(status.message(), ::testing::Not(HasSubstr("s3cret")));
 }
 
 TEST(RedisOnlineStore, TooManyPendingGivesResourceExhausted) {

@@ -77,6 +77,28 @@ TEST_F(RegistryManagerTest, ChangingTheOnlineStoreNeedsARestart) {
   EXPECT_NE(holder.Get()->FindFeatureView("from_file"), nullptr);
 }
 
+// Where the Redis password comes from is an online store setting like the
+// others: an apply may repeat it, not change it.
+TEST_F(RegistryManagerTest, WhereThePasswordComesFromNeedsARestartToChange) {
+  constexpr char kStore[] = "online_store: {type: redis, username: u, password_env: PW_A}\n";
+  std::ofstream(config_) << kStore << Repo("from_file");
+  RegistryHolder holder(*RegistryManager::LoadInitial(config_, dir_ / "state"));
+  RegistryManager manager(&holder, dir_ / "state");
+  auto same = manager.Apply(kStore + Repo("v"), "r.yaml", "/data");
+  EXPECT_TRUE(same.ok()) << same.status();
+  for (const auto& [store, key] :
+       {std::pair{"online_store: {type: redis, username: u, password_env: PW_B}\n",
+                  "online_store.password_env"},
+        std::pair{"online_store: {type: redis, username: u, password_file: /etc/pw}\n",
+                  "online_store.password_env"},
+        std::pair{"online_store: {type: redis, username: u, password: x}\n", "online_store.password"}}) {
+    auto applied = manager.Apply(store + Repo("w"), "r.yaml", "/data");
+    EXPECT_EQ(applied.status().code(), absl::StatusCode::kFailedPrecondition) << store;
+    EXPECT_THAT(applied.status().message(), HasSubstr(key));
+    EXPECT_NE(holder.Get()->FindFeatureView("v"), nullptr);
+  }
+}
+
 TEST_F(RegistryManagerTest, LineBreakInSourceNameIsRejected) {
   RegistryHolder holder(*RegistryManager::LoadInitial(config_, dir_ / "state"));
   RegistryManager manager(&holder, dir_ / "state");

@@ -841,7 +841,43 @@ TEST(RegistryParser, UsernameNeedsAPassword) {
   auto reg = MustParse("project: p\nonline_store: {type: redis, username: app, password: pw}\n");
   EXPECT_EQ(reg->online_store.username, "app");
   EXPECT_THAT(ErrorText("project: p\nonline_store: {type: redis, username: app}\n"),
-              HasSubstr("username is set but password is not"));
+              HasSubstr("username is set but no password is"));
+}
+
+// The password may stay out of the repository file: taken from pantryd's
+// environment or a file when the store is created.
+TEST(RegistryParser, RedisPasswordFromTheEnvironmentOrAFile) {
+  auto env = MustParse(
+      "project: p\nonline_store: {type: redis, username: app, password_env: REDIS_PW}\n");
+  EXPECT_EQ(env->online_store.password_env, "REDIS_PW");
+  EXPECT_TRUE(env->online_store.password.empty());
+  auto file = MustParse(
+      "project: p\nonline_store: {type: redis_cluster, nodes: [h:1], password_file: s/pw}\n");
+  EXPECT_TRUE(absl::EndsWith(file->online_store.password_file, "/s/pw"))
+      << file->online_store.password_file;
+  EXPECT_EQ(file->online_store.password_file[0], '/');
+
+  EXPECT_THAT(
+      ErrorText("project: p\nonline_store: {type: redis, password: a, password_env: B}\n"),
+      HasSubstr("online_store.password_env: give one of password, password_env and "
+                "password_file"));
+  EXPECT_THAT(
+      ErrorText("project: p\nonline_store: {type: redis, password_env: B, password_file: f}\n"),
+      HasSubstr("online_store.password_file: give one of"));
+  EXPECT_THAT(ErrorText("project: p\nonline_store: {type: redis, password_env: 1PW}\n"),
+              HasSubstr("'1PW' is not an environment variable's name"));
+  EXPECT_THAT(ErrorText("project: p\nonline_store: {type: redis, password_env: 'A-B'}\n"),
+              HasSubstr("'A-B' is not an environment variable's name"));
+  EXPECT_THAT(ErrorText("project: p\nonline_store: {type: redis, password_file: ''}\n"),
+              HasSubstr("online_store.password_file: must not be empty"));
+  // ${NAME} is not expanded: sending it as written would fail at every
+  // connect with a misleading AUTH error.
+  EXPECT_THAT(
+      ErrorText("project: p\nonline_store: {type: redis, password: '${REDIS_PASSWORD}'}\n"),
+      HasSubstr("variables are not expanded; to take the password from pantryd's environment "
+                "write password_env: REDIS_PASSWORD"));
+  EXPECT_THAT(ErrorText("project: p\nonline_store: {password_env: X}\n"),
+              HasSubstr("'password_env' applies only to the redis online store"));
 }
 
 TEST(RegistryParser, RedisTls) {
