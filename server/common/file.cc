@@ -1,6 +1,7 @@
 #include "server/common/file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,6 +40,20 @@ void StripTrailingLineBreaks(std::string* text) {
 }
 
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path, absl::string_view what) {
+  // Looked at before it is opened: a fifo would block the open, a device
+  // such as /dev/zero would never end.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " '", path, "' is not a regular file"));
+    }
+    if (st.st_size > kMaxSecretFileBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " '", path, "' has ", st.st_size, " bytes; a secret file holds the secret alone (",
+          kMaxSecretFileBytes, " bytes at most)"));
+    }
+  }
   absl::StatusOr<std::string> text = ReadWholeFile(path, what);
   if (!text.ok()) return text;
   StripTrailingLineBreaks(&*text);

@@ -3,6 +3,7 @@
 #ifndef PANTRY_SERVER_COMMON_FILE_H_
 #define PANTRY_SERVER_COMMON_FILE_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -18,10 +19,12 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, absl::string_
 // `text` without its trailing line breaks (`echo secret > f` writes one).
 void StripTrailingLineBreaks(std::string* text);
 
+constexpr int64_t kMaxSecretFileBytes = 64 * 1024;
+
 // A secret kept in a file of its own (a password, a shared key): the whole
-// file without its trailing line breaks (`echo secret > f` writes one).
-// Errors as ReadWholeFile's, and InvalidArgument "<what> '<path>' is empty"
-// when nothing is left.
+// file without its trailing line breaks. Errors as ReadWholeFile's, and
+// InvalidArgument naming the file when it is not a regular file (a fifo, a
+// device, a folder), is over kMaxSecretFileBytes, or holds nothing else.
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path, absl::string_view what);
 
 }  // namespace pantry

@@ -2,11 +2,12 @@
 #include "server/online/redis_store.h"
 
 #include <hiredis/hiredis.h>
+#include <sys/stat.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <functional>
 #include <future>
 #include <map>
@@ -21,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/common/file.h"
 #include "server/common/time.h"
 #include "server/online/online_store.h"
 #include "server/online/row.h"
@@ -1076,6 +1078,22 @@ TEST(RedisOnlineStore, APasswordFromTheEnvironmentOrAFile) {
   testing::WriteFile(config.password_file, "\n");
   status = write_once(config);
   EXPECT_THAT(status.message(), HasSubstr("' is empty")) << status;
+  // Neither waits for a writer nor reads without end.
+  for (const std::string& odd : {(dir.path() / "fifo").string(), std::string("/dev/zero"),
+                                 dir.path().string()}) {
+    if (odd.ends_with("fifo")) {
+      ASSERT_EQ(::mkfifo(odd.c_str(), 0600), 0);
+    }
+    OnlineStoreConfig c = config;
+    c.password_file = odd;
+    status = write_once(c);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+    EXPECT_THAT(status.message(), HasSubstr("'" + odd + "' is not a regular file"));
+  }
+  testing::WriteFile(config.password_file, std::string(kMaxSecretFileBytes + 1, 'x'));
+  status = write_once(config);
+  EXPECT_THAT(status.message(), HasSubstr("bytes; a secret file holds the secret alone"))
+      << status;
   testing::WriteFile(config.password_file, "s3cret\n");
   EXPECT_TRUE(write_once(config).ok()) << write_once(config);
   testing::WriteFile(config.password_file, "s3cret2\n");
